@@ -1,0 +1,253 @@
+//! Layered configuration: the embedded `config/default.toml`, then the file given
+//! by `--config` / `VOX_CONFIG`, then `VOX__SECTION__KEY` environment variables.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The defaults, embedded so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[telegram]`
+    pub telegram: TelegramSettings,
+    /// `[log]`
+    pub log: LogSettings,
+    /// `[state]`
+    pub state: StateSettings,
+    /// `[plugins.<id>]`, raw: host keys are split off by the registry, the rest
+    /// goes to the plugin's typed config.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, serde_json::Value>,
+}
+
+/// `[telegram]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    /// The bot token; empty means unset.
+    #[serde(default)]
+    pub token: String,
+    /// The Bot API base URL.
+    pub api_url: url::Url,
+    /// getUpdates long-polling timeout, seconds.
+    pub poll_timeout_secs: u32,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Human-readable lines or JSON lines.
+    pub format: LogFormat,
+    /// A tracing filter directive.
+    pub level: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people at a terminal.
+    Human,
+    /// One JSON object per line, for collectors.
+    Json,
+}
+
+/// `[state]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSettings {
+    /// Which store keeps dialogue state.
+    pub backend: StateBackend,
+}
+
+/// Dialogue state backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    /// In process memory; lost on restart.
+    Memory,
+}
+
+/// A configuration that cannot be used, in one paragraph naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Loads the layers. `env` is the process environment (passed in so tests
+    /// need not mutate it); only `VOX__*`, `TELOXIDE_TOKEN` and
+    /// `TELOXIDE_API_URL` are read from it.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = env.into_iter().collect();
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "config file `{}` does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let vox_env: HashMap<String, String> =
+            env.iter().filter(|(k, _)| k.starts_with("VOX__")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("VOX")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(vox_env)),
+        );
+        let raw = builder.build().map_err(|e| ConfigError(describe(&e, file)))?;
+        let mut settings: Settings = raw.try_deserialize().map_err(|e| ConfigError(describe(&e, file)))?;
+        settings.apply_teloxide_env(&env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Teloxide's own variables, for operators who already use them.
+    fn apply_teloxide_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        if self.telegram.token.is_empty() {
+            if let Some(token) = env.get("TELOXIDE_TOKEN") {
+                self.telegram.token = token.clone();
+            }
+        }
+        if !env.contains_key("VOX__TELEGRAM__API_URL") {
+            if let Some(url) = env.get("TELOXIDE_API_URL") {
+                self.telegram.api_url = url
+                    .parse()
+                    .map_err(|e| ConfigError(format!("`TELOXIDE_API_URL`: `{url}` is not a URL ({e})")))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.telegram.api_url.scheme(), "http" | "https") {
+            return Err(ConfigError(format!(
+                "`telegram.api_url`: `{}` must be an http:// or https:// URL",
+                self.telegram.api_url
+            )));
+        }
+        if self.telegram.poll_timeout_secs > 50 {
+            return Err(ConfigError(
+                "`telegram.poll_timeout_secs`: must be at most 50 (Telegram closes longer polls)".into(),
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError(format!(
+                "`log.level`: `{}` is not a valid filter ({e})",
+                self.log.level
+            )));
+        }
+        for (id, section) in &self.plugins {
+            if !section.is_object() {
+                return Err(ConfigError(format!("`plugins.{id}`: must be a table, e.g. `[plugins.{id}]`")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The token, or the error that says how to give one.
+    pub fn token(&self) -> Result<&str, ConfigError> {
+        let token = self.telegram.token.trim();
+        if token.is_empty() {
+            return Err(ConfigError(
+                "no Telegram bot token: set the environment variable VOX__TELEGRAM__TOKEN \
+                 (or TELOXIDE_TOKEN), or `telegram.token` in the file given with --config. \
+                 Get a token from @BotFather."
+                    .into(),
+            ));
+        }
+        Ok(token)
+    }
+}
+
+fn describe(e: &config::ConfigError, file: Option<&Path>) -> String {
+    match file {
+        Some(path) => format!("invalid configuration (defaults + `{}` + environment): {e}", path.display()),
+        None => format!("invalid configuration (defaults + environment): {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load_and_have_no_token() {
+        let s = Settings::load(None, env(&[])).expect("defaults load");
+        assert_eq!(s.log.format, LogFormat::Human);
+        assert!(s.plugins.contains_key("main_menu"));
+        let err = s.token().expect_err("no token");
+        assert!(err.0.contains("VOX__TELEGRAM__TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("VOX__TELEGRAM__TOKEN", "1:abc"),
+                ("VOX__LOG__FORMAT", "json"),
+                ("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "3"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.token().expect("token"), "1:abc");
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert_eq!(s.telegram.poll_timeout_secs, 3);
+    }
+
+    #[test]
+    fn teloxide_variables_are_accepted() {
+        let s = Settings::load(
+            None,
+            env(&[("TELOXIDE_TOKEN", "2:xyz"), ("TELOXIDE_API_URL", "http://127.0.0.1:8081/")]),
+        )
+        .expect("loads");
+        assert_eq!(s.token().expect("token"), "2:xyz");
+        assert_eq!(s.telegram.api_url.as_str(), "http://127.0.0.1:8081/");
+    }
+
+    #[test]
+    fn a_file_layer_overrides_defaults_and_bad_values_name_their_key() {
+        let dir = std::env::temp_dir().join(format!("vox-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let good = dir.join("good.toml");
+        std::fs::write(&good, "[log]\nformat = \"json\"\n").expect("write");
+        assert_eq!(Settings::load(Some(&good), env(&[])).expect("loads").log.format, LogFormat::Json);
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[telegram]\npoll_timeout_secs = \"soon\"\n").expect("write");
+        let err = Settings::load(Some(&bad), env(&[])).expect_err("bad type");
+        assert!(err.0.contains("poll_timeout_secs"), "{err}");
+
+        std::fs::write(&bad, "[log]\nformat = \"xml\"\n").expect("write");
+        let err = Settings::load(Some(&bad), env(&[])).expect_err("bad enum");
+        assert!(err.0.contains("format"), "{err}");
+
+        std::fs::write(&bad, "[telegram]\napi_url = \"ftp://x\"\n").expect("write");
+        let err = Settings::load(Some(&bad), env(&[])).expect_err("bad scheme");
+        assert!(err.0.contains("telegram.api_url"), "{err}");
+
+        let missing = dir.join("missing.toml");
+        let err = Settings::load(Some(&missing), env(&[])).expect_err("missing file");
+        assert!(err.0.contains("missing.toml"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

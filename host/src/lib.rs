@@ -1,0 +1,42 @@
+//! # vox-host — the runtime of the Telegram bot host
+//!
+//! Links statically registered plugins (see `vox-plugin`), validates them as a
+//! whole at start, and serves Telegram updates: routing, dialogue state, the
+//! message tracker, per-user locks, one log span per update.
+//!
+//! # Layout
+//! - [`check`]: the plugin table of `vox-host check-config`.
+//! - [`config`]: layered settings (embedded defaults, file, `VOX__*` env).
+//! - [`registry`]: manifests validated as a whole; lookup tables.
+//! - [`plugins`]: linked plugins built from their config sections.
+//! - [`router`]: which plugin serves an input.
+//! - [`update`]: one update's way through the host.
+//! - [`state`]: dialogue state behind [`state::StateStore`]; `state/memory.rs`.
+//! - [`tracker`]: the message tracker (menus, prompts, confirmations, statuses).
+//! - [`locks`]: per-user async locks.
+//! - [`services`]: the SDK's `HostApi` implemented over the pieces above.
+//! - [`telegram`]: Bot API calls with bounded 429 retries.
+//! - [`runtime`]: [`HostBuilder`], [`Host`], [`run`]: teloxide dispatcher wiring.
+//! - [`logging`]: the tracing subscriber.
+//! - [`texts`]: what the host itself says to users.
+//! - [`error`]: start-up and run errors with their exit codes.
+
+pub mod check;
+pub mod config;
+pub mod error;
+pub mod locks;
+pub mod logging;
+pub mod plugins;
+pub mod registry;
+pub mod router;
+pub mod runtime;
+pub mod services;
+pub mod state;
+pub mod telegram;
+pub mod texts;
+pub mod tracker;
+pub mod update;
+
+pub use config::Settings;
+pub use error::{Error, RunError, StartError};
+pub use runtime::{Host, HostBuilder, Runtime, bot, run};

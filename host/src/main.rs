@@ -1,0 +1,125 @@
+//! The `vox-host` binary: parses the command line, loads config, links every
+//! plugin crate and hands over to the runtime.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use vox_host::config::LogFormat;
+use vox_host::{Settings, StartError};
+
+// Linking a plugin crate is what registers it: name every one here.
+use vox_main_menu as _;
+
+/// A Telegram bot host with statically linked plugins.
+#[derive(Debug, Parser)]
+#[command(name = "vox-host", version, about)]
+struct Cli {
+    /// Config file layered over the embedded defaults.
+    #[arg(long, env = "VOX_CONFIG", global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log line format (overrides `log.format`).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<CliLogFormat>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CliLogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve Telegram updates by long polling (the default).
+    Run,
+    /// Validate the config and the plugin registry, print the plugin table.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => return refuse(&StartError::Config(e)),
+    };
+    if let Some(f) = cli.log_format {
+        settings.log.format = match f {
+            CliLogFormat::Human => LogFormat::Human,
+            CliLogFormat::Json => LogFormat::Json,
+        };
+    }
+    match cli.command.unwrap_or(Command::Run) {
+        Command::CheckConfig => check_config(&settings),
+        Command::Run => match serve(settings) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn refuse(e: &StartError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn check_config(settings: &Settings) -> ExitCode {
+    match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins) {
+        Ok(loaded) => {
+            print!("{}", vox_host::check::plugin_table(&loaded));
+            if settings.token().is_err() {
+                println!("\nnote: no Telegram token is set; `run` needs VOX__TELEGRAM__TOKEN.");
+            }
+            println!("config OK");
+            ExitCode::SUCCESS
+        }
+        Err(e) => refuse(&e),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    vox_host::logging::init(settings.log.format, &settings.log.level);
+    let bot = match vox_host::bot(&settings) {
+        Ok(bot) => bot,
+        Err(e) => return Ok(refuse(&e)),
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let result = runtime.block_on(vox_host::run(settings, bot, shutdown_signal()));
+    Ok(match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    })
+}
+
+/// Ctrl-C or SIGTERM: stop polling, finish in-flight updates, exit.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,120 @@
+//! Loading the linked plugins: their manifests into the [`Registry`], their
+//! `[plugins.<id>]` sections into host settings and typed plugin configs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use vox_plugin::{Manifest, Plugin, Registration};
+
+use crate::error::StartError;
+use crate::registry::Registry;
+
+/// Keys of a plugin section that the host reads itself.
+pub const HOST_KEYS: &[&str] = &["enabled", "version"];
+
+/// A plugin built from its config, with the host's settings for it.
+pub struct LoadedPlugin {
+    /// Its declaration.
+    pub manifest: &'static Manifest,
+    /// Its behaviour.
+    pub plugin: Box<dyn Plugin>,
+    /// `enabled = false` switches it off: its buttons and commands answer
+    /// "Раздел временно недоступен".
+    pub enabled: bool,
+    /// The version everybody gets (versioned plugins; the first declared by default).
+    pub version: Option<&'static str>,
+}
+
+/// The registry and the built plugins, in the registry's order.
+pub struct Loaded {
+    /// Validated routes.
+    pub registry: Arc<Registry>,
+    /// Plugin `i` is the registry's manifest `i`.
+    pub plugins: Vec<LoadedPlugin>,
+}
+
+/// Every plugin linked into this binary.
+pub fn linked() -> Vec<&'static Registration> {
+    vox_plugin::registrations().collect()
+}
+
+/// Validates the registry, then builds each plugin from its section. Reports
+/// every problem found, each naming its plugin or key.
+pub fn load(
+    registrations: &[&'static Registration],
+    sections: &BTreeMap<String, serde_json::Value>,
+) -> Result<Loaded, StartError> {
+    let registry = Registry::build(registrations.iter().map(|r| r.manifest)).map_err(StartError::Registry)?;
+    let mut errors = Vec::new();
+
+    for id in sections.keys() {
+        if registry.index_of(id).is_none() {
+            let linked: Vec<&str> = registry.manifests().iter().map(|m| m.id).collect();
+            errors.push(format!(
+                "`plugins.{id}`: no plugin with id `{id}` is linked into this binary (linked: {}). \
+                 Link its crate in host/src/main.rs (`use <crate> as _;`) or remove the section.",
+                linked.join(", ")
+            ));
+        }
+    }
+
+    let empty = serde_json::Value::Object(serde_json::Map::new());
+    let mut plugins = Vec::with_capacity(registry.manifests().len());
+    for manifest in registry.manifests() {
+        let Some(registration) = registrations.iter().find(|r| r.manifest.id == manifest.id) else {
+            continue;
+        };
+        let mut section = sections.get(manifest.id).unwrap_or(&empty).clone();
+        let (enabled, version) = match host_keys(manifest, &mut section) {
+            Ok(keys) => keys,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match (registration.build)(&section) {
+            Ok(plugin) => plugins.push(LoadedPlugin { manifest, plugin, enabled, version }),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+
+    if errors.is_empty() {
+        Ok(Loaded { registry: Arc::new(registry), plugins })
+    } else {
+        Err(StartError::Plugins(errors))
+    }
+}
+
+/// Takes the host's keys out of a section (the rest is the plugin's).
+fn host_keys(
+    manifest: &'static Manifest,
+    section: &mut serde_json::Value,
+) -> Result<(bool, Option<&'static str>), String> {
+    let id = manifest.id;
+    let Some(map) = section.as_object_mut() else {
+        return Err(format!("`plugins.{id}`: must be a table"));
+    };
+    let enabled = match map.remove("enabled") {
+        None => true,
+        Some(serde_json::Value::Bool(b)) => b,
+        Some(other) => return Err(format!("`plugins.{id}.enabled`: expected true or false, found {other}")),
+    };
+    let declared: Vec<&str> = manifest.versions.iter().map(|v| v.name).collect();
+    let version = match map.remove("version") {
+        None => manifest.versions.first().map(|v| v.name),
+        Some(serde_json::Value::String(name)) => match manifest.version(&name) {
+            Some(v) => Some(v.name),
+            None if declared.is_empty() => {
+                return Err(format!("`plugins.{id}.version`: plugin `{id}` has no versions"));
+            }
+            None => {
+                return Err(format!(
+                    "`plugins.{id}.version`: `{name}` is not a version of `{id}` (declared: {})",
+                    declared.join(", ")
+                ));
+            }
+        },
+        Some(other) => return Err(format!("`plugins.{id}.version`: expected a version name, found {other}")),
+    };
+    Ok((enabled, version))
+}

@@ -1,0 +1,409 @@
+//! The plugin registry: every linked plugin's manifest, validated as a whole at
+//! start, and the lookup tables routing uses (commands, callback prefixes, steps).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use vox_plugin::Manifest;
+
+/// Telegram's limit on callback data, in bytes.
+pub const CALLBACK_DATA_MAX: usize = 64;
+
+/// Commands the host answers itself.
+pub const RESERVED_COMMANDS: &[&str] = &["cancel"];
+
+/// Where a callback prefix leads.
+#[derive(Debug, Clone, Copy)]
+pub struct PrefixRoute {
+    /// The declared prefix.
+    pub prefix: &'static str,
+    /// Index of the owning plugin.
+    pub plugin: usize,
+    /// The version that owns it; `None` when the host decides.
+    pub version: Option<&'static str>,
+}
+
+/// Where a dialogue step belongs.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRoute {
+    /// The declared step name.
+    pub name: &'static str,
+    /// Index of the owning plugin.
+    pub plugin: usize,
+    /// The version that owns it, if any.
+    pub version: Option<&'static str>,
+    /// How long a dialogue may rest in it.
+    pub ttl: Option<Duration>,
+}
+
+/// The validated registry. Plugins are indexed in id order.
+#[derive(Debug)]
+pub struct Registry {
+    manifests: Vec<&'static Manifest>,
+    commands: HashMap<&'static str, usize>,
+    /// Longest first, so the first match is the longest match.
+    prefixes: Vec<PrefixRoute>,
+    steps: HashMap<&'static str, StepRoute>,
+}
+
+/// One conflict or mistake in the declared manifests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryError {
+    /// Two plugins share an id.
+    DuplicateId { id: &'static str, first: &'static str, second: &'static str },
+    /// An id unusable as a config key.
+    BadId { id: &'static str },
+    /// A version declared twice by one plugin.
+    DuplicateVersion { plugin: &'static str, version: &'static str },
+    /// Two plugins' callback prefixes where one equals or starts the other.
+    PrefixOverlap { prefix: &'static str, owner: Owner, other_prefix: &'static str, other_owner: Owner },
+    /// One plugin declares the same prefix twice.
+    DuplicatePrefix { prefix: &'static str, owner: Owner, other_owner: Owner },
+    /// An empty prefix would match every button.
+    EmptyPrefix { owner: Owner },
+    /// A prefix longer than callback data can be.
+    PrefixTooLong { prefix: &'static str, owner: Owner },
+    /// A step name declared twice.
+    DuplicateStep { step: &'static str, owner: Owner, other_owner: Owner },
+    /// A command declared twice.
+    DuplicateCommand { command: &'static str, owner: &'static str, other_owner: &'static str },
+    /// A plugin claims a command the host answers itself.
+    ReservedCommand { command: &'static str, owner: &'static str },
+}
+
+/// A plugin, and the version when the thing is version-owned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// Plugin id.
+    pub plugin: &'static str,
+    /// Owning version, if any.
+    pub version: Option<&'static str>,
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.version {
+            Some(v) => write!(f, "plugin `{}` ({v})", self.plugin),
+            None => write!(f, "plugin `{}`", self.plugin),
+        }
+    }
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use RegistryError::*;
+        match self {
+            DuplicateId { id, first, second } => {
+                write!(f, "plugin id `{id}` is registered twice: by \"{first}\" and by \"{second}\"")
+            }
+            BadId { id } => write!(f, "plugin id `{id}` must be lowercase ASCII letters, digits and `_`"),
+            DuplicateVersion { plugin, version } => {
+                write!(f, "plugin `{plugin}` declares version `{version}` twice")
+            }
+            PrefixOverlap { prefix, owner, other_prefix, other_owner } => write!(
+                f,
+                "callback prefix `{prefix}` of {owner} overlaps callback prefix `{other_prefix}` of \
+                 {other_owner}: a button's data could match both"
+            ),
+            DuplicatePrefix { prefix, owner, other_owner } => {
+                write!(f, "callback prefix `{prefix}` is declared by {owner} and by {other_owner}")
+            }
+            EmptyPrefix { owner } => {
+                write!(f, "{owner} declares an empty callback prefix, which would match every button")
+            }
+            PrefixTooLong { prefix, owner } => write!(
+                f,
+                "callback prefix `{prefix}` of {owner} is {} bytes; Telegram's callback data holds at most \
+                 {CALLBACK_DATA_MAX}",
+                prefix.len()
+            ),
+            DuplicateStep { step, owner, other_owner } => {
+                write!(f, "step `{step}` is declared by {owner} and by {other_owner}")
+            }
+            DuplicateCommand { command, owner, other_owner } => {
+                write!(
+                    f,
+                    "command `/{command}` is declared by plugin `{owner}` and by plugin `{other_owner}`"
+                )
+            }
+            ReservedCommand { command, owner } => {
+                write!(f, "command `/{command}` of plugin `{owner}` is reserved by the host")
+            }
+        }
+    }
+}
+
+impl Registry {
+    /// Validates the manifests as a whole; returns every problem found, not just the first.
+    pub fn build(manifests: impl IntoIterator<Item = &'static Manifest>) -> Result<Self, Vec<RegistryError>> {
+        let mut manifests: Vec<&'static Manifest> = manifests.into_iter().collect();
+        manifests.sort_by(|a, b| a.id.cmp(b.id));
+        let mut errors = Vec::new();
+
+        for pair in manifests.windows(2) {
+            if pair[0].id == pair[1].id {
+                errors.push(RegistryError::DuplicateId {
+                    id: pair[0].id,
+                    first: pair[0].name,
+                    second: pair[1].name,
+                });
+            }
+        }
+        for m in &manifests {
+            if m.id.is_empty()
+                || !m.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                errors.push(RegistryError::BadId { id: m.id });
+            }
+            for (i, v) in m.versions.iter().enumerate() {
+                if m.versions[..i].iter().any(|w| w.name == v.name) {
+                    errors.push(RegistryError::DuplicateVersion { plugin: m.id, version: v.name });
+                }
+            }
+        }
+
+        let mut commands: HashMap<&'static str, usize> = HashMap::new();
+        for (idx, m) in manifests.iter().enumerate() {
+            for c in m.commands {
+                if RESERVED_COMMANDS.contains(&c.name) {
+                    errors.push(RegistryError::ReservedCommand { command: c.name, owner: m.id });
+                } else if let Some(&other) = commands.get(c.name) {
+                    errors.push(RegistryError::DuplicateCommand {
+                        command: c.name,
+                        owner: manifests[other].id,
+                        other_owner: m.id,
+                    });
+                } else {
+                    commands.insert(c.name, idx);
+                }
+            }
+        }
+
+        let mut steps: HashMap<&'static str, StepRoute> = HashMap::new();
+        for (idx, m) in manifests.iter().enumerate() {
+            for (version, step) in m.all_steps() {
+                let route = StepRoute { name: step.name, plugin: idx, version, ttl: step.ttl };
+                if let Some(other) = steps.get(step.name) {
+                    errors.push(RegistryError::DuplicateStep {
+                        step: step.name,
+                        owner: Owner { plugin: manifests[other.plugin].id, version: other.version },
+                        other_owner: Owner { plugin: m.id, version },
+                    });
+                } else {
+                    steps.insert(step.name, route);
+                }
+            }
+        }
+
+        let mut prefixes: Vec<PrefixRoute> = Vec::new();
+        for (idx, m) in manifests.iter().enumerate() {
+            for (version, prefix) in m.all_prefixes() {
+                let owner = Owner { plugin: m.id, version };
+                if prefix.is_empty() {
+                    errors.push(RegistryError::EmptyPrefix { owner });
+                    continue;
+                }
+                if prefix.len() > CALLBACK_DATA_MAX {
+                    errors.push(RegistryError::PrefixTooLong { prefix, owner });
+                }
+                for other in &prefixes {
+                    let other_owner = Owner { plugin: manifests[other.plugin].id, version: other.version };
+                    if other.plugin == idx {
+                        // Within one plugin nesting is fine (the longest wins); only a repeat is ambiguous.
+                        if other.prefix == prefix {
+                            errors.push(RegistryError::DuplicatePrefix {
+                                prefix,
+                                owner: other_owner,
+                                other_owner: owner,
+                            });
+                        }
+                    } else if prefix.starts_with(other.prefix) || other.prefix.starts_with(prefix) {
+                        errors.push(RegistryError::PrefixOverlap {
+                            prefix: other.prefix,
+                            owner: other_owner,
+                            other_prefix: prefix,
+                            other_owner: owner,
+                        });
+                    }
+                }
+                prefixes.push(PrefixRoute { prefix, plugin: idx, version });
+            }
+        }
+        prefixes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()).then(a.prefix.cmp(b.prefix)));
+
+        if errors.is_empty() { Ok(Self { manifests, commands, prefixes, steps }) } else { Err(errors) }
+    }
+
+    /// The manifests in id order; a plugin's index is its position here.
+    pub fn manifests(&self) -> &[&'static Manifest] {
+        &self.manifests
+    }
+
+    /// The index of a plugin by id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.manifests.binary_search_by(|m| m.id.cmp(id)).ok()
+    }
+
+    /// The plugin owning `/name`.
+    #[inline]
+    pub fn command(&self, name: &str) -> Option<usize> {
+        self.commands.get(name).copied()
+    }
+
+    /// The owner of the longest declared prefix of `data`.
+    #[inline]
+    pub fn callback(&self, data: &str) -> Option<&PrefixRoute> {
+        self.prefixes.iter().find(|r| data.starts_with(r.prefix))
+    }
+
+    /// A declared step.
+    #[inline]
+    pub fn step(&self, name: &str) -> Option<&StepRoute> {
+        self.steps.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vox_plugin::{Command, Step, Version};
+
+    const MENU: Manifest = Manifest {
+        commands: &[Command::new("start", "Меню"), Command::new("menu", "Меню")],
+        callback_prefixes: &["menu_main", "menu_chats"],
+        ..Manifest::new("main_menu", "Main menu")
+    };
+    const REPORTS: Manifest = Manifest {
+        callback_prefixes: &["show_my_reports"],
+        versions: &[
+            Version::new("v1").callbacks(&["send_report||", "show_all_reports"]),
+            Version::new("v2")
+                .callbacks(&["report_", "report_delete_yes"])
+                .steps(&[Step::new("report_view_ask_number").ttl(Duration::from_secs(300))]),
+        ],
+        ..Manifest::new("my_reports", "Мои отчеты")
+    };
+
+    fn messages(errors: Vec<RegistryError>) -> Vec<String> {
+        errors.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn routes_by_command_longest_prefix_and_step() {
+        let r = Registry::build([&REPORTS, &MENU]).expect("valid");
+        assert_eq!(r.manifests()[r.command("start").expect("start")].id, "main_menu");
+        assert!(r.command("cancel").is_none());
+        let send = r.callback("send_report||user_1/a.txt").expect("v1 prefix");
+        assert_eq!((r.manifests()[send.plugin].id, send.version), ("my_reports", Some("v1")));
+        let yes = r.callback("report_delete_yes:3").expect("v2 prefix");
+        assert_eq!(yes.prefix, "report_delete_yes", "the longest prefix wins");
+        assert_eq!(r.callback("show_my_reports").expect("free").version, None);
+        assert!(r.callback("unknown").is_none());
+        let step = r.step("report_view_ask_number").expect("step");
+        assert_eq!((step.version, step.ttl), (Some("v2"), Some(Duration::from_secs(300))));
+    }
+
+    #[test]
+    fn duplicate_ids_name_both_plugins() {
+        const A: Manifest = Manifest::new("dup", "First");
+        const B: Manifest = Manifest::new("dup", "Second");
+        let errors = messages(Registry::build([&A, &B]).expect_err("duplicate"));
+        assert_eq!(errors, ["plugin id `dup` is registered twice: by \"First\" and by \"Second\""]);
+    }
+
+    #[test]
+    fn a_prefix_that_starts_another_plugins_prefix_is_refused() {
+        const GREEDY: Manifest = Manifest { callback_prefixes: &["show_"], ..Manifest::new("greedy", "G") };
+        let errors = messages(Registry::build([&REPORTS, &GREEDY]).expect_err("overlap"));
+        assert_eq!(
+            errors,
+            [
+                "callback prefix `show_` of plugin `greedy` overlaps callback prefix `show_my_reports` of plugin \
+              `my_reports`: a button's data could match both",
+                "callback prefix `show_` of plugin `greedy` overlaps callback prefix `show_all_reports` of plugin \
+              `my_reports` (v1): a button's data could match both"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_equal_prefix_in_another_plugin_is_refused() {
+        const COPY: Manifest = Manifest { callback_prefixes: &["menu_chats"], ..Manifest::new("copy", "C") };
+        let errors = messages(Registry::build([&MENU, &COPY]).expect_err("equal"));
+        assert_eq!(
+            errors,
+            [
+                "callback prefix `menu_chats` of plugin `copy` overlaps callback prefix `menu_chats` of plugin \
+              `main_menu`: a button's data could match both"
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_steps_and_commands_name_both_owners() {
+        const OTHER: Manifest = Manifest {
+            commands: &[Command::new("menu", "Другое меню")],
+            steps: &[Step::new("report_view_ask_number")],
+            ..Manifest::new("other", "Other")
+        };
+        let errors = messages(Registry::build([&MENU, &REPORTS, &OTHER]).expect_err("duplicates"));
+        assert_eq!(
+            errors,
+            [
+                "command `/menu` is declared by plugin `main_menu` and by plugin `other`",
+                "step `report_view_ask_number` is declared by plugin `my_reports` (v2) and by plugin `other`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_prefix_that_cannot_fit_callback_data_is_refused() {
+        const LONG: Manifest = Manifest {
+            callback_prefixes: &["a_prefix_that_is_far_too_long_to_fit_into_telegram_callback_data_x"],
+            ..Manifest::new("long", "L")
+        };
+        let errors = messages(Registry::build([&LONG]).expect_err("too long"));
+        assert_eq!(
+            errors,
+            [
+                "callback prefix `a_prefix_that_is_far_too_long_to_fit_into_telegram_callback_data_x` of plugin \
+              `long` is 66 bytes; Telegram's callback data holds at most 64"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_prefixes_bad_ids_reserved_commands_and_repeated_versions_are_refused() {
+        const BAD: Manifest = Manifest {
+            commands: &[Command::new("cancel", "Отмена")],
+            callback_prefixes: &[""],
+            versions: &[Version::new("v1"), Version::new("v1")],
+            ..Manifest::new("Bad-Id", "Bad")
+        };
+        let errors = messages(Registry::build([&BAD]).expect_err("bad"));
+        assert_eq!(
+            errors,
+            [
+                "plugin id `Bad-Id` must be lowercase ASCII letters, digits and `_`",
+                "plugin `Bad-Id` declares version `v1` twice",
+                "command `/cancel` of plugin `Bad-Id` is reserved by the host",
+                "plugin `Bad-Id` declares an empty callback prefix, which would match every button"
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_prefixes_within_one_plugin_are_fine_but_repeats_are_not() {
+        const NESTED: Manifest = Manifest {
+            callback_prefixes: &["x_"],
+            versions: &[Version::new("v1").callbacks(&["x_a"]), Version::new("v2").callbacks(&["x_a"])],
+            ..Manifest::new("nested", "N")
+        };
+        let errors = messages(Registry::build([&NESTED]).expect_err("repeat"));
+        assert_eq!(
+            errors,
+            ["callback prefix `x_a` is declared by plugin `nested` (v1) and by plugin `nested` (v2)"]
+        );
+    }
+}

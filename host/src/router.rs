@@ -1,0 +1,113 @@
+//! Routing: which plugin (and which pinned version, if any) serves an input,
+//! given the registry and the chat's open dialogue. Pure and allocation-free.
+
+use vox_plugin::Input;
+
+use crate::registry::Registry;
+use crate::state::DialogueState;
+
+/// Where an update goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// To a plugin. `pinned` is the version that owns the matched prefix or the
+    /// open dialogue; `None` leaves the choice to the host's version decision.
+    Plugin {
+        /// Plugin index in the registry.
+        plugin: usize,
+        /// The version the input itself belongs to.
+        pinned: Option<&'static str>,
+    },
+    /// `/cancel`: the host ends the dialogue.
+    Cancel,
+    /// A button no plugin owns (an old message).
+    Outdated,
+    /// A command nobody declared.
+    UnknownCommand,
+    /// Text with no open dialogue.
+    Unrouted,
+}
+
+/// Routes one input. Callback data goes to the owner of the longest matching
+/// prefix; a command to its owner; text to the owner of the open dialogue.
+#[inline]
+pub fn route(registry: &Registry, input: &Input, state: Option<&DialogueState>) -> Route {
+    match input {
+        Input::Callback { data, .. } => match registry.callback(data) {
+            Some(r) => Route::Plugin { plugin: r.plugin, pinned: r.version },
+            None => Route::Outdated,
+        },
+        Input::Command { name, .. } if name == "cancel" => Route::Cancel,
+        Input::Command { name, .. } => match registry.command(name) {
+            Some(plugin) => Route::Plugin { plugin, pinned: None },
+            None => Route::UnknownCommand,
+        },
+        Input::Text(_) | Input::Unsupported => {
+            match state.and_then(|s| registry.step(s.step).map(|r| (r, s))) {
+                Some((step, s)) => Route::Plugin { plugin: step.plugin, pinned: s.version },
+                None => Route::Unrouted,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vox_plugin::{Command, Manifest, Step, Version};
+
+    const MENU: Manifest = Manifest {
+        commands: &[Command::new("start", "Меню")],
+        callback_prefixes: &["menu_"],
+        ..Manifest::new("main_menu", "Main menu")
+    };
+    const REPORTS: Manifest = Manifest {
+        callback_prefixes: &["show_my_reports"],
+        versions: &[Version::new("v2").callbacks(&["report_"]).steps(&[Step::new("ask")])],
+        ..Manifest::new("my_reports", "Мои отчеты")
+    };
+
+    fn registry() -> Registry {
+        Registry::build([&MENU, &REPORTS]).expect("valid")
+    }
+
+    fn callback(data: &str) -> Input {
+        Input::Callback { query_id: "q".into(), data: data.into(), message_id: Some(1) }
+    }
+
+    fn command(name: &str) -> Input {
+        Input::Command { name: name.into(), args: String::new() }
+    }
+
+    #[test]
+    fn callbacks_commands_and_text_reach_their_owners() {
+        let r = registry();
+        let menu = r.index_of("main_menu").expect("menu");
+        let reports = r.index_of("my_reports").expect("reports");
+        assert_eq!(route(&r, &callback("menu_main"), None), Route::Plugin { plugin: menu, pinned: None });
+        assert_eq!(
+            route(&r, &callback("report_view"), None),
+            Route::Plugin { plugin: reports, pinned: Some("v2") }
+        );
+        assert_eq!(route(&r, &callback("gone"), None), Route::Outdated);
+        assert_eq!(route(&r, &command("start"), None), Route::Plugin { plugin: menu, pinned: None });
+        assert_eq!(route(&r, &command("cancel"), None), Route::Cancel);
+        assert_eq!(route(&r, &command("nope"), None), Route::UnknownCommand);
+        assert_eq!(route(&r, &Input::Text("3".into()), None), Route::Unrouted);
+        let state = DialogueState {
+            plugin: "my_reports",
+            version: Some("v2"),
+            step: "ask",
+            data: serde_json::Value::Null,
+            deadline: None,
+        };
+        assert_eq!(
+            route(&r, &Input::Text("3".into()), Some(&state)),
+            Route::Plugin { plugin: reports, pinned: Some("v2") }
+        );
+        assert_eq!(
+            route(&r, &Input::Unsupported, Some(&state)),
+            Route::Plugin { plugin: reports, pinned: Some("v2") }
+        );
+        assert_eq!(route(&r, &command("start"), Some(&state)), Route::Plugin { plugin: menu, pinned: None });
+    }
+}

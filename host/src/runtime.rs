@@ -1,0 +1,189 @@
+//! The running host: builds the services from config, wires them into
+//! teloxide's dispatcher (updates of one chat in order, chats in parallel) and
+//! serves until shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::dispatching::{Dispatcher, UpdateHandler};
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::{Requester, dptree};
+use teloxide::types::{BotCommand, Update};
+use teloxide::update_listeners::Polling;
+use teloxide::{Bot, RequestError};
+use vox_plugin::{Clock, HostApi};
+
+use crate::config::Settings;
+use crate::error::{Error, RunError, StartError};
+use crate::locks::UserLocks;
+use crate::plugins::{self, LoadedPlugin};
+use crate::registry::Registry;
+use crate::services::Services;
+use crate::state::{MemoryStore, StateStore};
+use crate::tracker::Tracker;
+
+/// How often long-expired dialogues are swept from the store.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Expired dialogues are kept this long so a returning user still hears that
+/// the step timed out; after that they are dropped silently.
+const KEEP_EXPIRED: Duration = Duration::from_secs(3600);
+
+/// Everything one update needs, shared by all of them.
+pub struct Runtime {
+    pub(crate) services: Arc<Services>,
+    pub(crate) api: Arc<dyn HostApi>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) plugins: Vec<LoadedPlugin>,
+}
+
+/// Builds a [`Host`]: the same path for `main` and for tests.
+pub struct HostBuilder {
+    settings: Settings,
+    clock: Clock,
+    state: Option<Arc<dyn StateStore>>,
+}
+
+impl HostBuilder {
+    /// A builder over validated settings.
+    pub fn new(settings: Settings) -> Self {
+        Self { settings, clock: Clock::default(), state: None }
+    }
+
+    /// Uses this clock (tests move it forward).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses this state store instead of the configured one.
+    pub fn state_store(mut self, store: Arc<dyn StateStore>) -> Self {
+        self.state = Some(store);
+        self
+    }
+
+    /// Validates the registry and builds every plugin; the bot is not contacted yet.
+    pub fn build(self, bot: Bot) -> Result<Host, StartError> {
+        let loaded = plugins::load(&plugins::linked(), &self.settings.plugins)?;
+        let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let services = Arc::new(Services {
+            bot: bot.clone(),
+            registry: Arc::clone(&loaded.registry),
+            state,
+            tracker: Tracker::default(),
+            locks: UserLocks::default(),
+            clock: self.clock,
+        });
+        let runtime = Arc::new(Runtime {
+            api: Arc::clone(&services) as Arc<dyn HostApi>,
+            services,
+            registry: loaded.registry,
+            plugins: loaded.plugins,
+        });
+        Ok(Host { runtime, bot, settings: self.settings })
+    }
+}
+
+/// A host ready to serve.
+pub struct Host {
+    runtime: Arc<Runtime>,
+    bot: Bot,
+    settings: Settings,
+}
+
+impl Host {
+    /// The shared runtime (benchmarks and tests drive updates through it).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Long-polls Telegram and serves updates until `shutdown` resolves; then
+    /// stops polling and lets in-flight updates finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
+        let Host { runtime, bot, settings } = self;
+        register_commands(&bot, &runtime.registry).await;
+
+        let sweeper = tokio::spawn(sweep(Arc::clone(&runtime)));
+        let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
+            .dependencies(dptree::deps![Arc::clone(&runtime)])
+            .build();
+        let listener = Polling::builder(bot)
+            .timeout(Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs)))
+            .delete_webhook()
+            .await
+            .build();
+
+        let token = dispatcher.shutdown_token();
+        let stopper = tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new updates; finishing the ones in flight");
+            // The dispatcher refuses a shutdown until it is running; retry until it is.
+            loop {
+                match token.shutdown() {
+                    Ok(done) => break done.await,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        });
+        let result = dispatcher
+            .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
+            .await;
+        stopper.abort();
+        sweeper.abort();
+        result.map_err(|e: RequestError| RunError::Unreachable(e.to_string()))?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn handler() -> UpdateHandler<Infallible> {
+    dptree::endpoint(|update: Update, runtime: Arc<Runtime>| async move {
+        runtime.handle_update(update).await;
+        Ok(())
+    })
+}
+
+/// Publishes every plugin command (and the host's /cancel) to Telegram's menu.
+async fn register_commands(bot: &Bot, registry: &Registry) {
+    let mut commands: Vec<BotCommand> = registry
+        .manifests()
+        .iter()
+        .flat_map(|m| m.commands.iter())
+        .map(|c| BotCommand::new(c.name, c.description))
+        .collect();
+    commands.push(BotCommand::new("cancel", "Отменить текущее действие"));
+    if let Err(e) = bot.set_my_commands(commands).await {
+        tracing::warn!(error = %e, "could not publish the command menu");
+    }
+}
+
+async fn sweep(runtime: Arc<Runtime>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        let Some(cutoff) = runtime.services.clock.now().checked_sub(KEEP_EXPIRED) else { continue };
+        match runtime.services.state.purge_expired(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "swept long-expired dialogues"),
+            Err(e) => tracing::warn!(error = %e, "state sweep failed"),
+        }
+    }
+}
+
+/// Builds the Bot API client from settings.
+pub fn bot(settings: &Settings) -> Result<Bot, StartError> {
+    let token = settings.token()?;
+    Ok(Bot::new(token).set_api_url(settings.telegram.api_url.clone()))
+}
+
+/// Builds and runs a host: what `vox-host run` does.
+pub async fn run(
+    settings: Settings,
+    bot: Bot,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let host = HostBuilder::new(settings).build(bot)?;
+    host.run(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! [`Services`]: the host's implementation of the SDK's [`HostApi`] — Telegram
+//! calls with message-tracker cleanup, dialogue state, user locks, the clock.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use teloxide::Bot;
+use vox_plugin::{Clock, HostApi, HostError, Keyboard, MessageKind, Outgoing, StateKey, UserLock};
+
+use crate::locks::UserLocks;
+use crate::registry::Registry;
+use crate::state::{DialogueState, StateStore};
+use crate::telegram;
+use crate::tracker::Tracker;
+
+/// What every handler's [`vox_plugin::Ctx`] talks to.
+pub struct Services {
+    /// The Bot API client.
+    pub bot: Bot,
+    /// The validated registry (step declarations).
+    pub registry: Arc<Registry>,
+    /// Dialogue state.
+    pub state: Arc<dyn StateStore>,
+    /// Tracked messages per chat.
+    pub tracker: Tracker,
+    /// Per-user locks.
+    pub locks: UserLocks,
+    /// The host's clock.
+    pub clock: Clock,
+}
+
+#[async_trait::async_trait]
+impl HostApi for Services {
+    async fn send(&self, chat: i64, kind: MessageKind, message: Outgoing) -> Result<i32, HostError> {
+        let id = telegram::send(&self.bot, chat, message).await?;
+        let stale = self.tracker.sent(chat, id, kind);
+        if !stale.is_empty() {
+            // The new message is out; a failed cleanup only leaves old menus visible.
+            if let Err(e) = telegram::delete(&self.bot, chat, &stale).await {
+                tracing::warn!(chat, error = %e, "could not delete stale tracked messages");
+            }
+        }
+        Ok(id)
+    }
+
+    async fn edit_text(
+        &self,
+        chat: i64,
+        message_id: i32,
+        text: String,
+        keyboard: Option<Keyboard>,
+    ) -> Result<(), HostError> {
+        telegram::edit_text(&self.bot, chat, message_id, text, keyboard).await
+    }
+
+    async fn delete(&self, chat: i64, message_ids: &[i32]) -> Result<(), HostError> {
+        self.tracker.forget(chat, message_ids);
+        telegram::delete(&self.bot, chat, message_ids).await
+    }
+
+    async fn answer_callback(
+        &self,
+        query_id: &str,
+        text: Option<&str>,
+        alert: bool,
+    ) -> Result<(), HostError> {
+        telegram::answer(&self.bot, query_id, text, alert).await
+    }
+
+    async fn set_step(
+        &self,
+        key: StateKey,
+        plugin: &'static str,
+        version: Option<&'static str>,
+        step: &str,
+        data: serde_json::Value,
+    ) -> Result<(), HostError> {
+        let route = self
+            .registry
+            .step(step)
+            .filter(|r| self.registry.manifests()[r.plugin].id == plugin)
+            .filter(|r| r.version.is_none() || r.version == version)
+            .ok_or_else(|| HostError::UnknownStep(step.to_owned()))?;
+        let deadline = route.ttl.map(|ttl| self.clock.now() + ttl);
+        let state = DialogueState { plugin, version, step: route.name, data, deadline };
+        self.state.set(key, state).await.map_err(|e| HostError::State(e.to_string()))
+    }
+
+    async fn clear_step(&self, key: StateKey) -> Result<(), HostError> {
+        self.state.remove(key).await.map(|_| ()).map_err(|e| HostError::State(e.to_string()))
+    }
+
+    async fn lock_user(&self, user: i64, wait: Duration) -> Option<UserLock> {
+        self.locks.lock(user, wait).await
+    }
+
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,188 @@
+//! Bot API calls the host makes for plugins: SDK types to teloxide types, a
+//! bounded wait on 429 `retry_after`, and "already deleted" treated as done.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use teloxide::RequestError;
+use teloxide::payloads::{EditMessageTextSetters, SendDocumentSetters, SendMessageSetters};
+use teloxide::prelude::Requester;
+use teloxide::types::{
+    CallbackQueryId, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId,
+};
+use teloxide::{ApiError, Bot};
+use vox_plugin::{ButtonAction, DocumentSource, HostError, Keyboard, Outgoing};
+
+/// How many times a call is repeated after a 429.
+const MAX_RETRIES: u32 = 3;
+/// The longest `retry_after` the host waits out; longer ones fail the call.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// Telegram's upload limit for bots.
+pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+/// deleteMessages takes at most this many ids.
+const DELETE_BATCH: usize = 100;
+
+/// Repeats `call` while Telegram answers 429, waiting as told (bounded).
+pub async fn with_retry<T, Fut>(
+    method: &'static str,
+    mut call: impl FnMut() -> Fut,
+) -> Result<T, RequestError>
+where
+    Fut: IntoFuture<Output = Result<T, RequestError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().into_future().await {
+            Err(RequestError::RetryAfter(after))
+                if attempt < MAX_RETRIES && after.duration() <= MAX_RETRY_WAIT =>
+            {
+                tracing::warn!(
+                    method,
+                    retry_after_s = after.seconds(),
+                    attempt,
+                    "telegram asked to slow down"
+                );
+                tokio::time::sleep(after.duration()).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn keyboard(kb: Keyboard) -> Result<InlineKeyboardMarkup, HostError> {
+    let rows = kb
+        .rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|b| match b.action {
+                    ButtonAction::Callback(data) => Ok(InlineKeyboardButton::callback(b.text, data)),
+                    ButtonAction::Url(url) => url
+                        .parse()
+                        .map(|u| InlineKeyboardButton::url(b.text, u))
+                        .map_err(|e| HostError::Telegram(format!("button url `{url}`: {e}"))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(InlineKeyboardMarkup::new(rows))
+}
+
+fn api(e: RequestError) -> HostError {
+    HostError::Telegram(e.to_string())
+}
+
+/// Sends a text or a document; returns the new message id.
+pub async fn send(bot: &Bot, chat: i64, message: Outgoing) -> Result<i32, HostError> {
+    let chat = ChatId(chat);
+    let sent = match message {
+        Outgoing::Text { text, keyboard: kb } => {
+            let markup = kb.map(keyboard).transpose()?;
+            with_retry("sendMessage", || {
+                let mut req = bot.send_message(chat, text.clone());
+                if let Some(m) = &markup {
+                    req = req.reply_markup(m.clone());
+                }
+                req
+            })
+            .await
+        }
+        Outgoing::Document { document, caption, keyboard: kb } => {
+            let markup = kb.map(keyboard).transpose()?;
+            let bytes = match document.source {
+                DocumentSource::Bytes(b) => b,
+                DocumentSource::Path(path) => read_upload(&path).await?,
+            };
+            if bytes.len() as u64 > MAX_UPLOAD_BYTES {
+                return Err(HostError::Telegram(format!(
+                    "document `{}` is {} bytes; Telegram takes at most {MAX_UPLOAD_BYTES}",
+                    document.file_name,
+                    bytes.len()
+                )));
+            }
+            let file = InputFile::memory(bytes).file_name(document.file_name);
+            with_retry("sendDocument", || {
+                let mut req = bot.send_document(chat, file.clone());
+                if let Some(c) = &caption {
+                    req = req.caption(c.clone());
+                }
+                if let Some(m) = &markup {
+                    req = req.reply_markup(m.clone());
+                }
+                req
+            })
+            .await
+        }
+    };
+    Ok(sent.map_err(api)?.id.0)
+}
+
+async fn read_upload(path: &std::path::Path) -> Result<Vec<u8>, HostError> {
+    let len = tokio::fs::metadata(path).await?.len();
+    if len > MAX_UPLOAD_BYTES {
+        return Err(HostError::Telegram(format!(
+            "file `{}` is {len} bytes; Telegram takes at most {MAX_UPLOAD_BYTES}",
+            path.display()
+        )));
+    }
+    Ok(tokio::fs::read(path).await?)
+}
+
+/// Edits a message's text and keyboard; "not modified" counts as done.
+pub async fn edit_text(
+    bot: &Bot,
+    chat: i64,
+    id: i32,
+    text: String,
+    kb: Option<Keyboard>,
+) -> Result<(), HostError> {
+    let markup = kb.map(keyboard).transpose()?;
+    let res = with_retry("editMessageText", || {
+        let mut req = bot.edit_message_text(ChatId(chat), MessageId(id), text.clone());
+        if let Some(m) = &markup {
+            req = req.reply_markup(m.clone());
+        }
+        req
+    })
+    .await;
+    match res {
+        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+        Err(e) => Err(api(e)),
+    }
+}
+
+/// Deletes messages in batches of 100; ones already gone are not an error.
+pub async fn delete(bot: &Bot, chat: i64, ids: &[i32]) -> Result<(), HostError> {
+    for batch in ids.chunks(DELETE_BATCH) {
+        let res = with_retry("deleteMessages", || {
+            bot.delete_messages(ChatId(chat), batch.iter().map(|&i| MessageId(i)))
+        })
+        .await;
+        match res {
+            Ok(_)
+            | Err(RequestError::Api(ApiError::MessageToDeleteNotFound | ApiError::MessageIdInvalid)) => {}
+            Err(e) => return Err(api(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Answers a callback query with an optional toast or alert.
+pub async fn answer(bot: &Bot, query_id: &str, text: Option<&str>, alert: bool) -> Result<(), HostError> {
+    use teloxide::payloads::AnswerCallbackQuerySetters;
+    let id = CallbackQueryId(query_id.to_owned());
+    with_retry("answerCallbackQuery", || {
+        let mut req = bot.answer_callback_query(id.clone());
+        if let Some(t) = text {
+            req = req.text(t);
+        }
+        if alert {
+            req = req.show_alert(true);
+        }
+        req
+    })
+    .await
+    .map(|_| ())
+    .map_err(api)
+}

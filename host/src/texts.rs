@@ -1,0 +1,20 @@
+//! What the host itself says to users, in one place (Russian, as the bot's users read it).
+
+/// A handler failed or panicked.
+pub const APOLOGY: &str = "⚠️ Что-то пошло не так. Попробуйте ещё раз или откройте меню: /menu";
+/// Toast for the same, on a pressed button.
+pub const APOLOGY_TOAST: &str = "Что-то пошло не так. Попробуйте ещё раз.";
+/// A button nobody owns any more (an old message).
+pub const OUTDATED_BUTTON: &str = "Эта кнопка устарела. Откройте меню заново: /menu";
+/// `/cancel` with an open dialogue.
+pub const CANCELLED: &str = "Действие отменено. Откройте меню: /menu";
+/// `/cancel` with nothing open.
+pub const NOTHING_TO_CANCEL: &str = "Нечего отменять. Откройте меню: /menu";
+/// Text outside any dialogue.
+pub const NOT_UNDERSTOOD: &str = "Я не понял сообщение. Откройте меню: /menu";
+/// A command nobody declared.
+pub const UNKNOWN_COMMAND: &str = "Неизвестная команда. Откройте меню: /menu";
+/// A plugin switched off by config.
+pub const SECTION_UNAVAILABLE: &str = "Раздел временно недоступен. Откройте меню: /menu";
+/// The dialogue's time ran out and its plugin said nothing itself.
+pub const STEP_EXPIRED: &str = "⏳ Время ожидания истекло, действие отменено. Откройте меню: /menu";

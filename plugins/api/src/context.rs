@@ -1,0 +1,278 @@
+//! [`Ctx`]: one update as a handler sees it — who, what, the dialogue state —
+//! and the helpers to reply, move the dialogue and take the user's lock.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Document, HostApi, HostError, Keyboard, MessageKind, Outgoing, StateKey, UserLock};
+
+/// The user behind an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Telegram user id.
+    pub id: i64,
+    /// First name (and last name, when set), for greetings.
+    pub name: String,
+    /// `@username` without the `@`, when set.
+    pub username: Option<String>,
+}
+
+/// What the user did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Plain text (a step's answer, usually).
+    Text(String),
+    /// `/name args`, with any `@botname` suffix removed.
+    Command {
+        /// Without the `/`.
+        name: String,
+        /// The rest of the line, trimmed.
+        args: String,
+    },
+    /// A pressed inline button.
+    Callback {
+        /// The query id (the host answers it if the handler does not).
+        query_id: String,
+        /// The button's callback data.
+        data: String,
+        /// The message the button was on, when Telegram still knows it.
+        message_id: Option<i32>,
+    },
+    /// A message that is neither text nor a command (a photo, a sticker, a voice
+    /// note, ...): a dialogue step usually answers it with a hint to type.
+    Unsupported,
+}
+
+/// A dialogue's current step as stored by the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepState {
+    /// The declared step name.
+    pub name: &'static str,
+    /// The version that opened the dialogue.
+    pub version: Option<&'static str>,
+    /// The plugin's data for the step.
+    pub data: serde_json::Value,
+}
+
+/// Everything a host needs to build a [`Ctx`].
+pub struct CtxParts {
+    /// The services behind the context.
+    pub host: Arc<dyn HostApi>,
+    /// The plugin the update is routed to.
+    pub plugin: &'static str,
+    /// The version the host decided.
+    pub version: Option<&'static str>,
+    /// The chat.
+    pub chat: i64,
+    /// The user.
+    pub user: User,
+    /// What the user did.
+    pub input: Input,
+    /// The plugin's dialogue state, if any.
+    pub step: Option<StepState>,
+}
+
+/// One update, routed to one plugin at one version.
+///
+/// ```
+/// use vox_plugin::{Button, Ctx, HandlerError, Keyboard, MessageKind};
+///
+/// async fn ask_number(ctx: &mut Ctx) -> Result<(), HandlerError> {
+///     let kb = Keyboard::new().row([Button::callback("❌ Отмена", "report_cancel")]);
+///     ctx.send_text(MessageKind::InputRequest, "Введите номер отчета:", Some(kb)).await?;
+///     ctx.set_step("report_view_ask_number", &serde_json::json!({ "tries": 0 })).await?;
+///     ctx.answer(None).await?;
+///     Ok(())
+/// }
+/// ```
+pub struct Ctx {
+    host: Arc<dyn HostApi>,
+    plugin: &'static str,
+    version: Option<&'static str>,
+    key: StateKey,
+    user: User,
+    input: Input,
+    step: Option<StepState>,
+    answered: bool,
+}
+
+impl Ctx {
+    /// Builds a context (hosts and test doubles do this).
+    pub fn new(parts: CtxParts) -> Self {
+        let CtxParts { host, plugin, version, chat, user, input, step } = parts;
+        let key = StateKey { chat, user: user.id };
+        Self { host, plugin, version, key, user, input, step, answered: false }
+    }
+
+    /// The chat id.
+    pub fn chat_id(&self) -> i64 {
+        self.key.chat
+    }
+
+    /// The user.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// What the user did.
+    pub fn input(&self) -> &Input {
+        &self.input
+    }
+
+    /// The text, when the update is plain text.
+    pub fn text(&self) -> Option<&str> {
+        match &self.input {
+            Input::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The callback data, when a button was pressed.
+    pub fn callback_data(&self) -> Option<&str> {
+        match &self.input {
+            Input::Callback { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+
+    /// The message the pressed button was on.
+    pub fn callback_message_id(&self) -> Option<i32> {
+        match &self.input {
+            Input::Callback { message_id, .. } => *message_id,
+            _ => None,
+        }
+    }
+
+    /// `(name, args)` of a command.
+    pub fn command(&self) -> Option<(&str, &str)> {
+        match &self.input {
+            Input::Command { name, args } => Some((name, args)),
+            _ => None,
+        }
+    }
+
+    /// This plugin's id.
+    pub fn plugin_id(&self) -> &'static str {
+        self.plugin
+    }
+
+    /// The handler version the host decided for this update (`None` for
+    /// unversioned plugins).
+    pub fn version(&self) -> Option<&'static str> {
+        self.version
+    }
+
+    /// The dialogue's current step, if this plugin owns one for this chat and user.
+    pub fn step(&self) -> Option<&StepState> {
+        self.step.as_ref()
+    }
+
+    /// The current step's name.
+    pub fn step_name(&self) -> Option<&'static str> {
+        self.step.as_ref().map(|s| s.name)
+    }
+
+    /// The current step's data, deserialized.
+    pub fn step_data<T: DeserializeOwned>(&self) -> Result<Option<T>, HostError> {
+        match &self.step {
+            Some(s) => Ok(Some(T::deserialize(&s.data)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Moves the dialogue to a declared step with its data; its time-to-live starts now.
+    pub async fn set_step<T: Serialize + ?Sized>(
+        &mut self,
+        step: &'static str,
+        data: &T,
+    ) -> Result<(), HostError> {
+        let data = serde_json::to_value(data)?;
+        self.host.set_step(self.key, self.plugin, self.version, step, data.clone()).await?;
+        self.step = Some(StepState { name: step, version: self.version, data });
+        Ok(())
+    }
+
+    /// Ends the dialogue.
+    pub async fn clear_step(&mut self) -> Result<(), HostError> {
+        self.host.clear_step(self.key).await?;
+        self.step = None;
+        Ok(())
+    }
+
+    /// Sends a text with an optional inline keyboard; returns its message id.
+    pub async fn send_text(
+        &self,
+        kind: MessageKind,
+        text: impl Into<String>,
+        keyboard: Option<Keyboard>,
+    ) -> Result<i32, HostError> {
+        let message = Outgoing::Text { text: text.into(), keyboard };
+        self.host.send(self.key.chat, kind, message).await
+    }
+
+    /// Sends a document with an optional caption and keyboard; returns its message id.
+    pub async fn send_document(
+        &self,
+        kind: MessageKind,
+        document: Document,
+        caption: Option<String>,
+        keyboard: Option<Keyboard>,
+    ) -> Result<i32, HostError> {
+        let message = Outgoing::Document { document, caption, keyboard };
+        self.host.send(self.key.chat, kind, message).await
+    }
+
+    /// Replaces the text and keyboard of one of the bot's messages in this chat.
+    pub async fn edit_text(
+        &self,
+        message_id: i32,
+        text: impl Into<String>,
+        keyboard: Option<Keyboard>,
+    ) -> Result<(), HostError> {
+        self.host.edit_text(self.key.chat, message_id, text.into(), keyboard).await
+    }
+
+    /// Deletes messages in this chat; already deleted ones are fine.
+    pub async fn delete(&self, message_ids: &[i32]) -> Result<(), HostError> {
+        self.host.delete(self.key.chat, message_ids).await
+    }
+
+    /// Answers the pressed button (a toast with `text`, or just stops the spinner).
+    /// Does nothing for other updates or when already answered.
+    pub async fn answer(&mut self, text: Option<&str>) -> Result<(), HostError> {
+        self.answer_inner(text, false).await
+    }
+
+    /// Answers the pressed button with an alert the user must dismiss.
+    pub async fn answer_alert(&mut self, text: &str) -> Result<(), HostError> {
+        self.answer_inner(Some(text), true).await
+    }
+
+    async fn answer_inner(&mut self, text: Option<&str>, alert: bool) -> Result<(), HostError> {
+        let Input::Callback { query_id, .. } = &self.input else { return Ok(()) };
+        if self.answered {
+            return Ok(());
+        }
+        self.answered = true;
+        self.host.answer_callback(query_id, text, alert).await
+    }
+
+    /// Whether the callback query has been answered (hosts answer the rest).
+    pub fn is_answered(&self) -> bool {
+        self.answered
+    }
+
+    /// Takes this user's async lock, waiting at most `wait`. `None` means another
+    /// operation of the same user still runs: tell the user to try again.
+    pub async fn lock_user(&self, wait: Duration) -> Option<UserLock> {
+        self.host.lock_user(self.user.id, wait).await
+    }
+
+    /// Now, on the host's clock (tests move it).
+    pub fn now(&self) -> Instant {
+        self.host.now()
+    }
+}

@@ -1,0 +1,64 @@
+//! The services the host provides to a handler through [`crate::Ctx`]. The host
+//! implements [`HostApi`]; plugins only call it, and tests may fake it.
+
+use std::time::{Duration, Instant};
+
+use crate::{HostError, Keyboard, MessageKind, Outgoing};
+
+/// Whose dialogue: members of a group share a chat, so state is per (chat, user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StateKey {
+    /// The chat id.
+    pub chat: i64,
+    /// The user id.
+    pub user: i64,
+}
+
+/// Holds a user's async lock until dropped (see [`crate::Ctx::lock_user`]).
+#[must_use = "the lock is released when this guard is dropped"]
+pub struct UserLock {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl UserLock {
+    /// Wraps a held guard; called by hosts.
+    pub fn new(guard: tokio::sync::OwnedMutexGuard<()>) -> Self {
+        Self { _guard: guard }
+    }
+}
+
+/// The host side of a [`crate::Ctx`]. Implemented by `vox-host`; a plugin never
+/// implements it outside tests.
+#[async_trait::async_trait]
+pub trait HostApi: Send + Sync {
+    /// Sends a message, applies the message tracker's rules for `kind`, returns the message id.
+    async fn send(&self, chat: i64, kind: MessageKind, message: Outgoing) -> Result<i32, HostError>;
+    /// Replaces a message's text and keyboard.
+    async fn edit_text(
+        &self,
+        chat: i64,
+        message_id: i32,
+        text: String,
+        keyboard: Option<Keyboard>,
+    ) -> Result<(), HostError>;
+    /// Deletes messages; ones already gone are not an error.
+    async fn delete(&self, chat: i64, message_ids: &[i32]) -> Result<(), HostError>;
+    /// Answers a callback query (once; the host answers any query left unanswered).
+    async fn answer_callback(&self, query_id: &str, text: Option<&str>, alert: bool)
+    -> Result<(), HostError>;
+    /// Stores the dialogue state of `key` for `plugin` at `version`.
+    async fn set_step(
+        &self,
+        key: StateKey,
+        plugin: &'static str,
+        version: Option<&'static str>,
+        step: &str,
+        data: serde_json::Value,
+    ) -> Result<(), HostError>;
+    /// Drops the dialogue state of `key`.
+    async fn clear_step(&self, key: StateKey) -> Result<(), HostError>;
+    /// Takes the user's lock, waiting at most `wait`; `None` when still held by then.
+    async fn lock_user(&self, user: i64, wait: Duration) -> Option<UserLock>;
+    /// Now, on the host's clock.
+    fn now(&self) -> Instant;
+}

@@ -1,0 +1,136 @@
+//! # vox-plugin — the SDK every vox-host plugin is written against
+//!
+//! A plugin is one crate that depends on this SDK alone. It declares a
+//! [`Manifest`] (plain `const` data the host validates before anything runs),
+//! implements [`Plugin`] (one async entry point, handed the version the host
+//! chose) and registers itself with [`register!`]. Linking the crate into the
+//! host binary is what makes it exist.
+//!
+//! # Layout
+//! - [`manifest`]: what a plugin declares — id, commands, callback prefixes,
+//!   steps with time-to-live, handler versions.
+//! - [`plugin`]: the [`Plugin`] trait, [`Registration`] and the config hook.
+//! - [`context`]: [`Ctx`], one update as a handler sees it, with reply,
+//!   state and lock helpers.
+//! - [`reply`]: keyboards, documents and the message-tracker kinds.
+//! - [`host`]: [`HostApi`], the services the host provides behind a [`Ctx`].
+//! - [`clock`]: the host's clock, which tests can move forward.
+//! - [`error`]: [`HandlerError`], [`HostError`], [`ConfigError`].
+//!
+//! # A whole plugin
+//! ```
+//! use vox_plugin::{Ctx, HandlerError, Manifest, MessageKind, NoConfig, Plugin};
+//!
+//! pub const MANIFEST: Manifest = Manifest {
+//!     commands: &[vox_plugin::Command::new("ping", "Проверка связи")],
+//!     ..Manifest::new("ping", "Ping")
+//! };
+//!
+//! struct Ping;
+//!
+//! #[vox_plugin::async_trait]
+//! impl Plugin for Ping {
+//!     async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
+//!         ctx.send_text(MessageKind::Info, "pong", None).await?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! fn build(_: NoConfig) -> Result<Ping, vox_plugin::ConfigError> {
+//!     Ok(Ping)
+//! }
+//!
+//! vox_plugin::register!(MANIFEST, build);
+//! # fn main() {
+//! #     assert!(vox_plugin::registrations().any(|r| r.manifest.id == "ping"));
+//! # }
+//! ```
+
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod host;
+pub mod manifest;
+pub mod plugin;
+pub mod reply;
+
+pub use async_trait::async_trait;
+pub use clock::Clock;
+pub use context::{Ctx, CtxParts, Input, StepState, User};
+pub use error::{ConfigError, HandlerError, HostError};
+pub use host::{HostApi, StateKey, UserLock};
+pub use manifest::{Command, Manifest, Step, Version};
+pub use plugin::{NoConfig, Plugin, Registration, registrations};
+pub use reply::{Button, ButtonAction, Document, DocumentSource, Keyboard, MessageKind, Outgoing};
+/// Re-exported so a plugin logs through the host's subscriber without its own dependency.
+pub use tracing;
+
+/// Registers a plugin: its `const` [`Manifest`] and a constructor that takes the
+/// plugin's typed config section (`[plugins.<id>]`).
+///
+/// The constructor is `fn(C) -> Result<P, ConfigError>` where `C: serde::de::DeserializeOwned`
+/// (use [`NoConfig`] when there is nothing to configure) and `P: Plugin`. The host
+/// deserializes and builds every plugin once at start, so a bad section stops the
+/// start with an error that names the key.
+///
+/// ```
+/// # use vox_plugin::{Ctx, HandlerError, Manifest, Plugin, ConfigError};
+/// #[derive(serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct Config { greeting: String }
+///
+/// struct Hello(Config);
+///
+/// #[vox_plugin::async_trait]
+/// impl Plugin for Hello {
+///     async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
+///         ctx.send_text(vox_plugin::MessageKind::Info, self.0.greeting.clone(), None).await?;
+///         Ok(())
+///     }
+/// }
+///
+/// const MANIFEST: Manifest = Manifest::new("hello", "Hello");
+/// vox_plugin::register!(MANIFEST, |c: Config| -> Result<Hello, ConfigError> { Ok(Hello(c)) });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! register {
+    ($manifest:expr, $ctor:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::Registration {
+                manifest: &$manifest,
+                build: |section| $crate::__private::build(&$manifest, section, $ctor),
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+
+    use crate::{ConfigError, Manifest, Plugin};
+
+    /// Deserializes a plugin's section with the failing key's path, then calls its constructor.
+    pub fn build<C, P>(
+        manifest: &Manifest,
+        section: &serde_json::Value,
+        ctor: impl FnOnce(C) -> Result<P, ConfigError>,
+    ) -> Result<Box<dyn Plugin>, ConfigError>
+    where
+        C: serde::de::DeserializeOwned,
+        P: Plugin,
+    {
+        let config: C = serde_path_to_error::deserialize(section).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." {
+                format!("plugins.{}", manifest.id)
+            } else {
+                format!("plugins.{}.{}", manifest.id, path)
+            };
+            ConfigError::new(key, e.into_inner().to_string())
+        })?;
+        let plugin = ctor(config).map_err(|e| e.within(manifest.id))?;
+        Ok(Box::new(plugin))
+    }
+}

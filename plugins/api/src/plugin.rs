@@ -1,0 +1,73 @@
+//! The [`Plugin`] trait and the registration record the host collects at start.
+
+use crate::{ConfigError, Ctx, HandlerError, Manifest, StepState};
+
+/// A plugin's behaviour. The host calls [`Plugin::handle`] for every update routed
+/// to the plugin, with [`Ctx::version`] already decided.
+///
+/// A versioned plugin keeps one function per version and matches once:
+///
+/// ```
+/// use vox_plugin::{Ctx, HandlerError, Plugin};
+///
+/// struct Reports;
+///
+/// #[vox_plugin::async_trait]
+/// impl Plugin for Reports {
+///     async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
+///         match ctx.version() {
+///             Some("v2") => Ok(()), // v2::handle(self, ctx).await
+///             _ => Ok(()),          // v1::handle(self, ctx).await
+///         }
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait Plugin: Send + Sync + 'static {
+    /// Serves one update. An `Err` (or a panic) is logged by the host with the
+    /// chat, plugin, version and step, and the user gets a short apology.
+    async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError>;
+
+    /// Told when the host dropped this plugin's dialogue state because its step's
+    /// time-to-live ran out. `ctx` carries the update that found it expired; when
+    /// that update was text meant for the step, the host routes it no further, so
+    /// this is the place to tell the user what happened.
+    async fn on_expired(&self, ctx: &mut Ctx, expired: StepState) -> Result<(), HandlerError> {
+        let _ = (ctx, expired);
+        Ok(())
+    }
+}
+
+/// What [`crate::register!`] submits: the manifest and a constructor over the
+/// plugin's config section. Read by the host; plugins never build one by hand.
+pub struct Registration {
+    /// The plugin's declaration.
+    pub manifest: &'static Manifest,
+    /// Builds the plugin from its `[plugins.<id>]` section (host keys removed).
+    pub build: fn(&serde_json::Value) -> Result<Box<dyn Plugin>, ConfigError>,
+}
+
+inventory::collect!(Registration);
+
+/// Every plugin linked into this binary, in link order.
+///
+/// ```
+/// for r in vox_plugin::registrations() {
+///     println!("{}: {}", r.manifest.id, r.manifest.name);
+/// }
+/// ```
+pub fn registrations() -> impl Iterator<Item = &'static Registration> {
+    inventory::iter::<Registration>.into_iter()
+}
+
+/// The config type of a plugin that has nothing to configure: its section must be
+/// empty (or absent), so a typo is an error rather than silently ignored.
+///
+/// ```
+/// let none: vox_plugin::NoConfig = serde_json::from_str("{}").unwrap();
+/// # let _ = none;
+/// assert!(serde_json::from_str::<vox_plugin::NoConfig>(r#"{"x": 1}"#).is_err());
+/// ```
+#[derive(Debug, Default, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoConfig {}
