@@ -1,1 +1,27 @@
-//! placeholder
+//! # vox-testkit — the real host against a fake Telegram, driven by scripted users
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use vox_testkit::TestHost;
+//!
+//! let host = TestHost::builder().start().await;
+//! let mut alice = host.user(42, "Алиса");
+//! alice.send_text("/start");
+//! let menu = alice.expect_text("Главное меню").await;
+//! assert!(menu.button("Мои отчеты").is_some());
+//! host.stop().await;
+//! # }
+//! ```
+//!
+//! # Layout
+//! - [`host`]: [`TestHost`] and its builder — a real config file, a temp data
+//!   directory, the host runtime serving the fake Bot API.
+//! - [`tempdir`]: a temp directory removed on drop.
+//! - the fake Bot API and the scripted user are re-exported from `vox-fake-bot-api`.
+
+pub mod host;
+pub mod tempdir;
+
+pub use host::{TestHost, TestHostBuilder, init_test_logging};
+pub use tempdir::TempDir;
+pub use vox_fake_bot_api::*;

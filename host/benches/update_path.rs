@@ -1,0 +1,118 @@
+//! The host's own overhead per update: registry lookup, routing, state load and
+//! store, and a whole update through the runtime to a handler that does nothing.
+//!
+//! `cargo bench -p vox-host --bench update_path`
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use vox_host::registry::Registry;
+use vox_host::router::route;
+use vox_host::state::{DialogueState, MemoryStore, StateKey, StateStore};
+use vox_host::update::Incoming;
+use vox_plugin::{
+    Command, ConfigError, Ctx, HandlerError, Input, Manifest, NoConfig, Plugin, Step, User, Version,
+};
+
+const MENU: Manifest = Manifest {
+    commands: &[Command::new("start", "Меню"), Command::new("menu", "Меню")],
+    callback_prefixes: &["menu_main", "menu_chats", "menu_help"],
+    ..Manifest::new("bench_menu", "Menu")
+};
+const REPORTS: Manifest = Manifest {
+    commands: &[Command::new("reports", "Мои отчеты")],
+    callback_prefixes: &["show_my_reports"],
+    versions: &[
+        Version::new("v1").callbacks(&["send_report||", "show_all_reports"]),
+        Version::new("v2")
+            .callbacks(&["report_view", "report_rename", "report_delete", "report_cancel", "report_confirm"])
+            .steps(&[
+                Step::new("report_view_ask_number").ttl(Duration::from_secs(300)),
+                Step::new("report_rename_ask_number").ttl(Duration::from_secs(300)),
+                Step::new("report_rename_ask_new_name").ttl(Duration::from_secs(300)),
+                Step::new("report_delete_ask_number").ttl(Duration::from_secs(300)),
+                Step::new("report_delete_confirm").ttl(Duration::from_secs(300)),
+            ]),
+    ],
+    ..Manifest::new("bench_reports", "Reports")
+};
+
+struct Noop;
+
+#[vox_plugin::async_trait]
+impl Plugin for Noop {
+    async fn handle(&self, _ctx: &mut Ctx) -> Result<(), HandlerError> {
+        Ok(())
+    }
+}
+
+fn noop(_: NoConfig) -> Result<Noop, ConfigError> {
+    Ok(Noop)
+}
+
+vox_plugin::register!(MENU, noop);
+vox_plugin::register!(REPORTS, noop);
+
+fn state() -> DialogueState {
+    DialogueState {
+        plugin: "bench_reports",
+        version: Some("v2"),
+        step: "report_view_ask_number",
+        data: serde_json::json!({"snapshot": 1, "tries": 0}),
+        deadline: None,
+    }
+}
+
+fn routing(c: &mut Criterion) {
+    let registry = Registry::build([&MENU, &REPORTS]).expect("valid manifests");
+    let callback = Input::Callback {
+        query_id: "1".into(),
+        data: "report_delete_confirm:12".into(),
+        message_id: Some(5),
+    };
+    let command = Input::Command { name: "menu".into(), args: String::new() };
+    let text = Input::Text("12".into());
+    let st = state();
+    c.bench_function("route/callback_longest_prefix", |b| {
+        b.iter(|| route(&registry, black_box(&callback), None))
+    });
+    c.bench_function("route/command", |b| b.iter(|| route(&registry, black_box(&command), None)));
+    c.bench_function("route/text_in_step", |b| b.iter(|| route(&registry, black_box(&text), Some(&st))));
+}
+
+fn state_store(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let store = MemoryStore::default();
+    for i in 0..10_000 {
+        rt.block_on(store.set(StateKey { chat: i, user: i }, state())).expect("set");
+    }
+    let key = StateKey { chat: 4242, user: 4242 };
+    c.bench_function("state/get_hit", |b| b.iter(|| rt.block_on(store.get(black_box(key)))));
+    let miss = StateKey { chat: -1, user: 1 };
+    c.bench_function("state/get_miss", |b| b.iter(|| rt.block_on(store.get(black_box(miss)))));
+    c.bench_function("state/set", |b| b.iter(|| rt.block_on(store.set(black_box(key), state()))));
+}
+
+fn whole_update(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let settings =
+        vox_host::Settings::load(None, [("VOX__PLUGINS__MAIN_MENU__ENABLED".into(), "true".into())]);
+    let mut settings = settings.expect("defaults");
+    // The bench binary links only its own plugins.
+    settings.plugins.clear();
+    // Never contacted: the handler sends nothing.
+    let bot = teloxide::Bot::new("1:bench").set_api_url("http://127.0.0.1:9/".parse().expect("url"));
+    let host = vox_host::HostBuilder::new(settings).build(bot).expect("host builds");
+    let runtime = Arc::clone(host.runtime());
+    let user = User { id: 7, name: "Bench".into(), username: None };
+    let incoming =
+        Incoming { chat: 7, user, input: Input::Command { name: "menu".into(), args: String::new() } };
+    c.bench_function("update/command_to_noop_handler", |b| {
+        b.iter(|| rt.block_on(runtime.handle(incoming.clone())))
+    });
+}
+
+criterion_group!(benches, routing, state_store, whole_update);
+criterion_main!(benches);

@@ -1,0 +1,100 @@
+//! The `vox-host` binary as an operator meets it: exit codes and messages for
+//! `check-config`, a missing token, a bad config and a forgotten plugin link.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn vox_host(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vox-host"));
+    cmd.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("vox-host runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn config_file(name: &str, body: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vox-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, body).expect("write config");
+    path
+}
+
+/// Every plugin section of `config/default.toml`, read from the file itself.
+fn default_plugin_ids() -> Vec<String> {
+    let defaults = include_str!("../../config/default.toml");
+    defaults
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("[plugins.")?.strip_suffix(']').map(str::to_owned))
+        .filter(|id| !id.contains('.'))
+        .collect()
+}
+
+#[test]
+fn check_config_lists_every_plugin_of_the_default_config() {
+    let out = vox_host(&["check-config"], &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "check-config failed: {}{}", stdout, text(&out.stderr));
+    assert!(stdout.starts_with("PLUGIN"), "a table: {stdout}");
+    let ids = default_plugin_ids();
+    assert!(!ids.is_empty());
+    for id in ids {
+        assert!(
+            stdout.lines().any(|l| l.split_whitespace().next() == Some(id.as_str())),
+            "plugin `{id}` of config/default.toml is not linked into vox-host: {stdout}"
+        );
+    }
+    assert!(stdout.contains("config OK"));
+}
+
+#[test]
+fn a_missing_token_is_a_clear_error_and_exit_code_2() {
+    let out = vox_host(&["run"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no Telegram bot token") && stderr.contains("VOX__TELEGRAM__TOKEN"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_bad_value_names_its_key_and_exits_2() {
+    let path = config_file("bad-value.toml", "[telegram]\npoll_timeout_secs = \"soon\"\n");
+    let out = vox_host(&["--config", path.to_str().expect("utf-8 path"), "check-config"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("telegram.poll_timeout_secs"), "{}", text(&out.stderr));
+
+    let out = vox_host(&["check-config"], &[("VOX__LOG__FORMAT", "xml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("log.format"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_section_for_a_plugin_that_is_not_linked_is_refused() {
+    let path = config_file("ghost.toml", "[plugins.ghost]\n");
+    let out = vox_host(&["check-config"], &[("VOX_CONFIG", path.to_str().expect("utf-8 path"))]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("`plugins.ghost`: no plugin with id `ghost` is linked"), "{stderr}");
+}
+
+#[test]
+fn a_typo_in_a_plugin_section_names_the_key() {
+    let path = config_file("typo.toml", "[plugins.main_menu]\ncolour = \"red\"\n");
+    let out = vox_host(&["--config", path.to_str().expect("utf-8 path"), "check-config"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("plugins.main_menu") && stderr.contains("colour"), "{stderr}");
+}
+
+#[test]
+fn help_names_the_subcommands() {
+    let out = vox_host(&["--help"], &[]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("run") && stdout.contains("check-config"), "{stdout}");
+}

@@ -1,0 +1,67 @@
+//! # vox-__NAME__ — a vox-host plugin
+//!
+//! ```text
+//! user: /__ID__
+//! bot:  Привет из плагина __ID__! Как вас зовут?
+//! user: Анна
+//! bot:  Приятно познакомиться, Анна!
+//! ```
+
+use std::time::Duration;
+
+use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, Plugin, Step};
+
+/// What this plugin owns. Ids, commands, callback prefixes and step names must
+/// not collide with other plugins': the host refuses to start if they do.
+pub const MANIFEST: Manifest = Manifest {
+    commands: &[Command::new("__ID__", "Плагин __ID__")],
+    callback_prefixes: &["__ID__:"],
+    steps: &[Step::new(ASK_NAME).ttl(Duration::from_secs(300))],
+    ..Manifest::new("__ID__", "__NAME__")
+};
+
+const ASK_NAME: &str = "__ID___ask_name";
+
+/// `[plugins.__ID__]` in the host's config.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The greeting sent on the command.
+    #[serde(default = "default_greeting")]
+    pub greeting: String,
+}
+
+fn default_greeting() -> String {
+    "Привет из плагина __ID__! Как вас зовут?".to_owned()
+}
+
+struct ThisPlugin {
+    config: Config,
+}
+
+#[vox_plugin::async_trait]
+impl Plugin for ThisPlugin {
+    async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
+        match (ctx.step_name(), ctx.text()) {
+            (Some(ASK_NAME), Some(name)) => {
+                let reply = format!("Приятно познакомиться, {}!", name.trim());
+                ctx.clear_step().await?;
+                ctx.send_text(MessageKind::Info, reply, None).await?;
+            }
+            _ => {
+                ctx.send_text(MessageKind::InputRequest, self.config.greeting.clone(), None).await?;
+                ctx.set_step(ASK_NAME, &()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn build(config: Config) -> Result<ThisPlugin, ConfigError> {
+    if config.greeting.trim().is_empty() {
+        return Err(ConfigError::new("greeting", "must not be empty"));
+    }
+    Ok(ThisPlugin { config })
+}
+
+vox_plugin::register!(MANIFEST, build);

@@ -1,0 +1,148 @@
+//! [`TestHost`]: starts the real host runtime (the same `HostBuilder` and `run`
+//! path as the binary) against an in-process fake Bot API, with a real config
+//! file in a temp directory and a clock tests can move forward.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use vox_fake_bot_api::{FakeBotApi, ScriptedUser};
+use vox_host::{HostBuilder, Settings};
+use vox_plugin::Clock;
+
+use crate::TempDir;
+
+/// Installs a test-friendly log subscriber once (filter from `RUST_LOG`, default `warn`).
+pub fn init_test_logging() {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
+}
+
+/// How a test host is set up.
+#[derive(Debug, Default)]
+pub struct TestHostBuilder {
+    config: String,
+    env: Vec<(String, String)>,
+}
+
+/// A running host serving a fake Bot API.
+pub struct TestHost {
+    api: FakeBotApi,
+    clock: Clock,
+    dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), vox_host::Error>>>,
+}
+
+impl TestHostBuilder {
+    /// TOML written to the config file layered over the defaults. `{dir}` is
+    /// replaced with the test's temp directory.
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config.push_str(toml);
+        self.config.push('\n');
+        self
+    }
+
+    /// An environment variable as the host would read it (`VOX__LOG__LEVEL`, ...).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Starts the host and waits until it is about to poll; panics with the reason if it cannot start.
+    pub async fn start(self) -> TestHost {
+        match self.try_start().await {
+            Ok(host) => host,
+            Err(e) => panic!("test host did not start: {e}"),
+        }
+    }
+
+    /// Starts the host, returning the start-up error instead of panicking.
+    pub async fn try_start(self) -> Result<TestHost, vox_host::Error> {
+        init_test_logging();
+        let dir = TempDir::new().expect("temp dir");
+        let api = FakeBotApi::start().await.expect("fake Bot API binds 127.0.0.1");
+        let config_path = dir.path().join("config.toml");
+        let dir_str = dir.path().display().to_string();
+        std::fs::write(&config_path, self.config.replace("{dir}", &dir_str)).expect("write config");
+
+        let mut env = vec![
+            ("VOX__TELEGRAM__TOKEN".to_owned(), api.token().to_owned()),
+            ("VOX__TELEGRAM__API_URL".to_owned(), api.url()),
+            // Short polls keep shutdown quick.
+            ("VOX__TELEGRAM__POLL_TIMEOUT_SECS".to_owned(), "1".to_owned()),
+        ];
+        env.extend(self.env);
+        let settings = Settings::load(Some(&config_path), env).map_err(vox_host::StartError::from)?;
+        let bot = vox_host::bot(&settings)?;
+        let clock = Clock::default();
+        let host = HostBuilder::new(settings).clock(clock.clone()).build(bot)?;
+
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            host.run(async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(vox_host::Error::from)
+        });
+        // getMe is the dispatcher's last call before it polls; updates pushed from
+        // now on wait in the fake's queue until the first getUpdates takes them.
+        let ready = api.wait_call(0, |c| c.method == "getMe", Duration::from_secs(10)).await;
+        assert!(ready.is_some(), "the host never called getMe");
+        Ok(TestHost { api, clock, dir, stop: Some(stop), task: Some(task) })
+    }
+}
+
+impl TestHost {
+    /// A builder with the default config.
+    pub fn builder() -> TestHostBuilder {
+        TestHostBuilder::default()
+    }
+
+    /// A user in a private chat with the bot (chat id = user id).
+    pub fn user(&self, id: i64, first_name: &str) -> ScriptedUser {
+        self.api.user(id, first_name)
+    }
+
+    /// The fake Bot API: recorded calls, chats, faults.
+    pub fn api(&self) -> &FakeBotApi {
+        &self.api
+    }
+
+    /// The host's clock; `advance` it to expire steps without waiting.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The test's temp directory (holds `config.toml`).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Stops the host gracefully (in-flight updates finish) and returns how it ended.
+    pub async fn stop(mut self) -> Result<(), vox_host::Error> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => match tokio::time::timeout(Duration::from_secs(15), task).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(join)) => panic!("host task failed: {join}"),
+                Err(_) => panic!("host did not stop within 15 s"),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Telegram misbehaving: rate limits and slow answers are waited out.
+
+use std::time::Duration;
+
+use vox_testkit::{Fault, TestHost};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_on_send_is_retried_after_retry_after() {
+    let host = TestHost::builder().start().await;
+    host.api().fault(Some("sendMessage"), Fault::RetryAfter(1), 1);
+    let mut alice = host.user(5001, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    let sends: Vec<u16> =
+        host.api().calls().iter().filter(|c| c.method == "sendMessage").map(|c| c.status).collect();
+    assert_eq!(sends, [429, 200]);
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_telegram_delays_but_does_not_lose_the_reply() {
+    let host = TestHost::builder().start().await;
+    host.api().fault(Some("sendMessage"), Fault::Delay(Duration::from_millis(700)), 1);
+    let mut alice = host.user(5002, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    host.stop().await.expect("clean stop");
+}
