@@ -13,12 +13,18 @@ use teloxide::types::{
 use teloxide::{ApiError, Bot};
 use vox_plugin::{ButtonAction, DocumentSource, HostError, Keyboard, Outgoing};
 
+use crate::registry::CALLBACK_DATA_MAX;
+
 /// How many times a call is repeated after a 429.
 const MAX_RETRIES: u32 = 3;
 /// The longest `retry_after` the host waits out; longer ones fail the call.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 /// Telegram's upload limit for bots.
 pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+/// Telegram's limit on a message's text, in characters.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// Telegram's limit on a caption, in characters.
+pub const MAX_CAPTION_CHARS: usize = 1024;
 /// deleteMessages takes at most this many ids.
 const DELETE_BATCH: usize = 100;
 
@@ -57,6 +63,13 @@ fn keyboard(kb: Keyboard) -> Result<InlineKeyboardMarkup, HostError> {
         .map(|row| {
             row.into_iter()
                 .map(|b| match b.action {
+                    ButtonAction::Callback(data) if data.is_empty() || data.len() > CALLBACK_DATA_MAX => {
+                        Err(HostError::Telegram(format!(
+                            "button `{}`: callback data must be 1-{CALLBACK_DATA_MAX} bytes, `{data}` is {}",
+                            b.text,
+                            data.len()
+                        )))
+                    }
                     ButtonAction::Callback(data) => Ok(InlineKeyboardButton::callback(b.text, data)),
                     ButtonAction::Url(url) => url
                         .parse()
@@ -78,6 +91,7 @@ pub async fn send(bot: &Bot, chat: i64, message: Outgoing) -> Result<i32, HostEr
     let chat = ChatId(chat);
     let sent = match message {
         Outgoing::Text { text, keyboard: kb } => {
+            check_len("text", &text, MAX_TEXT_CHARS)?;
             let markup = kb.map(keyboard).transpose()?;
             with_retry("sendMessage", || {
                 let mut req = bot.send_message(chat, text.clone());
@@ -89,6 +103,9 @@ pub async fn send(bot: &Bot, chat: i64, message: Outgoing) -> Result<i32, HostEr
             .await
         }
         Outgoing::Document { document, caption, keyboard: kb } => {
+            if let Some(c) = &caption {
+                check_len("caption", c, MAX_CAPTION_CHARS)?;
+            }
             let markup = kb.map(keyboard).transpose()?;
             let bytes = match document.source {
                 DocumentSource::Bytes(b) => b,
@@ -116,6 +133,15 @@ pub async fn send(bot: &Bot, chat: i64, message: Outgoing) -> Result<i32, HostEr
         }
     };
     Ok(sent.map_err(api)?.id.0)
+}
+
+/// Refuses what Telegram would refuse, before a round trip, with a clearer message.
+fn check_len(what: &str, text: &str, max: usize) -> Result<(), HostError> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > max {
+        return Err(HostError::Telegram(format!("message {what} must be 1-{max} characters, not {chars}")));
+    }
+    Ok(())
 }
 
 async fn read_upload(path: &std::path::Path) -> Result<Vec<u8>, HostError> {
@@ -185,4 +211,30 @@ pub async fn answer(bot: &Bot, query_id: &str, text: Option<&str>, alert: bool) 
     .await
     .map(|_| ())
     .map_err(api)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vox_plugin::Button;
+
+    #[test]
+    fn keyboards_convert_and_bad_callback_data_is_refused_before_sending() {
+        let ok =
+            Keyboard::new().row([Button::callback("Да", "yes"), Button::url("Docs", "https://example.org")]);
+        assert_eq!(keyboard(ok).expect("valid").inline_keyboard[0].len(), 2);
+        let long = Keyboard::new().row([Button::callback("Длинная", "x".repeat(65))]);
+        assert!(keyboard(long).expect_err("65 bytes").to_string().contains("1-64 bytes"));
+        let empty = Keyboard::new().row([Button::callback("Пустая", "")]);
+        assert!(keyboard(empty).is_err());
+        let url = Keyboard::new().row([Button::url("Битая", "not a url")]);
+        assert!(keyboard(url).is_err());
+    }
+
+    #[test]
+    fn texts_over_telegrams_limits_are_refused() {
+        assert!(check_len("text", &"я".repeat(4096), MAX_TEXT_CHARS).is_ok());
+        assert!(check_len("text", &"я".repeat(4097), MAX_TEXT_CHARS).is_err());
+        assert!(check_len("text", "", MAX_TEXT_CHARS).is_err());
+    }
 }

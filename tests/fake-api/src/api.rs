@@ -1,0 +1,257 @@
+//! [`FakeBotApi`]: starts the server and is the test's handle on it — push
+//! updates, inject faults, read back calls and chats.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::conn::{ConnKill, KillableListener};
+use crate::faults::Fault;
+use crate::server;
+use crate::shared::Shared;
+use crate::types::{BotMessage, Call, CallbackAnswer, Command, TgUser, UserMessage};
+use crate::world::{BotIdentity, World};
+use crate::{methods, transcript};
+
+/// The token [`FakeBotApi::token`] hands out; the server accepts any token.
+const TOKEN: &str = "123456:TEST-fake-bot-api-token";
+/// The bot's user id, the number before the colon of the token as in Telegram.
+const BOT_ID: i64 = 123_456;
+
+/// A fake Telegram Bot API server running in-process on `127.0.0.1`.
+///
+/// Cheap to clone; every clone is a handle on the same server. The server
+/// stops when [`FakeBotApi::shutdown`] is called or the last handle is dropped.
+#[derive(Clone)]
+pub struct FakeBotApi {
+    shared: Arc<Shared>,
+    server: Arc<ServerGuard>,
+}
+
+/// Stops the server when the last handle goes away.
+struct ServerGuard {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        self.shared.stop();
+    }
+}
+
+impl std::fmt::Debug for FakeBotApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeBotApi").field("url", &self.url()).finish_non_exhaustive()
+    }
+}
+
+impl FakeBotApi {
+    /// Binds `127.0.0.1:0` and serves on the current tokio runtime.
+    pub async fn start() -> std::io::Result<FakeBotApi> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(World::new(BotIdentity {
+            id: BOT_ID,
+            first_name: "Vox Test Bot".to_owned(),
+            username: "vox_test_bot".to_owned(),
+        })));
+        let app = server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnKill>();
+        let serve = axum::serve(KillableListener(listener), app).with_graceful_shutdown(shared.stopped());
+        let task = tokio::spawn(async move {
+            if let Err(err) = serve.await {
+                tracing::warn!("fake Bot API server stopped: {err}");
+            }
+        });
+        Ok(FakeBotApi {
+            shared: Arc::clone(&shared),
+            server: Arc::new(ServerGuard { shared, addr, task: Mutex::new(Some(task)) }),
+        })
+    }
+
+    /// The API root, `http://127.0.0.1:PORT/`, as teloxide's `Bot::set_api_url` takes it.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.server.addr)
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// A plausible bot token; any token works, this one just reads well in logs.
+    pub fn token(&self) -> &'static str {
+        TOKEN
+    }
+
+    /// The bot's user id, as `getMe` and `message.from` report it.
+    pub fn bot_user_id(&self) -> i64 {
+        BOT_ID
+    }
+
+    /// The bot's `@username` without the `@`.
+    pub fn bot_username(&self) -> String {
+        self.shared.world().bot.username.clone()
+    }
+
+    // ----- updates -------------------------------------------------------
+
+    /// Queues a text message from `from` in `chat` (a private chat when
+    /// `chat == from.id`, a group for a negative id) and returns its message
+    /// id. Text starting with `/cmd` carries a `bot_command` entity.
+    pub fn push_text(&self, chat: i64, from: &TgUser, text: &str) -> i32 {
+        let id = self.shared.world().push_text(chat, from, text);
+        self.shared.updates_queued();
+        id
+    }
+
+    /// Queues a callback query as if `from` pressed a button with `data` on
+    /// message `message_id`, and returns the query id. The data is not
+    /// checked against the message's keyboard, so tests can forge presses.
+    pub fn push_callback(&self, chat: i64, from: &TgUser, message_id: i32, data: &str) -> String {
+        let query = self.shared.world().push_callback(chat, from, message_id, data);
+        self.shared.updates_queued();
+        query
+    }
+
+    /// Updates pushed but not yet confirmed by a `getUpdates` offset.
+    pub fn pending_updates(&self) -> usize {
+        self.shared.world().pending_updates()
+    }
+
+    // ----- calls ---------------------------------------------------------
+
+    /// Every call so far, in the order they were answered.
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.world().calls.clone()
+    }
+
+    /// The calls from `cursor` on, and the cursor after them.
+    pub fn calls_since(&self, cursor: usize) -> (Vec<Call>, usize) {
+        let world = self.shared.world();
+        let calls = world.calls.get(cursor..).unwrap_or_default().to_vec();
+        (calls, world.calls.len())
+    }
+
+    /// The number of calls recorded so far: a cursor that skips all of them.
+    pub fn call_count(&self) -> usize {
+        self.shared.world().calls.len()
+    }
+
+    /// Waits up to `timeout` for a call at or after `cursor` that matches
+    /// `pred`; returns it and the cursor just past it. Sleeps on a
+    /// notification between looks, never polls.
+    pub async fn wait_call(
+        &self,
+        cursor: usize,
+        pred: impl Fn(&Call) -> bool,
+        timeout: Duration,
+    ) -> Option<(Call, usize)> {
+        self.shared
+            .wait_call(timeout, |world| {
+                world
+                    .calls
+                    .iter()
+                    .skip(cursor)
+                    .find(|call| pred(call))
+                    .map(|call| (call.clone(), call.seq + 1))
+            })
+            .await
+    }
+
+    // ----- chats ---------------------------------------------------------
+
+    /// The bot's messages in `chat` that are still visible (not deleted), oldest first.
+    pub fn messages(&self, chat: i64) -> Vec<BotMessage> {
+        let mut messages = self.all_messages(chat);
+        messages.retain(|m| !m.deleted);
+        messages
+    }
+
+    /// Every bot message in `chat`, deleted ones included (with `deleted` set).
+    pub fn all_messages(&self, chat: i64) -> Vec<BotMessage> {
+        self.shared.world().bot_messages(chat)
+    }
+
+    /// One bot message by id, deleted or not.
+    pub fn message(&self, chat: i64, id: i32) -> Option<BotMessage> {
+        self.shared.world().bot_message(chat, id)
+    }
+
+    /// The messages users sent in `chat`, oldest first.
+    pub fn user_messages(&self, chat: i64) -> Vec<UserMessage> {
+        self.shared.world().user_messages(chat)
+    }
+
+    /// The labels of the reply keyboard the bot currently shows in `chat`.
+    pub fn reply_keyboard(&self, chat: i64) -> Vec<Vec<String>> {
+        self.shared.world().reply_keyboard(chat)
+    }
+
+    /// How the bot answered a callback query, `None` while unanswered.
+    pub fn callback_answer(&self, query_id: &str) -> Option<CallbackAnswer> {
+        self.shared.world().callback_answer(query_id)
+    }
+
+    /// The commands set for `scope` (a `BotCommandScope` object, `None` for
+    /// the default scope) and `language_code` (`None` for all languages).
+    pub fn my_commands(&self, scope: Option<&Value>, language_code: Option<&str>) -> Vec<Command> {
+        self.shared.world().commands(&methods::commands_key(scope, language_code))
+    }
+
+    /// A readable dump of everything that happened in `chat`.
+    pub fn transcript(&self, chat: i64) -> String {
+        transcript::render(&self.shared.world(), chat)
+    }
+
+    // ----- faults --------------------------------------------------------
+
+    /// Makes the next `times` calls of `method` (any spelling; `None` for
+    /// every method, `getUpdates` included) fail with `fault`. Faults queue
+    /// up: an earlier request is used up before a later one applies.
+    pub fn fault(&self, method: Option<&str>, fault: Fault, times: usize) {
+        self.shared.world().faults.push(method, fault, times);
+    }
+
+    /// Forgets every queued fault.
+    pub fn clear_faults(&self) {
+        self.shared.world().faults.clear();
+    }
+
+    /// Faulted calls still to come.
+    pub fn pending_faults(&self) -> usize {
+        self.shared.world().faults.pending()
+    }
+
+    /// While on, every request's connection is dropped without an answer, as
+    /// if Telegram were unreachable; queued faults wait until it is off.
+    pub fn set_unreachable(&self, unreachable: bool) {
+        self.shared.world().unreachable = unreachable;
+    }
+
+    /// While on, sending to `chat` fails with 403 "Forbidden: bot was
+    /// blocked by the user".
+    pub fn set_blocked(&self, chat: i64, blocked: bool) {
+        self.shared.world().set_blocked(chat, blocked);
+    }
+
+    // ----- lifecycle -----------------------------------------------------
+
+    /// Stops the server: held long polls answer at once, idle connections
+    /// close, and the task is awaited for up to 2 s, then aborted. Other
+    /// handles stay readable (calls, chats) but the server is gone.
+    pub async fn shutdown(self) {
+        self.shared.stop();
+        let task = self.server.task.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(mut task) = task {
+            if tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+}

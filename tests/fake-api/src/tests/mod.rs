@@ -1,0 +1,8 @@
+//! Tests of the fake against the real teloxide 0.17 client, so what passes
+//! here is what the host will see.
+
+mod faults;
+mod methods;
+mod polling;
+mod scripted;
+mod support;
