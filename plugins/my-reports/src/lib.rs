@@ -1,0 +1,5 @@
+//! # vox-my-reports — "Мои отчеты"
+//!
+//! (work in progress: storage first)
+
+pub mod storage;
