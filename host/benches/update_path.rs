@@ -112,6 +112,29 @@ fn whole_update(c: &mut Criterion) {
     c.bench_function("update/command_to_noop_handler", |b| {
         b.iter(|| rt.block_on(runtime.handle(incoming.clone())))
     });
+    // The same with the production log line: an info span and event per update,
+    // formatted as JSON (into a sink, so the disk is not measured).
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        c.bench_function("update/command_to_noop_handler_with_json_log", |b| {
+            b.iter(|| rt.block_on(runtime.handle(incoming.clone())))
+        });
+    });
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        c.bench_function("update/command_to_noop_handler_with_human_log", |b| {
+            b.iter(|| rt.block_on(runtime.handle(incoming.clone())))
+        });
+    });
 }
 
 criterion_group!(benches, routing, state_store, whole_update);
