@@ -48,7 +48,7 @@ impl Plugin for Noop {
     }
 }
 
-fn noop(_: NoConfig) -> Result<Noop, ConfigError> {
+fn noop(_: NoConfig, _: &vox_plugin::Setup) -> Result<Noop, ConfigError> {
     Ok(Noop)
 }
 

@@ -13,6 +13,8 @@ pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `[host]`
+    pub host: HostSettings,
     /// `[telegram]`
     pub telegram: TelegramSettings,
     /// `[log]`
@@ -23,6 +25,14 @@ pub struct Settings {
     /// goes to the plugin's typed config.
     #[serde(default)]
     pub plugins: BTreeMap<String, serde_json::Value>,
+}
+
+/// `[host]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSettings {
+    /// Where the host and its plugins keep files.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// `[telegram]`
@@ -117,22 +127,25 @@ impl Settings {
 
     /// Teloxide's own variables, for operators who already use them.
     fn apply_teloxide_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
-        if self.telegram.token.is_empty() {
-            if let Some(token) = env.get("TELOXIDE_TOKEN") {
-                self.telegram.token = token.clone();
-            }
+        if self.telegram.token.is_empty()
+            && let Some(token) = env.get("TELOXIDE_TOKEN")
+        {
+            self.telegram.token = token.clone();
         }
-        if !env.contains_key("VOX__TELEGRAM__API_URL") {
-            if let Some(url) = env.get("TELOXIDE_API_URL") {
-                self.telegram.api_url = url
-                    .parse()
-                    .map_err(|e| ConfigError(format!("`TELOXIDE_API_URL`: `{url}` is not a URL ({e})")))?;
-            }
+        if !env.contains_key("VOX__TELEGRAM__API_URL")
+            && let Some(url) = env.get("TELOXIDE_API_URL")
+        {
+            self.telegram.api_url = url
+                .parse()
+                .map_err(|e| ConfigError(format!("`TELOXIDE_API_URL`: `{url}` is not a URL ({e})")))?;
         }
         Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.host.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError("`host.data_dir`: must not be empty".into()));
+        }
         if !matches!(self.telegram.api_url.scheme(), "http" | "https") {
             return Err(ConfigError(format!(
                 "`telegram.api_url`: `{}` must be an http:// or https:// URL",
@@ -156,6 +169,11 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// What plugin constructors are told about the host.
+    pub fn setup(&self) -> vox_plugin::Setup {
+        vox_plugin::Setup::new(&self.host.data_dir)
     }
 
     /// The token, or the error that says how to give one.

@@ -11,6 +11,7 @@ use vox_host::{Settings, StartError};
 
 // Linking a plugin crate is what registers it: name every one here.
 use vox_main_menu as _;
+use vox_my_reports as _;
 
 /// A Telegram bot host with statically linked plugins.
 #[derive(Debug, Parser)]
@@ -70,7 +71,7 @@ fn refuse(e: &StartError) -> ExitCode {
 }
 
 fn check_config(settings: &Settings) -> ExitCode {
-    match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins) {
+    match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins, &settings.setup()) {
         Ok(loaded) => {
             print!("{}", vox_host::check::plugin_table(&loaded));
             if settings.token().is_err() {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use vox_plugin::{Manifest, Plugin, Registration};
+use vox_plugin::{Manifest, Plugin, Registration, Setup};
 
 use crate::error::StartError;
 use crate::registry::Registry;
@@ -43,6 +43,7 @@ pub fn linked() -> Vec<&'static Registration> {
 pub fn load(
     registrations: &[&'static Registration],
     sections: &BTreeMap<String, serde_json::Value>,
+    setup: &Setup,
 ) -> Result<Loaded, StartError> {
     let registry = Registry::build(registrations.iter().map(|r| r.manifest)).map_err(StartError::Registry)?;
     let mut errors = Vec::new();
@@ -72,7 +73,7 @@ pub fn load(
                 continue;
             }
         };
-        match (registration.build)(&section) {
+        match (registration.build)(&section, setup) {
             Ok(plugin) => plugins.push(LoadedPlugin { manifest, plugin, enabled, version }),
             Err(e) => errors.push(e.to_string()),
         }

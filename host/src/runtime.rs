@@ -65,7 +65,7 @@ impl HostBuilder {
 
     /// Validates the registry and builds every plugin; the bot is not contacted yet.
     pub fn build(self, bot: Bot) -> Result<Host, StartError> {
-        let loaded = plugins::load(&plugins::linked(), &self.settings.plugins)?;
+        let loaded = plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
         let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
         let services = Arc::new(Services {
             bot: bot.clone(),

@@ -127,16 +127,16 @@ impl Runtime {
             }
         };
 
-        if state.as_ref().is_some_and(|s| s.is_expired(self.services.clock.now())) {
-            if let Some(expired) = state.take() {
-                if let Err(e) = self.services.state.remove(key).await {
-                    tracing::error!(error = %e, "could not drop expired state");
-                }
-                self.expire(chat, &user, &input, expired).await;
-                if matches!(input, Input::Text(_) | Input::Unsupported) {
-                    // The text was the step's answer; the expiry notice is the reply.
-                    return "expired";
-                }
+        if state.as_ref().is_some_and(|s| s.is_expired(self.services.clock.now()))
+            && let Some(expired) = state.take()
+        {
+            if let Err(e) = self.services.state.remove(key).await {
+                tracing::error!(error = %e, "could not drop expired state");
+            }
+            self.expire(chat, &user, &input, expired).await;
+            if matches!(input, Input::Text(_) | Input::Unsupported) {
+                // The text was the step's answer; the expiry notice is the reply.
+                return "expired";
             }
         }
 
@@ -146,10 +146,8 @@ impl Runtime {
             }
             Route::Cancel => {
                 let had = state.is_some();
-                if had {
-                    if let Err(e) = self.services.state.remove(key).await {
-                        tracing::error!(error = %e, "could not drop state on /cancel");
-                    }
+                if had && let Err(e) = self.services.state.remove(key).await {
+                    tracing::error!(error = %e, "could not drop state on /cancel");
                 }
                 self.say(chat, if had { texts::CANCELLED } else { texts::NOTHING_TO_CANCEL }).await;
                 if had { "cancelled" } else { "nothing_to_cancel" }
@@ -289,10 +287,10 @@ impl Runtime {
     /// Answers a callback no handler saw.
     async fn answer_unhandled(&self, input: &Input, text: Option<&str>) {
         use vox_plugin::HostApi;
-        if let Input::Callback { query_id, .. } = input {
-            if let Err(e) = self.services.answer_callback(query_id, text, false).await {
-                tracing::warn!(error = %e, "could not answer the callback");
-            }
+        if let Input::Callback { query_id, .. } = input
+            && let Err(e) = self.services.answer_callback(query_id, text, false).await
+        {
+            tracing::warn!(error = %e, "could not answer the callback");
         }
     }
 }

@@ -6,7 +6,12 @@ use std::process::{Command, Output};
 
 fn vox_host(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vox-host"));
-    cmd.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    let data = std::env::temp_dir().join(format!("vox-cli-data-{}", std::process::id()));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        // Plugins create their directories when built; keep them out of the source tree.
+        .env("VOX__HOST__DATA_DIR", data);
     for (k, v) in env {
         cmd.env(k, v);
     }

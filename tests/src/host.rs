@@ -21,11 +21,15 @@ pub fn init_test_logging() {
         .try_init();
 }
 
+/// Prepares the test's temp directory before the host starts.
+type SetupFn = Box<dyn FnOnce(&std::path::Path) + Send>;
+
 /// How a test host is set up.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TestHostBuilder {
     config: String,
     env: Vec<(String, String)>,
+    setup: Vec<SetupFn>,
 }
 
 /// A running host serving a fake Bot API.
@@ -52,6 +56,13 @@ impl TestHostBuilder {
         self
     }
 
+    /// Prepares files in the test's temp directory before the host starts
+    /// (seed a reports directory, write a data file...).
+    pub fn setup(mut self, f: impl FnOnce(&std::path::Path) + Send + 'static) -> Self {
+        self.setup.push(Box::new(f));
+        self
+    }
+
     /// Starts the host and waits until it is about to poll; panics with the reason if it cannot start.
     pub async fn start(self) -> TestHost {
         match self.try_start().await {
@@ -68,12 +79,16 @@ impl TestHostBuilder {
         let config_path = dir.path().join("config.toml");
         let dir_str = dir.path().display().to_string();
         std::fs::write(&config_path, self.config.replace("{dir}", &dir_str)).expect("write config");
+        for f in self.setup {
+            f(dir.path());
+        }
 
         let mut env = vec![
             ("VOX__TELEGRAM__TOKEN".to_owned(), api.token().to_owned()),
             ("VOX__TELEGRAM__API_URL".to_owned(), api.url()),
             // Short polls keep shutdown quick.
             ("VOX__TELEGRAM__POLL_TIMEOUT_SECS".to_owned(), "1".to_owned()),
+            ("VOX__HOST__DATA_DIR".to_owned(), format!("{dir_str}/data")),
         ];
         env.extend(self.env);
         let settings = Settings::load(Some(&config_path), env).map_err(vox_host::StartError::from)?;

@@ -14,7 +14,9 @@
 //!   state and lock helpers.
 //! - [`reply`]: keyboards, documents and the message-tracker kinds.
 //! - [`host`]: [`HostApi`], the services the host provides behind a [`Ctx`].
+//! - [`setup`]: [`Setup`], host facts for a plugin's constructor (the data directory).
 //! - [`clock`]: the host's clock, which tests can move forward.
+//! - [`testing`]: [`testing::RecordingHost`], a fake host for plugin unit tests.
 //! - [`error`]: [`HandlerError`], [`HostError`], [`ConfigError`].
 //!
 //! # A whole plugin
@@ -36,7 +38,7 @@
 //!     }
 //! }
 //!
-//! fn build(_: NoConfig) -> Result<Ping, vox_plugin::ConfigError> {
+//! fn build(_: NoConfig, _: &vox_plugin::Setup) -> Result<Ping, vox_plugin::ConfigError> {
 //!     Ok(Ping)
 //! }
 //!
@@ -55,6 +57,8 @@ pub mod host;
 pub mod manifest;
 pub mod plugin;
 pub mod reply;
+pub mod setup;
+pub mod testing;
 
 pub use async_trait::async_trait;
 pub use clock::Clock;
@@ -64,13 +68,14 @@ pub use host::{HostApi, StateKey, UserLock};
 pub use manifest::{Command, Manifest, Step, Version};
 pub use plugin::{NoConfig, Plugin, Registration, registrations};
 pub use reply::{Button, ButtonAction, Document, DocumentSource, Keyboard, MessageKind, Outgoing};
+pub use setup::Setup;
 /// Re-exported so a plugin logs through the host's subscriber without its own dependency.
 pub use tracing;
 
 /// Registers a plugin: its `const` [`Manifest`] and a constructor that takes the
-/// plugin's typed config section (`[plugins.<id>]`).
+/// plugin's typed config section (`[plugins.<id>]`) and the host's [`Setup`].
 ///
-/// The constructor is `fn(C) -> Result<P, ConfigError>` where `C: serde::de::DeserializeOwned`
+/// The constructor is `fn(C, &Setup) -> Result<P, ConfigError>` where `C: serde::de::DeserializeOwned`
 /// (use [`NoConfig`] when there is nothing to configure) and `P: Plugin`. The host
 /// deserializes and builds every plugin once at start, so a bad section stops the
 /// start with an error that names the key.
@@ -92,7 +97,7 @@ pub use tracing;
 /// }
 ///
 /// const MANIFEST: Manifest = Manifest::new("hello", "Hello");
-/// vox_plugin::register!(MANIFEST, |c: Config| -> Result<Hello, ConfigError> { Ok(Hello(c)) });
+/// vox_plugin::register!(MANIFEST, |c: Config, _: &vox_plugin::Setup| -> Result<Hello, ConfigError> { Ok(Hello(c)) });
 /// # fn main() {}
 /// ```
 #[macro_export]
@@ -101,7 +106,7 @@ macro_rules! register {
         $crate::__private::inventory::submit! {
             $crate::Registration {
                 manifest: &$manifest,
-                build: |section| $crate::__private::build(&$manifest, section, $ctor),
+                build: |section, setup| $crate::__private::build(&$manifest, section, setup, $ctor),
             }
         }
     };
@@ -111,13 +116,14 @@ macro_rules! register {
 pub mod __private {
     pub use inventory;
 
-    use crate::{ConfigError, Manifest, Plugin};
+    use crate::{ConfigError, Manifest, Plugin, Setup};
 
     /// Deserializes a plugin's section with the failing key's path, then calls its constructor.
     pub fn build<C, P>(
         manifest: &Manifest,
         section: &serde_json::Value,
-        ctor: impl FnOnce(C) -> Result<P, ConfigError>,
+        setup: &Setup,
+        ctor: impl FnOnce(C, &Setup) -> Result<P, ConfigError>,
     ) -> Result<Box<dyn Plugin>, ConfigError>
     where
         C: serde::de::DeserializeOwned,
@@ -132,7 +138,7 @@ pub mod __private {
             };
             ConfigError::new(key, e.into_inner().to_string())
         })?;
-        let plugin = ctor(config).map_err(|e| e.within(manifest.id))?;
+        let plugin = ctor(config, setup).map_err(|e| e.within(manifest.id))?;
         Ok(Box::new(plugin))
     }
 }

@@ -1,6 +1,6 @@
 //! The [`Plugin`] trait and the registration record the host collects at start.
 
-use crate::{ConfigError, Ctx, HandlerError, Manifest, StepState};
+use crate::{ConfigError, Ctx, HandlerError, Manifest, Setup, StepState};
 
 /// A plugin's behaviour. The host calls [`Plugin::handle`] for every update routed
 /// to the plugin, with [`Ctx::version`] already decided.
@@ -44,8 +44,11 @@ pub struct Registration {
     /// The plugin's declaration.
     pub manifest: &'static Manifest,
     /// Builds the plugin from its `[plugins.<id>]` section (host keys removed).
-    pub build: fn(&serde_json::Value) -> Result<Box<dyn Plugin>, ConfigError>,
+    pub build: BuildFn,
 }
+
+/// A plugin constructor as the host calls it: section (host keys removed), setup.
+pub type BuildFn = fn(&serde_json::Value, &Setup) -> Result<Box<dyn Plugin>, ConfigError>;
 
 inventory::collect!(Registration);
 

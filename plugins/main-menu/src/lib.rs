@@ -65,7 +65,7 @@ impl Plugin for MainMenu {
     }
 }
 
-fn build(_: NoConfig) -> Result<MainMenu, ConfigError> {
+fn build(_: NoConfig, _: &vox_plugin::Setup) -> Result<MainMenu, ConfigError> {
     Ok(MainMenu)
 }
 

@@ -248,10 +248,10 @@ impl FakeBotApi {
     pub async fn shutdown(self) {
         self.shared.stop();
         let task = self.server.task.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(mut task) = task {
-            if tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err() {
-                task.abort();
-            }
+        if let Some(mut task) = task
+            && tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err()
+        {
+            task.abort();
         }
     }
 }

@@ -1,10 +1,13 @@
 //! End-to-end tests: the real host runtime against the fake Bot API, driven by
 //! scripted users. One binary, one module per area (links once).
 
+mod reports_fixture;
 mod support;
 
 mod dialogue;
 mod failures;
 mod menu;
+mod reports_v1;
+mod reports_v2;
 mod routing;
 mod telegram_faults;

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use vox_plugin::{
-    Button, Command, ConfigError, Ctx, HandlerError, Keyboard, Manifest, MessageKind, NoConfig, Plugin, Step,
-    StepState,
+    Button, Command, ConfigError, Ctx, HandlerError, Keyboard, Manifest, MessageKind, NoConfig, Plugin,
+    Setup, Step, StepState,
 };
 
 // Linking the real main menu registers it here as in the binary.
 use vox_main_menu as _;
+use vox_my_reports as _;
 
 /// `/ask` opens a dialogue step with a 60 s time-to-live; the answer is echoed.
 pub const ASK: Manifest = Manifest {
@@ -103,13 +104,13 @@ impl Plugin for Blocker {
     }
 }
 
-fn ask(_: NoConfig) -> Result<Ask, ConfigError> {
+fn ask(_: NoConfig, _: &Setup) -> Result<Ask, ConfigError> {
     Ok(Ask)
 }
-fn crashy(_: NoConfig) -> Result<Crashy, ConfigError> {
+fn crashy(_: NoConfig, _: &Setup) -> Result<Crashy, ConfigError> {
     Ok(Crashy)
 }
-fn blocker(_: NoConfig) -> Result<Blocker, ConfigError> {
+fn blocker(_: NoConfig, _: &Setup) -> Result<Blocker, ConfigError> {
     Ok(Blocker)
 }
 

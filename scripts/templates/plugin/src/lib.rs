@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, Plugin, Step};
+use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, Plugin, Setup, Step};
 
 /// What this plugin owns. Ids, commands, callback prefixes and step names must
 /// not collide with other plugins': the host refuses to start if they do.
@@ -57,7 +57,7 @@ impl Plugin for ThisPlugin {
     }
 }
 
-fn build(config: Config) -> Result<ThisPlugin, ConfigError> {
+fn build(config: Config, _: &Setup) -> Result<ThisPlugin, ConfigError> {
     if config.greeting.trim().is_empty() {
         return Err(ConfigError::new("greeting", "must not be empty"));
     }

@@ -1,0 +1,292 @@
+//! Unit tests of both versions' flows, driven through [`RecordingHost`]: no
+//! Telegram, real files in a temp directory, the host's clock moved by hand.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vox_plugin::testing::{Recorded, RecordingHost};
+use vox_plugin::{ButtonAction, Input, MessageKind, Outgoing, Plugin, Setup};
+
+use crate::storage::NewReport;
+use crate::{Config, MyReports, steps};
+
+const USER: i64 = 42;
+
+struct Fixture {
+    dir: PathBuf,
+    plugin: MyReports,
+    host: RecordingHost,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fixture(name: &str, reports: u32, config: Config) -> Fixture {
+    let dir = std::env::temp_dir().join(format!("vox-my-reports-flow-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config { reports_dir: dir.clone(), ..config };
+    let plugin = MyReports::new(config, &Setup::new(&dir)).expect("plugin builds");
+    for i in 1..=reports {
+        let ts =
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date").and_hms_opt(10, 0, i).expect("time");
+        plugin
+            .storage
+            .save_report_blocking(NewReport {
+                user_id: USER,
+                username: Some("alice".into()),
+                title: format!("Отчет {i}"),
+                search_type: "fast".into(),
+                tokens: 10,
+                content: format!("Содержимое отчета {i}").into_bytes(),
+                timestamp: Some(ts),
+            })
+            .expect("seed report");
+    }
+    Fixture { dir, plugin, host: RecordingHost::new() }
+}
+
+impl Fixture {
+    async fn press(&self, version: &'static str, data: &str) {
+        let input = Input::Callback { query_id: "q".into(), data: data.into(), message_id: Some(1) };
+        let mut ctx = self.host.ctx("my_reports", Some(version), USER, input);
+        self.plugin.handle(&mut ctx).await.expect("handler succeeds");
+    }
+
+    async fn type_text(&self, text: &str) {
+        let version = self.host.step(USER).and_then(|s| s.version).unwrap_or("v2");
+        let mut ctx = self.host.ctx("my_reports", Some(version), USER, Input::Text(text.into()));
+        self.plugin.handle(&mut ctx).await.expect("handler succeeds");
+    }
+
+    /// The callback data of the newest button whose label contains `label`.
+    fn button(&self, label: &str) -> String {
+        self.host
+            .log()
+            .iter()
+            .rev()
+            .find_map(|r| match r {
+                Recorded::Sent { message: Outgoing::Text { keyboard: Some(kb), .. }, .. } => {
+                    kb.rows.iter().flatten().find(|b| b.text.contains(label)).and_then(|b| match &b.action {
+                        ButtonAction::Callback(d) => Some(d.clone()),
+                        ButtonAction::Url(_) => None,
+                    })
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no button {label:?} in {:#?}", self.host.log()))
+    }
+
+    fn last_text(&self) -> String {
+        self.host.texts(USER).last().cloned().unwrap_or_default()
+    }
+
+    fn documents(&self) -> Vec<(String, Option<String>)> {
+        self.host
+            .log()
+            .iter()
+            .filter_map(|r| match r {
+                Recorded::Sent { message: Outgoing::Document { document, caption, .. }, .. } => {
+                    Some((document.file_name.clone(), caption.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn answers(&self) -> Vec<Option<String>> {
+        self.host
+            .log()
+            .iter()
+            .filter_map(|r| match r {
+                Recorded::Answered { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn open(&self) {
+        self.press("v2", crate::SHOW_MY_REPORTS).await;
+    }
+}
+
+#[tokio::test]
+async fn no_reports_sends_a_friendly_message_and_no_file() {
+    let f = fixture("none", 0, Config::default());
+    f.open().await;
+    assert!(f.last_text().contains("нет сохраненных отчетов"));
+    assert!(f.documents().is_empty());
+    f.press("v1", crate::SHOW_MY_REPORTS).await;
+    assert!(f.last_text().contains("нет сохраненных отчетов"));
+}
+
+#[tokio::test]
+async fn with_reports_the_list_file_and_menu_are_sent() {
+    let f = fixture("some", 3, Config::default());
+    f.open().await;
+    let docs = f.documents();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].0, "Мои_отчеты.txt");
+    assert!(docs[0].1.as_deref().is_some_and(|c| c.contains('3')));
+    assert!(f.button("Посмотреть").starts_with("report_view:"));
+    assert_eq!(f.plugin.metrics.lists_sent.get(), 1);
+    assert_eq!(f.plugin.metrics.list_reports_total.get(), 3);
+}
+
+#[tokio::test]
+async fn numbers_are_validated_with_reasons_and_retries() {
+    let f = fixture("numbers", 3, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Посмотреть")).await;
+    assert_eq!(f.host.step(USER).map(|s| s.name), Some(steps::VIEW_ASK_NUMBER));
+    f.type_text("abc").await;
+    assert!(f.last_text().contains("не номер"), "{}", f.last_text());
+    f.type_text("999").await;
+    assert!(f.last_text().contains("Отчета №999 нет в этом списке"), "{}", f.last_text());
+    assert!(f.last_text().contains("Осталось попыток: 1"), "{}", f.last_text());
+    f.type_text("2").await;
+    assert!(f.last_text().contains("Прислать отчет №2 «Отчет 2»?"), "{}", f.last_text());
+    assert_eq!(f.plugin.metrics.invalid_inputs.get(), 2);
+}
+
+#[tokio::test]
+async fn view_rename_and_delete_do_what_they_say() {
+    let f = fixture("flows", 3, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Посмотреть")).await;
+    f.type_text("1").await;
+    f.press("v2", &f.button("Да, прислать")).await;
+    assert_eq!(f.documents().last().map(|d| d.1.clone()), Some(Some("№1: Отчет 1".to_owned())));
+
+    f.press("v2", &f.button("Переименовать")).await;
+    f.type_text("1").await;
+    f.type_text("Новое имя").await;
+    f.press("v2", &f.button("Да, переименовать")).await;
+    assert_eq!(
+        f.plugin.storage.get_blocking(USER, 1).expect("get").map(|r| r.title),
+        Some("Новое имя".into())
+    );
+
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.type_text("3").await;
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert!(f.plugin.storage.get_blocking(USER, 3).expect("get").is_none());
+    assert_eq!(f.plugin.storage.list_blocking(USER).expect("list").len(), 2);
+    assert_eq!(
+        (
+            f.plugin.metrics.views.ok.get(),
+            f.plugin.metrics.renames.ok.get(),
+            f.plugin.metrics.deletes.ok.get()
+        ),
+        (1, 1, 1)
+    );
+    assert!(f.host.step(USER).is_none(), "each dialogue ended");
+}
+
+#[tokio::test]
+async fn a_report_deleted_after_the_list_is_not_acted_on() {
+    let f = fixture("race", 2, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.type_text("2").await;
+    let path = f.plugin.storage.get_blocking(USER, 2).expect("get").expect("exists").file_path;
+    f.plugin.storage.delete_blocking(USER, 2, &path).expect("deleted elsewhere");
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert!(f.last_text().contains("Отчет №2 уже удален или изменен"), "{}", f.last_text());
+    assert_eq!(f.plugin.metrics.deletes.ok.get(), 0);
+}
+
+#[tokio::test]
+async fn the_snapshot_times_out_after_its_ttl() {
+    let f = fixture("timeout", 2, Config::default());
+    f.open().await;
+    let view = f.button("Посмотреть");
+    f.host.clock().advance(Duration::from_secs(299));
+    f.press("v2", &view).await;
+    assert!(f.last_text().contains("Какой отчет прислать?"));
+    f.host.clock().advance(Duration::from_secs(2));
+    f.type_text("1").await;
+    assert!(f.last_text().contains("Список устарел"), "{}", f.last_text());
+    assert!(f.host.step(USER).is_none());
+    assert_eq!(f.plugin.metrics.timeouts.get(), 1);
+}
+
+#[tokio::test]
+async fn a_second_operation_waits_then_is_told_to_retry() {
+    let config = Config { lock_wait_ms: 50, ..Config::default() };
+    let f = fixture("lock", 2, config);
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.type_text("1").await;
+    let held = vox_plugin::HostApi::lock_user(&f.host, USER, Duration::ZERO).await.expect("free");
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::texts::BUSY));
+    assert!(f.plugin.storage.get_blocking(USER, 1).expect("get").is_some(), "nothing deleted while busy");
+    assert_eq!((f.plugin.metrics.lock_waits.get(), f.plugin.metrics.lock_busy.get()), (1, 1));
+    drop(held);
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert!(f.plugin.storage.get_blocking(USER, 1).expect("get").is_none());
+}
+
+#[tokio::test]
+async fn lists_and_files_over_the_limits_are_refused() {
+    let config = Config { max_list_bytes: 1024, ..Config::default() };
+    let f = fixture("sizes", 12, config);
+    f.open().await;
+    assert!(f.last_text().contains("слишком большим"), "{}", f.last_text());
+    assert!(f.documents().is_empty());
+    assert_eq!(f.plugin.metrics.size_refusals.get(), 1);
+
+    let g = fixture("bigfile", 1, Config::default());
+    let report = g.plugin.storage.get_blocking(USER, 1).expect("get").expect("exists");
+    let file = std::fs::OpenOptions::new().write(true).open(g.dir.join(&report.file_path)).expect("open");
+    file.set_len(51 * 1024 * 1024).expect("sparse 51 MB");
+    g.open().await;
+    g.press("v2", &g.button("Посмотреть")).await;
+    g.type_text("1").await;
+    g.press("v2", &g.button("Да, прислать")).await;
+    assert!(g.last_text().contains("больше лимита Telegram в 50 МБ"), "{}", g.last_text());
+    assert_eq!(g.documents().len(), 1, "only the list was sent");
+}
+
+#[tokio::test]
+async fn a_missing_file_is_reported_in_both_versions() {
+    let f = fixture("missing", 1, Config::default());
+    let report = f.plugin.storage.get_blocking(USER, 1).expect("get").expect("exists");
+    std::fs::remove_file(f.dir.join(&report.file_path)).expect("remove");
+    f.open().await;
+    f.press("v2", &f.button("Посмотреть")).await;
+    f.type_text("1").await;
+    f.press("v2", &f.button("Да, прислать")).await;
+    assert!(f.last_text().contains("не найден на сервере"), "{}", f.last_text());
+    f.press("v1", &format!("{}{}", crate::SEND_REPORT, report.file_path)).await;
+    assert!(f.last_text().contains("не найден на сервере"), "{}", f.last_text());
+    assert_eq!(f.plugin.metrics.missing_files.get(), 2);
+}
+
+#[tokio::test]
+async fn v1_refuses_forged_paths_and_counts_them() {
+    let f = fixture("forged", 1, Config::default());
+    f.press("v1", "send_report||../index.json").await;
+    f.press("v1", "send_report||user_43/voxpersona_x.txt").await;
+    assert_eq!(f.plugin.metrics.security_refusals.get(), 2);
+    assert!(f.documents().is_empty());
+    assert!(f.answers().iter().all(|a| a.as_deref() == Some(crate::texts::REPORT_UNAVAILABLE)));
+}
+
+#[tokio::test]
+async fn an_expired_step_tells_the_user() {
+    let f = fixture("expired", 1, Config::default());
+    let mut ctx = f.host.ctx("my_reports", Some("v2"), USER, Input::Text("1".into()));
+    let expired = vox_plugin::StepState {
+        name: steps::DELETE_ASK_NUMBER,
+        version: Some("v2"),
+        data: serde_json::json!({}),
+    };
+    f.plugin.on_expired(&mut ctx, expired).await.expect("notified");
+    assert!(f.last_text().contains("Время ожидания ответа истекло"));
+    assert!(matches!(f.host.log().last(), Some(Recorded::Sent { kind: MessageKind::Status, .. })));
+}

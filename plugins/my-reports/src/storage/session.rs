@@ -1,0 +1,73 @@
+//! A write session: the in-process writer mutex plus the cross-process lock, journal replay on
+//! entry, and the one way the index is changed (write the file, then update the cache).
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use super::error::StorageError;
+use super::index::{Edit, Index};
+use super::journal::{self, Intent};
+use super::lock::{IndexLock, Pass};
+use super::{Inner, atomic, recovery};
+
+/// Holds both locks until dropped. A journal written in the session is cleared by
+/// [`Session::finish`]; on an early error it stays for the next session to replay.
+pub(crate) struct Session<'a> {
+    inner: &'a Inner,
+    lock: IndexLock,
+    journaled: Cell<bool>,
+    _pass: Pass<'a>,
+}
+
+impl<'a> Session<'a> {
+    /// Takes the locks (waiting at most the lock timeout in all) and completes any interrupted
+    /// operation first.
+    pub fn begin(inner: &'a Inner) -> Result<Session<'a>, StorageError> {
+        let started = Instant::now();
+        let pass = inner.writers.enter(inner.lock_timeout)?;
+        let lock =
+            IndexLock::acquire(&inner.lock_path, inner.lock_timeout.saturating_sub(started.elapsed()))?;
+        let session = Session { inner, lock, journaled: Cell::new(false), _pass: pass };
+        recovery::recover(&session)?;
+        Ok(session)
+    }
+
+    pub fn inner(&self) -> &'a Inner {
+        self.inner
+    }
+
+    /// Runs `decide` on the up-to-date index; if it returns an edit, the index file is replaced
+    /// with the edited version and the cache updated. Refuses (with `CorruptIndex`) when the file
+    /// could not be parsed.
+    pub fn edit<T>(
+        &self,
+        decide: impl FnOnce(&Index) -> Result<(Option<Edit>, T), StorageError>,
+    ) -> Result<T, StorageError> {
+        let cache = &self.inner.cache;
+        let generation = self.lock.generation()?;
+        let _writing = cache.writing();
+        let (commit, value) = cache.with_index(Some(generation), |index, base| {
+            let (edit, value) = decide(index)?;
+            let Some(edit) = edit else { return Ok((None, value)) };
+            atomic::write_atomic(&self.inner.index_path, |out| index.write_to(out, &edit))?;
+            let new = cache.version_after_write(self.lock.bump_generation()?)?;
+            Ok::<_, StorageError>((Some((base, new, edit)), value))
+        })??;
+        if let Some((base, new, edit)) = commit {
+            cache.commit(base, new, edit);
+        }
+        Ok(value)
+    }
+
+    /// Durably records the operation about to be done.
+    pub fn journal(&self, intent: &Intent) -> Result<(), StorageError> {
+        journal::write(&self.inner.journal_path, intent)?;
+        self.journaled.set(true);
+        Ok(())
+    }
+
+    /// Clears the journal after the last step of the operation.
+    pub fn finish(self) -> Result<(), StorageError> {
+        if self.journaled.get() { journal::clear(&self.inner.journal_path) } else { Ok(()) }
+    }
+}

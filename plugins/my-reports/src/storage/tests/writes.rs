@@ -1,0 +1,226 @@
+//! Rename, delete and save: effects on the index and files, numbering, identity checks.
+
+use std::fs;
+
+use serde_json::{Value, json};
+
+use super::super::testutil::{TempDir, legacy_entry, read_index, write_legacy};
+use super::super::{Deleted, Renamed, StorageError};
+use super::{new_report, open, ts};
+
+#[test]
+fn numbers_are_never_reused_after_deleting_the_highest() {
+    let tmp = TempDir::new("numbers");
+    // A legacy directory: no counter file.
+    write_legacy(
+        tmp.path(),
+        &[legacy_entry(3, 1, "2025-01-15T14:30:00", "a"), legacy_entry(3, 2, "2025-01-16T14:30:00", "b")],
+    );
+    let storage = open(tmp.path());
+    let deleted = storage.delete_blocking(3, 2, "user_3/voxpersona_0002.txt").expect("delete");
+    assert!(matches!(deleted, Deleted::Deleted(ref r) if r.number == 2));
+    let saved = storage.save_report_blocking(new_report(3, "next", None)).expect("save");
+    assert_eq!(saved.number, 3, "number 2 must not be given again");
+
+    // Also across a restart, and after deleting the newest again.
+    storage.delete_blocking(3, 3, &saved.file_path).expect("delete");
+    let reopened = open(tmp.path());
+    assert_eq!(reopened.save_report_blocking(new_report(3, "again", None)).expect("save").number, 4);
+    assert_eq!(reopened.save_report_blocking(new_report(8, "first", None)).expect("save").number, 1);
+}
+
+#[test]
+fn delete_removes_entry_and_file_and_is_idempotent() {
+    let tmp = TempDir::new("delete");
+    write_legacy(
+        tmp.path(),
+        &[legacy_entry(4, 1, "2025-01-15T14:30:00", "a"), legacy_entry(4, 2, "2025-01-16T14:30:00", "b")],
+    );
+    let storage = open(tmp.path());
+    let path = "user_4/voxpersona_0001.txt";
+    assert!(matches!(storage.delete_blocking(4, 1, path).expect("delete"), Deleted::Deleted(_)));
+    assert!(!tmp.path().join(path).exists());
+    let left = read_index(tmp.path());
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["report_number"], 2);
+    assert_eq!(storage.delete_blocking(4, 1, path).expect("again"), Deleted::NotFound);
+    assert_eq!(storage.list_blocking(4).expect("list").len(), 1);
+    assert!(!tmp.path().join(".vox-journal.json").exists());
+}
+
+#[test]
+fn delete_of_a_missing_file_still_removes_the_entry() {
+    let tmp = TempDir::new("delete-missing");
+    write_legacy(tmp.path(), &[legacy_entry(4, 1, "2025-01-15T14:30:00", "a")]);
+    fs::remove_file(tmp.path().join("user_4/voxpersona_0001.txt")).expect("remove");
+    let storage = open(tmp.path());
+    assert_eq!(storage.stats().dangling_entries, 1);
+    match storage.delete_blocking(4, 1, "user_4/voxpersona_0001.txt").expect("delete") {
+        Deleted::Deleted(report) => assert_eq!(report.title, "a"),
+        Deleted::NotFound => panic!("entry should have been deleted"),
+    }
+    assert!(read_index(tmp.path()).is_empty());
+}
+
+#[test]
+fn identity_check_rejects_a_different_path() {
+    let tmp = TempDir::new("identity");
+    write_legacy(tmp.path(), &[legacy_entry(4, 1, "2025-01-15T14:30:00", "a")]);
+    let storage = open(tmp.path());
+    assert_eq!(storage.rename_blocking(4, 1, "user_4/other.txt", "x").expect("rename"), Renamed::NotFound);
+    assert_eq!(storage.delete_blocking(4, 1, "user_4/other.txt").expect("delete"), Deleted::NotFound);
+    assert_eq!(
+        storage.delete_blocking(5, 1, "user_4/voxpersona_0001.txt").expect("delete"),
+        Deleted::NotFound
+    );
+    assert!(tmp.path().join("user_4/voxpersona_0001.txt").exists());
+    assert_eq!(read_index(tmp.path())[0]["question"], "a");
+}
+
+#[test]
+fn rename_changes_only_the_question_and_keeps_unknown_fields() {
+    let tmp = TempDir::new("rename");
+    let mut entry = legacy_entry(4, 1, "2025-01-15T14:30:00.250000+03:00", "старое");
+    entry["future_field"] = json!({"nested": [1, "два", null]});
+    entry["score"] = json!(0.5);
+    write_legacy(tmp.path(), &[entry.clone(), legacy_entry(4, 2, "2025-01-16T14:30:00", "b")]);
+    let before = fs::read_to_string(tmp.path().join("index.json")).expect("read");
+    let storage = open(tmp.path());
+
+    let Renamed::Renamed { old, new } =
+        storage.rename_blocking(4, 1, "user_4/voxpersona_0001.txt", "новое «имя»").expect("rename")
+    else {
+        panic!("not renamed");
+    };
+    assert_eq!((old.title.as_str(), new.title.as_str()), ("старое", "новое «имя»"));
+    assert_eq!(new, super::super::Report { title: "новое «имя»".into(), ..old });
+
+    let after = read_index(tmp.path());
+    let mut expected = entry;
+    expected["question"] = Value::from("новое «имя»");
+    assert_eq!(after[0], expected);
+    let text = fs::read_to_string(tmp.path().join("index.json")).expect("read");
+    assert!(text.contains("новое «имя»"), "non-ASCII written unescaped");
+    // The other entry's text is untouched.
+    let second =
+        &before[before.find("  {\n    \"file_path\": \"user_4/voxpersona_0002.txt\"").expect("second")..];
+    let second = second.trim_start().trim_end().trim_end_matches(']').trim_end();
+    assert!(text.contains(second));
+    assert!(text.starts_with("[\n{") && text.ends_with("}\n]\n"));
+    assert_eq!(
+        storage
+            .list_blocking(4)
+            .expect("list")
+            .iter()
+            .find(|r| r.number == 1)
+            .map(|r| r.title.clone())
+            .as_deref(),
+        Some("новое «имя»")
+    );
+}
+
+#[test]
+fn save_writes_file_and_entry_with_collision_suffixes() {
+    let tmp = TempDir::new("save");
+    let storage = open(tmp.path());
+    let first =
+        storage.save_report_blocking(new_report(9, "первый", Some("2025-03-01T08:09:10"))).expect("save");
+    let second =
+        storage.save_report_blocking(new_report(9, "второй", Some("2025-03-01T08:09:10"))).expect("save");
+    fs::write(tmp.path().join("user_9/voxpersona_20250301_080910_3.txt"), b"someone else's").expect("squat");
+    let third =
+        storage.save_report_blocking(new_report(9, "третий", Some("2025-03-01T08:09:10"))).expect("save");
+    assert_eq!(first.file_path, "user_9/voxpersona_20250301_080910.txt");
+    assert_eq!(second.file_path, "user_9/voxpersona_20250301_080910_2.txt");
+    assert_eq!(third.file_path, "user_9/voxpersona_20250301_080910_4.txt");
+    assert_eq!((first.number, second.number, third.number), (1, 2, 3));
+    assert_eq!(fs::read(tmp.path().join(&first.file_path)).expect("read"), "Текст отчёта".as_bytes());
+    assert_eq!(first.size_bytes, "Текст отчёта".len() as u64);
+
+    let index = read_index(tmp.path());
+    assert_eq!(
+        index[0],
+        json!({"file_path": "user_9/voxpersona_20250301_080910.txt", "user_id": 9, "username": "tester",
+               "timestamp": "2025-03-01T08:09:10", "question": "первый", "size_bytes": first.size_bytes,
+               "tokens": 99, "search_type": "deep", "report_number": 1})
+    );
+    assert_eq!(storage.list_blocking(9).expect("list")[0], third);
+
+    let now = storage.save_report_blocking(new_report(9, "сейчас", None)).expect("save");
+    let text = index_timestamp(tmp.path(), 3);
+    assert_eq!(text.len(), "2025-03-01T08:09:10".len(), "local now without fraction: {text}");
+    assert_eq!(now.timestamp, ts(&text));
+}
+
+fn index_timestamp(dir: &std::path::Path, position: usize) -> String {
+    read_index(dir)[position]["timestamp"].as_str().expect("timestamp").to_owned()
+}
+
+#[tokio::test]
+async fn async_wrappers_work() {
+    let tmp = TempDir::new("async");
+    let storage = open(tmp.path());
+    let saved = storage.save_report(new_report(2, "a", Some("2025-01-01T00:00:00"))).await.expect("save");
+    assert_eq!(storage.list(2).await.expect("list"), vec![saved.clone()]);
+    assert_eq!(storage.get(2, saved.number).await.expect("get"), Some(saved.clone()));
+    assert!(storage.resolve_user_file(2, &saved.file_path).await.is_ok());
+    assert_eq!(storage.resolve_user_file(2, "user_3/x.txt").await, Err(super::super::PathRefusal::OtherUser));
+    assert!(storage.report_path(&saved).await.is_ok());
+    assert!(matches!(
+        storage.rename(2, 1, &saved.file_path, "b").await.expect("rename"),
+        Renamed::Renamed { .. }
+    ));
+    assert!(storage.check_consistency().await.expect("check").orphan_files.is_empty());
+    assert!(matches!(storage.delete(2, 1, &saved.file_path).await.expect("delete"), Deleted::Deleted(_)));
+}
+
+#[test]
+fn deleting_one_of_two_entries_sharing_a_file_keeps_the_file() {
+    let tmp = TempDir::new("shared-file");
+    let mut twin = legacy_entry(4, 2, "2025-01-16T14:30:00", "twin");
+    twin["file_path"] = "user_4/voxpersona_0001.txt".into();
+    write_legacy(tmp.path(), &[legacy_entry(4, 1, "2025-01-15T14:30:00", "a"), twin]);
+    let storage = open(tmp.path());
+    assert!(matches!(
+        storage.delete_blocking(4, 2, "user_4/voxpersona_0001.txt").expect("delete"),
+        Deleted::Deleted(_)
+    ));
+    assert!(tmp.path().join("user_4/voxpersona_0001.txt").exists());
+    assert!(matches!(
+        storage.delete_blocking(4, 1, "user_4/voxpersona_0001.txt").expect("delete"),
+        Deleted::Deleted(_)
+    ));
+    assert!(!tmp.path().join("user_4/voxpersona_0001.txt").exists());
+}
+
+#[test]
+fn the_last_number_is_never_handed_out_or_reused() {
+    let tmp = TempDir::new("exhausted");
+    write_legacy(tmp.path(), &[legacy_entry(6, u32::MAX, "2025-01-15T14:30:00", "last")]);
+    let storage = open(tmp.path());
+    let exhausted = |s: &super::super::Storage| s.save_report_blocking(new_report(6, "more", None));
+    assert!(matches!(exhausted(&storage), Err(StorageError::NumbersExhausted { user_id: 6 })));
+    storage.delete_blocking(6, u32::MAX, "user_6/voxpersona_4294967295.txt").expect("delete");
+    assert!(matches!(exhausted(&storage), Err(StorageError::NumbersExhausted { user_id: 6 })));
+}
+
+#[test]
+fn corrupt_counters_refuse_numbering_writes_and_stay_untouched() {
+    let tmp = TempDir::new("counters-corrupt");
+    write_legacy(tmp.path(), &[legacy_entry(6, 1, "2025-01-15T14:30:00", "a")]);
+    fs::write(tmp.path().join(".vox-counters.json"), b"garbage").expect("write");
+    let storage = open(tmp.path());
+    let deleted = storage.delete_blocking(6, 1, "user_6/voxpersona_0001.txt");
+    assert!(matches!(deleted, Err(StorageError::CorruptState { .. })), "{deleted:?}");
+    assert!(matches!(
+        storage.save_report_blocking(new_report(6, "b", None)),
+        Err(StorageError::CorruptState { .. })
+    ));
+    assert_eq!(fs::read(tmp.path().join(".vox-counters.json")).expect("read"), b"garbage");
+    assert_eq!(read_index(tmp.path()).len(), 1);
+    // Renames do not need numbers.
+    assert!(matches!(
+        storage.rename_blocking(6, 1, "user_6/voxpersona_0001.txt", "b"),
+        Ok(Renamed::Renamed { .. })
+    ));
+}

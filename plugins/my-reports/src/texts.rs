@@ -1,0 +1,195 @@
+//! Everything the plugin says to users, in Russian, in one place.
+
+use crate::format;
+
+/// Main menu, "back" target.
+pub const BACK: &str = "« Назад";
+/// Reopen the list.
+pub const OPEN_LIST: &str = "📄 Мои отчеты";
+/// Cancel a step.
+pub const CANCEL: &str = "❌ Отмена";
+
+/// v1: header of the recent-reports menu.
+pub const V1_RECENT: &str = "📄 Ваши последние отчеты. Нажмите на отчет, чтобы получить файл:";
+/// v1: "show all" button.
+pub const V1_SHOW_ALL: &str = "📋 Показать все";
+/// No reports at all.
+pub const NO_REPORTS: &str =
+    "📭 У вас пока нет сохраненных отчетов. Они появятся здесь после анализа — вернитесь в главное меню.";
+/// A legacy button's path was refused.
+pub const REPORT_UNAVAILABLE: &str = "Этот отчет недоступен.";
+/// Reports storage failed.
+pub const STORAGE_FAILED: &str = "⚠️ Не удалось прочитать отчеты. Попробуйте еще раз через минуту.";
+/// The user's previous operation still runs.
+pub const BUSY: &str = "⏳ Предыдущая операция еще выполняется. Попробуйте еще раз через несколько секунд.";
+/// A confirmation pressed twice, or after its dialogue ended.
+pub const ALREADY_DONE: &str = "Это действие уже выполнено или отменено.";
+/// Step cancelled.
+pub const CANCELLED: &str = "❌ Действие отменено.";
+/// Too many wrong answers.
+pub const TOO_MANY_TRIES: &str =
+    "Слишком много неверных попыток. Действие отменено — откройте список заново.";
+/// Non-text input in a step.
+pub const SEND_TEXT: &str = "Пожалуйста, отправьте ответ текстом.";
+/// A list or snapshot too old to act on.
+pub const LIST_OUTDATED: &str = "⌛ Список устарел: номера действуют 5 минут после его отправки (или вы уже открыли новый). Откройте список заново.";
+/// The host dropped an expired step.
+pub const STEP_EXPIRED: &str = "⌛ Время ожидания ответа истекло, действие отменено. Откройте список заново.";
+/// v2 menu under the list.
+pub const V2_MENU: &str = "Выберите действие, затем введите номер отчета из списка.";
+/// Filter prompt.
+pub const ASK_FILTER: &str = "🔎 Введите слова из названия и/или период в формате ДД.ММ.ГГГГ-ДД.ММ.ГГГГ.\n\
+    Например: «встреча 01.01.2025-31.03.2025» или «15.01.2025».";
+/// Filter matched nothing.
+pub const FILTER_EMPTY: &str = "🔎 По этому фильтру отчетов не найдено.";
+
+/// Caption of the TXT list.
+pub fn list_caption(count: usize) -> String {
+    format!("📄 Ваши отчеты: {count}. Номер отчета — число после №.")
+}
+
+/// Caption of a filtered TXT list.
+pub fn filtered_caption(count: usize, filter: &str) -> String {
+    format!("🔎 Найдено отчетов: {count} (фильтр: {filter}).")
+}
+
+/// A list too large to send.
+pub fn list_too_large(bytes: u64) -> String {
+    format!(
+        "⚠️ Список получился слишком большим ({}), чтобы отправить его файлом. \
+         Удалите старые отчеты или сузьте список фильтром по дате или словам.",
+        format::size(bytes)
+    )
+}
+
+/// A report file too large for Telegram.
+pub fn file_too_large(number: u32, bytes: u64) -> String {
+    format!(
+        "⚠️ Отчет №{number} весит {} — это больше лимита Telegram в 50 МБ, отправить его нельзя.",
+        format::size(bytes)
+    )
+}
+
+/// A report file too large for Telegram (v1, which shows no numbers).
+pub fn file_too_large_plain(bytes: u64) -> String {
+    format!(
+        "⚠️ Этот отчет весит {} — это больше лимита Telegram в 50 МБ, отправить его нельзя.",
+        format::size(bytes)
+    )
+}
+
+/// A report whose file is gone from disk.
+pub fn file_missing(title: &str) -> String {
+    format!("⚠️ Файл отчета «{title}» не найден на сервере. Возможно, он был удален.")
+}
+
+/// v1: the "show all" text's header.
+pub fn v1_all_header(shown: usize, total: usize, total_bytes: u64) -> String {
+    format!("📋 Ваши отчеты (последние {shown} из {total}), общий размер: {}:\n", format::size(total_bytes))
+}
+
+/// Which action a step is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send the report file.
+    View,
+    /// Change the title.
+    Rename,
+    /// Remove file and entry.
+    Delete,
+}
+
+/// "Enter the number" prompt.
+pub fn ask_number(action: Action, max: u32) -> String {
+    let what = match action {
+        Action::View => "👁️ Какой отчет прислать?",
+        Action::Rename => "✏️ Какой отчет переименовать?",
+        Action::Delete => "🗑️ Какой отчет удалить?",
+    };
+    format!("{what} Введите его номер из списка (число после №, до {max}).")
+}
+
+/// Not digits.
+pub fn not_a_number(text: &str) -> String {
+    format!("«{}» — не номер. Введите номер отчета цифрами, например 3.", format::truncate(text, 30))
+}
+
+/// Zero, negative, huge.
+pub fn out_of_range(max: u32) -> String {
+    format!("Номер должен быть целым числом от 1 до {max}. Попробуйте еще раз.")
+}
+
+/// A number that is not in the list.
+pub fn not_in_list(number: u32, max: u32) -> String {
+    format!(
+        "Отчета №{number} нет в этом списке (номера — от 1 до {max}, удаленные пропущены). Попробуйте еще раз."
+    )
+}
+
+/// Tries left, appended to a wrong-input message.
+pub fn tries_left(left: u32) -> String {
+    format!("Осталось попыток: {left}.")
+}
+
+/// A report deleted or changed since the list was made.
+pub fn report_gone(number: u32) -> String {
+    format!("⚠️ Отчет №{number} уже удален или изменен после отправки списка. Откройте список заново.")
+}
+
+/// Confirmation before sending a report.
+pub fn confirm_view(number: u32, title: &str) -> String {
+    format!("👁️ Прислать отчет №{number} «{title}»?")
+}
+
+/// Ask for the new title.
+pub fn ask_new_title(number: u32, title: &str) -> String {
+    format!(
+        "✏️ Введите новое название для отчета №{number}.\nСейчас: «{title}».\nДо 200 символов, одной строкой."
+    )
+}
+
+/// Confirmation before renaming.
+pub fn confirm_rename(number: u32, old: &str, new: &str) -> String {
+    format!("✏️ Переименовать отчет №{number}?\n«{old}» → «{new}»")
+}
+
+/// Confirmation before deleting.
+pub fn confirm_delete(number: u32, title: &str) -> String {
+    format!("🗑️ Удалить отчет №{number} «{title}»? Файл будет удален безвозвратно.")
+}
+
+/// Caption of a sent report.
+pub fn report_caption(number: u32, title: &str) -> String {
+    format::truncate(&format!("№{number}: {title}"), 1024)
+}
+
+/// Done: renamed.
+pub fn renamed(number: u32, title: &str) -> String {
+    format!("✅ Отчет №{number} переименован: «{title}». В новом списке будет новое название.")
+}
+
+/// Done: deleted.
+pub fn deleted(number: u32, title: &str) -> String {
+    format!("🗑️ Отчет №{number} «{title}» удален. Его номер больше не будет использован.")
+}
+
+/// Done: sent.
+pub fn viewed(number: u32) -> String {
+    format!("✅ Отчет №{number} отправлен. Выберите следующее действие или откройте список заново.")
+}
+
+/// Title refused: empty.
+pub const TITLE_EMPTY: &str = "Название не может быть пустым. Введите новое название.";
+/// Title refused: control characters.
+pub const TITLE_CONTROL: &str =
+    "Название должно быть одной строкой, без переносов и табуляции. Введите еще раз.";
+
+/// Title refused: too long.
+pub fn title_too_long(chars: usize) -> String {
+    format!("Название слишком длинное: {chars} символов, можно до 200. Сократите его.")
+}
+
+/// Filter refused.
+pub fn bad_filter(detail: &str) -> String {
+    format!("Не получилось разобрать фильтр: {detail}. Пример: «встреча 01.01.2025-31.03.2025».")
+}

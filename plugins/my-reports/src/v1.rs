@@ -1,0 +1,168 @@
+//! v1 — the legacy flow, kept for rollback, as VoxPersona had it: the last five
+//! reports as buttons, "📋 Показать все" as a text list of the last ten, and
+//! `send_report||<path>` sending one file — only ever one of the user's own.
+
+use vox_plugin::{Button, Ctx, HandlerError, Keyboard, MessageKind, tracing};
+
+use crate::delivery::{self, Delivery};
+use crate::ops::Op;
+use crate::storage::{PathRefusal, Report};
+use crate::{MENU_BACK, MyReports, SEND_REPORT, SHOW_ALL_REPORTS, SHOW_MY_REPORTS, format, texts};
+
+/// Reports shown as buttons.
+const RECENT: usize = 5;
+/// Reports in the "show all" text.
+const ALL: usize = 10;
+/// Telegram's callback data limit, bytes.
+const CALLBACK_MAX: usize = 64;
+
+/// Serves v1: the menu, "show all", or one report's button.
+pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
+    let data = ctx.callback_data().map(str::to_owned);
+    match data.as_deref() {
+        Some(d) if d.starts_with(SEND_REPORT) => send_report(p, ctx, &d[SEND_REPORT.len()..]).await,
+        Some(SHOW_ALL_REPORTS) => show_all(p, ctx).await,
+        _ => show_recent(p, ctx).await,
+    }
+}
+
+/// The user's reports, or `None` after telling the user the storage failed.
+async fn list_or_say(p: &MyReports, ctx: &mut Ctx) -> Result<Option<Vec<Report>>, HandlerError> {
+    match p.storage.list(ctx.user().id).await {
+        Ok(reports) => Ok(Some(reports)),
+        Err(e) => {
+            tracing::error!(error = %e, "listing reports failed");
+            ctx.answer(None).await?;
+            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(back())).await?;
+            Ok(None)
+        }
+    }
+}
+
+fn back() -> Keyboard {
+    Keyboard::new().row([Button::callback(texts::BACK, MENU_BACK)])
+}
+
+async fn show_recent(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
+    let op = Op::start("v1_open", ctx.user().id);
+    p.metrics.opens.inc();
+    let Some(reports) = list_or_say(p, ctx).await? else {
+        op.finish("storage_error");
+        return Ok(());
+    };
+    ctx.answer(None).await?;
+    if reports.is_empty() {
+        ctx.send_text(MessageKind::Menu, texts::NO_REPORTS, Some(back())).await?;
+        op.finish("no_reports");
+        return Ok(());
+    }
+    let mut kb = Keyboard::new();
+    for r in reports.iter().take(RECENT) {
+        let data = format!("{SEND_REPORT}{}", r.file_path);
+        if data.len() > CALLBACK_MAX {
+            // Such a path cannot ride in a button; the user still finds it in "show all".
+            tracing::warn!(file_path = %r.file_path, "report path too long for a v1 button");
+            continue;
+        }
+        let label = format!("📄 {} {}", format::date(&r.timestamp), format::truncate(&r.title, 40));
+        kb = kb.row([Button::callback(label, data)]);
+    }
+    kb = kb
+        .row([Button::callback(texts::V1_SHOW_ALL, SHOW_ALL_REPORTS)])
+        .row([Button::callback(texts::BACK, MENU_BACK)]);
+    ctx.send_text(MessageKind::Menu, texts::V1_RECENT, Some(kb)).await?;
+    op.finish("ok");
+    Ok(())
+}
+
+async fn show_all(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
+    let op = Op::start("v1_show_all", ctx.user().id);
+    let Some(reports) = list_or_say(p, ctx).await? else {
+        op.finish("storage_error");
+        return Ok(());
+    };
+    ctx.answer(None).await?;
+    let kb = Keyboard::new()
+        .row([Button::callback(texts::OPEN_LIST, SHOW_MY_REPORTS)])
+        .row([Button::callback(texts::BACK, MENU_BACK)]);
+    if reports.is_empty() {
+        ctx.send_text(MessageKind::Menu, texts::NO_REPORTS, Some(kb)).await?;
+        op.finish("no_reports");
+        return Ok(());
+    }
+    let total_bytes: u64 = reports.iter().map(|r| r.size_bytes).sum();
+    let shown = reports.len().min(ALL);
+    let mut text = texts::v1_all_header(shown, reports.len(), total_bytes);
+    for (i, r) in reports.iter().take(ALL).enumerate() {
+        text.push_str(&format!(
+            "\n{}. {} — {} ({}, {})",
+            i + 1,
+            format::date_time(&r.timestamp),
+            format::truncate(&r.title, 200),
+            format::search_type(&r.search_type),
+            format::size(r.size_bytes)
+        ));
+    }
+    ctx.send_text(MessageKind::Menu, text, Some(kb)).await?;
+    op.finish("ok");
+    Ok(())
+}
+
+async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), HandlerError> {
+    let user = ctx.user().id;
+    let op = Op::start("v1_send_report", user);
+    let path = match p.storage.resolve_user_file(user, rel).await {
+        Ok(path) => path,
+        Err(refusal) => {
+            if matches!(refusal, PathRefusal::Missing) {
+                p.metrics.missing_files.inc();
+                p.metrics.views.failed.inc();
+                ctx.answer(None).await?;
+                ctx.send_text(MessageKind::Status, texts::file_missing(rel), Some(back())).await?;
+                op.finish("file_missing");
+            } else {
+                p.metrics.security_refusals.inc();
+                tracing::warn!(security = true, user, path = rel, reason = %refusal, "refused a send_report path");
+                ctx.answer_alert(texts::REPORT_UNAVAILABLE).await?;
+                op.finish("refused");
+            }
+            return Ok(());
+        }
+    };
+    ctx.answer(None).await?;
+    let title = match p.storage.list(user).await {
+        Ok(reports) => reports.into_iter().find(|r| r.file_path == rel).map(|r| r.title),
+        Err(_) => None,
+    };
+    let caption = format::truncate(title.as_deref().unwrap_or(delivery::file_name(rel)), 1024);
+    match delivery::send_file(ctx, &path, delivery::file_name(rel), caption, None).await {
+        Delivery::Sent => {
+            p.metrics.views.ok.inc();
+            op.finish("ok");
+        }
+        Delivery::Missing => {
+            p.metrics.missing_files.inc();
+            p.metrics.views.failed.inc();
+            ctx.send_text(
+                MessageKind::Status,
+                texts::file_missing(title.as_deref().unwrap_or(rel)),
+                Some(back()),
+            )
+            .await?;
+            op.finish("file_missing");
+        }
+        Delivery::TooLarge(bytes) => {
+            p.metrics.size_refusals.inc();
+            p.metrics.views.failed.inc();
+            tracing::warn!(bytes, path = rel, "report file over Telegram's upload limit");
+            ctx.send_text(MessageKind::Status, texts::file_too_large_plain(bytes), Some(back())).await?;
+            op.finish("too_large");
+        }
+        Delivery::Failed(e) => {
+            p.metrics.views.failed.inc();
+            op.finish("failed");
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Confirmed v2 actions — send, rename, delete — each under the user's lock,
+//! each checked against the list's snapshot and the storage once more, so a
+//! double press acts exactly once and never on the wrong report.
+
+use std::time::Duration;
+
+use vox_plugin::{Ctx, HandlerError, MessageKind, UserLock, tracing};
+
+use super::{StepData, actions_keyboard, fresh_snapshot, reopen_keyboard};
+use crate::delivery::{self, Delivery};
+use crate::ops::Op;
+use crate::storage::{Deleted, Renamed, Report};
+use crate::{MyReports, steps, texts};
+
+/// "✅ Да" for report `number`.
+pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(), HandlerError> {
+    let user = ctx.user().id;
+    let mut op = Op::start("v2_confirm", user);
+    op.number(number);
+    let step = ctx.step_name();
+    let data: Option<StepData> = ctx.step_data().ok().flatten();
+    let confirming =
+        matches!(step, Some(steps::VIEW_CONFIRM | steps::RENAME_CONFIRM | steps::DELETE_CONFIRM));
+    let Some(data) = data.filter(|d| confirming && d.number == Some(number)) else {
+        // Pressed twice, or an old question's button: the dialogue it belonged to is over.
+        ctx.answer(Some(texts::ALREADY_DONE)).await?;
+        op.finish("already_done");
+        return Ok(());
+    };
+    let Some(snapshot) = fresh_snapshot(p, ctx, data.snap).await? else {
+        op.finish("outdated");
+        return Ok(());
+    };
+    let Some(_lock) = lock(p, ctx).await else {
+        ctx.answer_alert(texts::BUSY).await?;
+        op.finish("busy");
+        return Ok(());
+    };
+    let Some(expected) = snapshot.entry(number).map(|e| e.file_path.clone()) else {
+        return Err(HandlerError::msg("confirmed number missing from its snapshot"));
+    };
+    // The dialogue ends here whatever happens next: a repeat press finds nothing to confirm.
+    ctx.clear_step().await?;
+    ctx.answer(None).await?;
+    let outcome = match step {
+        Some(steps::VIEW_CONFIRM) => view(p, ctx, number, &expected, data.snap).await?,
+        Some(steps::RENAME_CONFIRM) => {
+            let title = data.title.clone().unwrap_or_default();
+            rename(p, ctx, number, &expected, &title).await?
+        }
+        _ => delete(p, ctx, number, &expected).await?,
+    };
+    op.finish(outcome);
+    Ok(())
+}
+
+/// Takes the user's lock, counting a wait; `None` when the other operation outlasts it.
+async fn lock(p: &MyReports, ctx: &Ctx) -> Option<UserLock> {
+    if let Some(l) = ctx.lock_user(Duration::ZERO).await {
+        return Some(l);
+    }
+    p.metrics.lock_waits.inc();
+    let l = ctx.lock_user(p.lock_wait()).await;
+    if l.is_none() {
+        p.metrics.lock_busy.inc();
+    }
+    l
+}
+
+/// The report as stored now, if it is still the one the list showed.
+async fn current(
+    p: &MyReports,
+    ctx: &mut Ctx,
+    number: u32,
+    expected: &str,
+) -> Result<Option<Report>, HandlerError> {
+    match p.storage.get(ctx.user().id, number).await {
+        Ok(Some(r)) if r.file_path == expected => Ok(Some(r)),
+        Ok(_) => {
+            ctx.send_text(MessageKind::Status, texts::report_gone(number), Some(reopen_keyboard())).await?;
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading the report failed");
+            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            Ok(None)
+        }
+    }
+}
+
+async fn view(
+    p: &MyReports,
+    ctx: &mut Ctx,
+    number: u32,
+    expected: &str,
+    snap: u64,
+) -> Result<&'static str, HandlerError> {
+    let Some(report) = current(p, ctx, number, expected).await? else {
+        p.metrics.views.failed.inc();
+        return Ok("report_gone");
+    };
+    let path = match p.storage.report_path(&report).await {
+        Ok(path) => path,
+        Err(refusal) => {
+            tracing::warn!(reason = %refusal, file_path = %report.file_path, "report file unavailable");
+            p.metrics.missing_files.inc();
+            p.metrics.views.failed.inc();
+            ctx.send_text(MessageKind::Status, texts::file_missing(&report.title), Some(reopen_keyboard()))
+                .await?;
+            return Ok("file_missing");
+        }
+    };
+    let caption = texts::report_caption(number, &report.title);
+    match delivery::send_file(ctx, &path, delivery::file_name(&report.file_path), caption, None).await {
+        Delivery::Sent => {
+            p.metrics.views.ok.inc();
+            ctx.send_text(MessageKind::Menu, texts::viewed(number), Some(actions_keyboard(snap))).await?;
+            Ok("ok")
+        }
+        Delivery::Missing => {
+            p.metrics.missing_files.inc();
+            p.metrics.views.failed.inc();
+            ctx.send_text(MessageKind::Status, texts::file_missing(&report.title), Some(reopen_keyboard()))
+                .await?;
+            Ok("file_missing")
+        }
+        Delivery::TooLarge(bytes) => {
+            p.metrics.size_refusals.inc();
+            p.metrics.views.failed.inc();
+            tracing::warn!(bytes, number, "report file over Telegram's upload limit");
+            ctx.send_text(MessageKind::Status, texts::file_too_large(number, bytes), Some(reopen_keyboard()))
+                .await?;
+            Ok("too_large")
+        }
+        Delivery::Failed(e) => {
+            p.metrics.views.failed.inc();
+            Err(e.into())
+        }
+    }
+}
+
+async fn rename(
+    p: &MyReports,
+    ctx: &mut Ctx,
+    number: u32,
+    expected: &str,
+    title: &str,
+) -> Result<&'static str, HandlerError> {
+    match p.storage.rename(ctx.user().id, number, expected, title).await {
+        Ok(Renamed::Renamed { new, .. }) => {
+            p.metrics.renames.ok.inc();
+            ctx.send_text(MessageKind::Menu, texts::renamed(number, &new.title), Some(reopen_keyboard()))
+                .await?;
+            Ok("ok")
+        }
+        Ok(Renamed::NotFound) => {
+            p.metrics.renames.failed.inc();
+            ctx.send_text(MessageKind::Status, texts::report_gone(number), Some(reopen_keyboard())).await?;
+            Ok("report_gone")
+        }
+        Err(e) => {
+            p.metrics.renames.failed.inc();
+            tracing::error!(error = %e, number, "rename failed");
+            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            Ok("storage_error")
+        }
+    }
+}
+
+async fn delete(
+    p: &MyReports,
+    ctx: &mut Ctx,
+    number: u32,
+    expected: &str,
+) -> Result<&'static str, HandlerError> {
+    let user = ctx.user().id;
+    match p.storage.delete(user, number, expected).await {
+        Ok(Deleted::Deleted(report)) => {
+            // The rollback trigger watches this: a delete must leave neither file nor entry.
+            let entry_gone = matches!(p.storage.get(user, number).await, Ok(None));
+            let file_gone =
+                !tokio::fs::try_exists(p.storage.dir().join(&report.file_path)).await.unwrap_or(true);
+            if !(entry_gone && file_gone) {
+                p.metrics.delete_postcondition_failures.inc();
+                p.metrics.deletes.failed.inc();
+                tracing::error!(number, entry_gone, file_gone, "delete post-condition failed");
+                ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+                return Ok("postcondition_failed");
+            }
+            p.metrics.deletes.ok.inc();
+            ctx.send_text(MessageKind::Menu, texts::deleted(number, &report.title), Some(reopen_keyboard()))
+                .await?;
+            Ok("ok")
+        }
+        Ok(Deleted::NotFound) => {
+            p.metrics.deletes.failed.inc();
+            ctx.send_text(MessageKind::Status, texts::report_gone(number), Some(reopen_keyboard())).await?;
+            Ok("report_gone")
+        }
+        Err(e) => {
+            p.metrics.deletes.failed.inc();
+            tracing::error!(error = %e, number, "delete failed");
+            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            Ok("storage_error")
+        }
+    }
+}

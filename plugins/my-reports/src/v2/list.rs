@@ -1,0 +1,136 @@
+//! Making the v2 list: the TXT file (whole or filtered) with its action menu, a
+//! new snapshot for its numbers, and the CSV / JSON exports of a list.
+
+use vox_plugin::{Button, Ctx, Document, HandlerError, Keyboard, MessageKind, tracing};
+
+use super::{Export, actions_keyboard, fresh_snapshot, key, reopen_keyboard};
+use crate::filter::Filter;
+use crate::ops::Op;
+use crate::snapshot::SnapEntry;
+use crate::storage::Report;
+use crate::{MyReports, listing, texts};
+
+/// Sends the user's list (all of it, or what `filter` lets through) and its menu.
+pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -> Result<(), HandlerError> {
+    let user = ctx.user().id;
+    let op = Op::start(if filter.is_some() { "v2_filter" } else { "v2_open" }, user);
+    if filter.is_none() {
+        p.metrics.opens.inc();
+    }
+    if ctx.step().is_some() {
+        // A new list starts over: whatever the user was doing refers to the old one.
+        ctx.clear_step().await?;
+    }
+    ctx.answer(None).await?;
+    let mut reports = match p.storage.list(user).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "listing reports failed");
+            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            op.finish("storage_error");
+            return Ok(());
+        }
+    };
+    if reports.is_empty() {
+        let kb = Keyboard::new().row([Button::callback("🏠 Главное меню", "menu_main")]);
+        ctx.send_text(MessageKind::Menu, texts::NO_REPORTS, Some(kb)).await?;
+        op.finish("no_reports");
+        return Ok(());
+    }
+    if let Some(f) = &filter {
+        reports.retain(|r| f.matches(r));
+        if reports.is_empty() {
+            ctx.send_text(MessageKind::Menu, texts::FILTER_EMPTY, Some(reopen_keyboard())).await?;
+            op.finish("filter_empty");
+            return Ok(());
+        }
+    }
+
+    let entries = reports
+        .iter()
+        .map(|r| SnapEntry { number: r.number, file_path: r.file_path.clone(), title: r.title.clone() })
+        .collect();
+    let snapshot = p.snapshots.put(key(ctx), entries, ctx.now());
+    let generated = chrono::Local::now().format("%d.%m.%Y %H:%M").to_string();
+    let heading = filter.as_ref().map(Filter::describe);
+    let bytes = listing::txt(&ctx.user().name, &generated, heading.as_deref(), &reports);
+    let size = bytes.len() as u64;
+    if size > p.config.max_list_bytes {
+        p.metrics.size_refusals.inc();
+        tracing::warn!(user, bytes = size, count = reports.len(), "list over the size limit, not sent");
+        let kb = Keyboard::new()
+            .row([Button::callback("🔎 Фильтр", format!("{}{}", super::FILTER, snapshot.id))])
+            .row([Button::callback(texts::BACK, crate::MENU_BACK)]);
+        ctx.send_text(MessageKind::Menu, texts::list_too_large(size), Some(kb)).await?;
+        op.finish("too_large");
+        return Ok(());
+    }
+
+    let caption = match &heading {
+        Some(h) => texts::filtered_caption(reports.len(), h),
+        None => texts::list_caption(reports.len()),
+    };
+    let document = Document::bytes("Мои_отчеты.txt", bytes);
+    let list_message = ctx.send_document(MessageKind::Info, document, Some(caption), None).await?;
+    if let Some(previous) = p.snapshots.replace_list_message(key(ctx), Some(list_message)) {
+        // Old numbers must not be read off an old file; failing to delete is cosmetic.
+        if let Err(e) = ctx.delete(&[previous]).await {
+            tracing::warn!(error = %e, "could not delete the previous list");
+        }
+    }
+    p.metrics.lists_sent.inc();
+    p.metrics.list_bytes_total.add(size);
+    p.metrics.list_reports_total.add(reports.len() as u64);
+    tracing::info!(user, bytes = size, count = reports.len(), snap = snapshot.id, "list sent");
+    ctx.send_text(MessageKind::Menu, texts::V2_MENU, Some(actions_keyboard(snapshot.id))).await?;
+    op.finish("ok");
+    Ok(())
+}
+
+/// Sends the list `snap` as CSV or JSON, with today's titles.
+pub(super) async fn export(
+    p: &MyReports,
+    ctx: &mut Ctx,
+    format: Export,
+    snap: u64,
+) -> Result<(), HandlerError> {
+    let user = ctx.user().id;
+    let op = Op::start(if format == Export::Csv { "v2_export_csv" } else { "v2_export_json" }, user);
+    let Some(snapshot) = fresh_snapshot(p, ctx, snap).await? else {
+        op.finish("outdated");
+        return Ok(());
+    };
+    ctx.answer(None).await?;
+    let reports: Vec<Report> = match p.storage.list(user).await {
+        Ok(all) => all
+            .into_iter()
+            .filter(|r| snapshot.entry(r.number).is_some_and(|e| e.file_path == r.file_path))
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "listing reports failed");
+            p.metrics.exports.failed.inc();
+            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            op.finish("storage_error");
+            return Ok(());
+        }
+    };
+    let (bytes, name) = match format {
+        Export::Csv => (listing::csv(&reports), "Мои_отчеты.csv"),
+        Export::Json => (listing::json(&reports), "Мои_отчеты.json"),
+    };
+    let size = bytes.len() as u64;
+    if size > p.config.max_list_bytes {
+        p.metrics.size_refusals.inc();
+        p.metrics.exports.failed.inc();
+        tracing::warn!(user, bytes = size, "export over the size limit, not sent");
+        ctx.send_text(MessageKind::Status, texts::list_too_large(size), Some(reopen_keyboard())).await?;
+        op.finish("too_large");
+        return Ok(());
+    }
+    let caption = format!("📤 Экспорт списка: {} отчетов.", reports.len());
+    ctx.send_document(MessageKind::Info, Document::bytes(name, bytes), Some(caption), None).await?;
+    p.metrics.exports.ok.inc();
+    tracing::info!(user, bytes = size, count = reports.len(), "export sent");
+    op.finish("ok");
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! A VoxPersona reports directory for end-to-end tests, written the way the
+//! Python bot writes it (indent=2, Cyrillic unescaped), and read back.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use vox_testkit::TestHostBuilder;
+
+/// `n` reports for `user`, numbered 1..=n, one day apart (newest has the highest number).
+pub fn reports(user: i64, n: u32) -> Vec<(i64, u32, String, String)> {
+    (1..=n)
+        .map(|i| {
+            let day =
+                chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date") + chrono::Days::new(u64::from(i));
+            (user, i, format!("Отчет номер {i}"), format!("{}T10:00:00", day.format("%Y-%m-%d")))
+        })
+        .collect()
+}
+
+/// The file name of report `number` of `user`.
+pub fn file_path(user: i64, number: u32) -> String {
+    format!("user_{user}/voxpersona_20250101_1000{number:02}.txt")
+}
+
+/// Writes `index.json` and the files under `dir` (created).
+pub fn write(dir: &Path, rows: &[(i64, u32, String, String)]) {
+    std::fs::create_dir_all(dir).expect("reports dir");
+    let mut entries = Vec::new();
+    for (user, number, title, timestamp) in rows {
+        let rel = file_path(*user, *number);
+        let content = format!("Отчет №{number}: {title}\n\nТекст анализа.\n");
+        let path = dir.join(&rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("user dir");
+        std::fs::write(&path, &content).expect("report file");
+        entries.push(json!({
+            "file_path": rel,
+            "user_id": user,
+            "username": format!("user{user}"),
+            "timestamp": timestamp,
+            "question": title,
+            "size_bytes": content.len(),
+            "tokens": 1200,
+            "search_type": if number % 2 == 0 { "deep" } else { "fast" },
+            "report_number": number,
+        }));
+    }
+    write_index(dir, &Value::Array(entries));
+}
+
+/// Writes `index.json` as Python's `json.dump(indent=2, ensure_ascii=False)` would.
+pub fn write_index(dir: &Path, index: &Value) {
+    let text = serde_json::to_string_pretty(index).expect("json");
+    std::fs::write(dir.join("index.json"), text).expect("index.json");
+}
+
+/// The index as stored now.
+pub fn read_index(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("index.json")).expect("index.json readable");
+    serde_json::from_str(&text).expect("index.json is a JSON array")
+}
+
+/// The entry of `user`'s report `number`, if present.
+pub fn entry(dir: &Path, user: i64, number: u32) -> Option<Value> {
+    read_index(dir).into_iter().find(|e| e["user_id"] == user && e["report_number"] == number)
+}
+
+/// The reports directory inside a test's temp dir.
+pub fn reports_dir(test_dir: &Path) -> PathBuf {
+    test_dir.join("reports")
+}
+
+/// A host serving my-reports at `version` over a directory seeded with `rows`.
+pub fn host(version: &str, rows: Vec<(i64, u32, String, String)>, extra: &str) -> TestHostBuilder {
+    vox_testkit::TestHost::builder()
+        .config(&format!(
+            "[plugins.my_reports]\nreports_dir = \"{{dir}}/reports\"\nversion = \"{version}\"\n{extra}"
+        ))
+        .setup(move |dir| write(&reports_dir(dir), &rows))
+}
