@@ -139,7 +139,18 @@ impl TestHost {
     }
 
     /// Stops the host gracefully (in-flight updates finish) and returns how it ended.
+    ///
+    /// Also checks an invariant every test gets for free: no callback query was
+    /// answered twice (Telegram refuses the second answer with a 400).
     pub async fn stop(mut self) -> Result<(), vox_host::Error> {
+        let refused: Vec<String> = self
+            .api
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "answerCallbackQuery" && c.status == 400)
+            .map(|c| format!("{} {}", c.params, c.description.unwrap_or_default()))
+            .collect();
+        assert!(refused.is_empty(), "callback queries answered twice or unknown: {refused:?}");
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

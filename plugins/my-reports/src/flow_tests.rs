@@ -290,3 +290,32 @@ async fn an_expired_step_tells_the_user() {
     assert!(f.last_text().contains("Время ожидания ответа истекло"));
     assert!(matches!(f.host.log().last(), Some(Recorded::Sent { kind: MessageKind::Status, .. })));
 }
+
+#[tokio::test]
+async fn a_list_over_ten_megabytes_is_refused_with_the_default_limit() {
+    let f = fixture("tenmb", 0, Config::default());
+    // Written like VoxPersona's index: the files need not exist for a list.
+    let title = "Очень подробный анализ встречи с клиентом по итогам квартала и планам ".repeat(2);
+    let entries: Vec<String> = (1..=40_000u32)
+        .map(|i| {
+            serde_json::json!({
+                "file_path": format!("user_{USER}/voxpersona_{i}.txt"),
+                "user_id": USER,
+                "username": "alice",
+                "timestamp": "2025-01-15T14:30:00",
+                "question": format!("{title}{i}"),
+                "size_bytes": 1000,
+                "tokens": 10,
+                "search_type": "deep",
+                "report_number": i,
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(f.dir.join("index.json"), format!("[\n{}\n]\n", entries.join(",\n"))).expect("index");
+    f.open().await;
+    assert!(f.last_text().contains("слишком большим"), "{}", f.last_text());
+    assert!(f.last_text().contains("МБ"), "the size is told: {}", f.last_text());
+    assert!(f.documents().is_empty(), "no list sent");
+    assert_eq!(f.plugin.metrics.size_refusals.get(), 1);
+}
