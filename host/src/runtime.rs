@@ -11,7 +11,7 @@ use teloxide::dispatching::{Dispatcher, UpdateHandler};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::{Requester, dptree};
 use teloxide::types::{BotCommand, Update};
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{Bot, RequestError};
 use vox_plugin::{Clock, HostApi};
 
@@ -108,23 +108,22 @@ impl Host {
         let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
             .dependencies(dptree::deps![Arc::clone(&runtime)])
             .build();
-        let listener = Polling::builder(bot)
+        let mut listener = Polling::builder(bot)
             .timeout(Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs)))
             .delete_webhook()
             .await
             .build();
 
-        let token = dispatcher.shutdown_token();
+        // Stop through the listener, not the dispatcher's ShutdownToken: the token
+        // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown
+        // that arrives while the dispatcher is busy handing an update to a worker
+        // (seen as a rare hang). The listener's stop flag is sticky; once polling
+        // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
+        let stop_polling = listener.stop_token();
         let stopper = tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: no new updates; finishing the ones in flight");
-            // The dispatcher refuses a shutdown until it is running; retry until it is.
-            loop {
-                match token.shutdown() {
-                    Ok(done) => break done.await,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                }
-            }
+            stop_polling.stop();
         });
         let result = dispatcher
             .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))

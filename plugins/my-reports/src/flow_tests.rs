@@ -288,7 +288,10 @@ async fn an_expired_step_tells_the_user() {
     };
     f.plugin.on_expired(&mut ctx, expired).await.expect("notified");
     assert!(f.last_text().contains("Время ожидания ответа истекло"));
-    assert!(matches!(f.host.log().last(), Some(Recorded::Sent { kind: MessageKind::Status, .. })));
+    assert!(
+        matches!(f.host.log().last(), Some(Recorded::Sent { kind: MessageKind::Menu, .. })),
+        "ends the dialogue as a menu"
+    );
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
 /// The host dropped an expired v2 step.
 pub async fn on_expired(p: &MyReports, ctx: &mut Ctx, _expired: StepState) -> Result<(), HandlerError> {
     p.metrics.timeouts.inc();
-    ctx.send_text(MessageKind::Status, texts::STEP_EXPIRED, Some(reopen_keyboard())).await?;
+    ctx.send_text(MessageKind::Menu, texts::STEP_EXPIRED, Some(reopen_keyboard())).await?;
     Ok(())
 }
 
@@ -175,7 +175,7 @@ async fn fresh_snapshot(
             let text = match stale {
                 Stale::Expired | Stale::Replaced => texts::LIST_OUTDATED,
             };
-            ctx.send_text(MessageKind::Status, text, Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, text, Some(reopen_keyboard())).await?;
             Ok(None)
         }
     }

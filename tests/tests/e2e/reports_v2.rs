@@ -193,7 +193,7 @@ async fn wrong_numbers_get_clear_messages_and_three_strikes_end_the_step() {
     alice.send_text("2");
     alice.expect_text("Я не понял").await;
 
-    alice.press("Мои отчеты");
+    alice.send_text("/reports");
     alice.expect_document().await;
     alice.expect_text("Выберите действие").await;
     alice.press("Посмотреть");
@@ -247,9 +247,14 @@ async fn an_old_list_is_outdated_after_five_minutes_and_after_a_newer_list() {
     alice.press("Посмотреть");
     alice.expect_text("Список устарел").await;
 
+    let first_list = alice.visible().into_iter().find(|m| m.document.is_some()).expect("first list");
     alice.press("Мои отчеты");
     alice.expect_document().await;
     alice.expect_text("Выберите действие").await;
+    assert!(
+        host.api().message(alice.chat_id(), first_list.id).is_some_and(|m| m.deleted),
+        "the previous list file is deleted when a new one is sent"
+    );
     // The first list's menu is gone from the chat; a forged press of its button is outdated too.
     let data = old_menu.button("Удалить").and_then(|b| b.callback_data.clone()).expect("old button");
     alice.press_data(old_menu.id, &data);

@@ -26,3 +26,15 @@ async fn a_slow_telegram_delays_but_does_not_lose_the_reply() {
     alice.expect_text("Главное меню").await;
     host.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_on_send_gets_the_user_an_apology() {
+    let host = TestHost::builder().start().await;
+    host.api().fault(Some("sendMessage"), Fault::Drop, 1);
+    let mut alice = host.user(5003, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Что-то пошло не так").await;
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    host.stop().await.expect("clean stop");
+}

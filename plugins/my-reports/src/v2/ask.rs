@@ -98,14 +98,14 @@ async fn number(
         Ok(Some(r)) if r.file_path == entry.file_path => r,
         Ok(_) => {
             ctx.clear_step().await?;
-            ctx.send_text(MessageKind::Status, texts::report_gone(number), Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::report_gone(number), Some(reopen_keyboard())).await?;
             op.finish("report_gone");
             return Ok(());
         }
         Err(e) => {
             tracing::error!(error = %e, "reading the report failed");
             ctx.clear_step().await?;
-            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             op.finish("storage_error");
             return Ok(());
         }
@@ -175,7 +175,7 @@ async fn wrong(
     if data.tries >= max {
         ctx.clear_step().await?;
         ctx.send_text(
-            MessageKind::Status,
+            MessageKind::Menu,
             format!("{why}\n\n{}", texts::TOO_MANY_TRIES),
             Some(reopen_keyboard()),
         )

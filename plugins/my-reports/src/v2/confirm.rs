@@ -77,12 +77,12 @@ async fn current(
     match p.storage.get(ctx.user().id, number).await {
         Ok(Some(r)) if r.file_path == expected => Ok(Some(r)),
         Ok(_) => {
-            ctx.send_text(MessageKind::Status, texts::report_gone(number), Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::report_gone(number), Some(reopen_keyboard())).await?;
             Ok(None)
         }
         Err(e) => {
             tracing::error!(error = %e, "reading the report failed");
-            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             Ok(None)
         }
     }
@@ -105,7 +105,7 @@ async fn view(
             tracing::warn!(reason = %refusal, file_path = %report.file_path, "report file unavailable");
             p.metrics.missing_files.inc();
             p.metrics.views.failed.inc();
-            ctx.send_text(MessageKind::Status, texts::file_missing(&report.title), Some(reopen_keyboard()))
+            ctx.send_text(MessageKind::Menu, texts::file_missing(&report.title), Some(reopen_keyboard()))
                 .await?;
             return Ok("file_missing");
         }
@@ -120,7 +120,7 @@ async fn view(
         Delivery::Missing => {
             p.metrics.missing_files.inc();
             p.metrics.views.failed.inc();
-            ctx.send_text(MessageKind::Status, texts::file_missing(&report.title), Some(reopen_keyboard()))
+            ctx.send_text(MessageKind::Menu, texts::file_missing(&report.title), Some(reopen_keyboard()))
                 .await?;
             Ok("file_missing")
         }
@@ -128,7 +128,7 @@ async fn view(
             p.metrics.size_refusals.inc();
             p.metrics.views.failed.inc();
             tracing::warn!(bytes, number, "report file over Telegram's upload limit");
-            ctx.send_text(MessageKind::Status, texts::file_too_large(number, bytes), Some(reopen_keyboard()))
+            ctx.send_text(MessageKind::Menu, texts::file_too_large(number, bytes), Some(reopen_keyboard()))
                 .await?;
             Ok("too_large")
         }
@@ -155,13 +155,13 @@ async fn rename(
         }
         Ok(Renamed::NotFound) => {
             p.metrics.renames.failed.inc();
-            ctx.send_text(MessageKind::Status, texts::report_gone(number), Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::report_gone(number), Some(reopen_keyboard())).await?;
             Ok("report_gone")
         }
         Err(e) => {
             p.metrics.renames.failed.inc();
             tracing::error!(error = %e, number, "rename failed");
-            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             Ok("storage_error")
         }
     }
@@ -184,7 +184,7 @@ async fn delete(
                 p.metrics.delete_postcondition_failures.inc();
                 p.metrics.deletes.failed.inc();
                 tracing::error!(number, entry_gone, file_gone, "delete post-condition failed");
-                ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+                ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
                 return Ok("postcondition_failed");
             }
             p.metrics.deletes.ok.inc();
@@ -194,13 +194,13 @@ async fn delete(
         }
         Ok(Deleted::NotFound) => {
             p.metrics.deletes.failed.inc();
-            ctx.send_text(MessageKind::Status, texts::report_gone(number), Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::report_gone(number), Some(reopen_keyboard())).await?;
             Ok("report_gone")
         }
         Err(e) => {
             p.metrics.deletes.failed.inc();
             tracing::error!(error = %e, number, "delete failed");
-            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             Ok("storage_error")
         }
     }

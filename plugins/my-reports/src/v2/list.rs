@@ -26,7 +26,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
-            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             op.finish("storage_error");
             return Ok(());
         }
@@ -109,7 +109,7 @@ pub(super) async fn export(
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
             p.metrics.exports.failed.inc();
-            ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             op.finish("storage_error");
             return Ok(());
         }
@@ -123,7 +123,7 @@ pub(super) async fn export(
         p.metrics.size_refusals.inc();
         p.metrics.exports.failed.inc();
         tracing::warn!(user, bytes = size, "export over the size limit, not sent");
-        ctx.send_text(MessageKind::Status, texts::list_too_large(size), Some(reopen_keyboard())).await?;
+        ctx.send_text(MessageKind::Menu, texts::list_too_large(size), Some(reopen_keyboard())).await?;
         op.finish("too_large");
         return Ok(());
     }
