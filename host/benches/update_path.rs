@@ -137,5 +137,24 @@ fn whole_update(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, routing, state_store, whole_update);
+fn rollout(c: &mut Criterion) {
+    use vox_host::rollout::{Policy, Rollout};
+    let allow: Vec<i64> = (1..=1000).map(|i| i * 7).collect();
+    let deny: Vec<i64> = (1..=1000).map(|i| i * 11 + 1).collect();
+    let policy = Policy {
+        versions: vec![("v1", true), ("v2", true)],
+        configured: Some("v1"),
+        rollout: Some(Rollout::new("v1", "v2", 5.0, allow, deny, false, "my-reports-v2".into())),
+    };
+    let mut user = 1_000_000_i64;
+    c.bench_function("rollout/decide_bucket", |b| {
+        b.iter(|| {
+            user += 1;
+            policy.decide(black_box(user), None)
+        })
+    });
+    c.bench_function("rollout/decide_allow_list", |b| b.iter(|| policy.decide(black_box(7000), None)));
+}
+
+criterion_group!(benches, routing, state_store, rollout, whole_update);
 criterion_main!(benches);

@@ -8,14 +8,18 @@ use crate::plugins::Loaded;
 /// One line per plugin: id, on/off, versions (the configured one starred),
 /// commands, callback prefixes and steps (with time-to-live).
 pub fn plugin_table(loaded: &Loaded) -> String {
-    let header = ["PLUGIN", "ON", "VERSIONS", "COMMANDS", "CALLBACK PREFIXES", "STEPS"];
-    let mut rows: Vec<[String; 6]> = Vec::new();
+    let header = ["PLUGIN", "ON", "VERSIONS", "ROLLOUT", "COMMANDS", "CALLBACK PREFIXES", "STEPS"];
+    let mut rows: Vec<[String; 7]> = Vec::new();
     for p in &loaded.plugins {
         let m = p.manifest;
         let versions = m
             .versions
             .iter()
-            .map(|v| if Some(v.name) == p.version { format!("{}*", v.name) } else { v.name.to_owned() })
+            .map(|v| {
+                let star = if Some(v.name) == p.policy.configured { "*" } else { "" };
+                let off = if p.policy.is_enabled(v.name) { "" } else { "(off)" };
+                format!("{}{star}{off}", v.name)
+            })
             .collect::<Vec<_>>()
             .join(",");
         let commands = m.commands.iter().map(|c| format!("/{}", c.name)).collect::<Vec<_>>().join(" ");
@@ -40,10 +44,22 @@ pub fn plugin_table(loaded: &Loaded) -> String {
             .collect::<Vec<_>>()
             .join(" ");
         let on = if p.enabled { "yes" } else { "no" };
+        let rollout = p.policy.rollout.as_ref().map(|r| {
+            let kill = if r.kill { " KILL" } else { "" };
+            format!(
+                "{}→{} {}% allow={} deny={}{kill}",
+                r.stable,
+                r.candidate,
+                r.percent,
+                r.allow().len(),
+                r.deny().len()
+            )
+        });
         rows.push([
             m.id.to_owned(),
             on.to_owned(),
             or_dash(versions),
+            rollout.unwrap_or_else(|| "-".to_owned()),
             or_dash(commands),
             or_dash(prefixes),
             or_dash(steps),

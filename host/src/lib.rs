@@ -9,6 +9,7 @@
 //! - [`config`]: layered settings (embedded defaults, file, `VOX__*` env).
 //! - [`registry`]: manifests validated as a whole; lookup tables.
 //! - [`plugins`]: linked plugins built from their config sections.
+//! - [`rollout`]: which version serves a user (canary, kill switch, sticky buckets).
 //! - [`router`]: which plugin serves an input.
 //! - [`update`]: one update's way through the host.
 //! - [`state`]: dialogue state behind [`state::StateStore`]; `state/memory.rs`.
@@ -28,6 +29,7 @@ pub mod locks;
 pub mod logging;
 pub mod plugins;
 pub mod registry;
+pub mod rollout;
 pub mod router;
 pub mod runtime;
 pub mod services;

@@ -8,9 +8,11 @@ use vox_plugin::{Manifest, Plugin, Registration, Setup};
 
 use crate::error::StartError;
 use crate::registry::Registry;
+use crate::rollout::Policy;
+use crate::rollout::config::take_policy;
 
 /// Keys of a plugin section that the host reads itself.
-pub const HOST_KEYS: &[&str] = &["enabled", "version"];
+pub const HOST_KEYS: &[&str] = &["enabled", "version", "versions", "rollout"];
 
 /// A plugin built from its config, with the host's settings for it.
 pub struct LoadedPlugin {
@@ -21,8 +23,8 @@ pub struct LoadedPlugin {
     /// `enabled = false` switches it off: its buttons and commands answer
     /// "Раздел временно недоступен".
     pub enabled: bool,
-    /// The version everybody gets (versioned plugins; the first declared by default).
-    pub version: Option<&'static str>,
+    /// Which version serves whom: enabled versions, the configured one, a canary.
+    pub policy: Policy,
 }
 
 /// The registry and the built plugins, in the registry's order.
@@ -66,7 +68,7 @@ pub fn load(
             continue;
         };
         let mut section = sections.get(manifest.id).unwrap_or(&empty).clone();
-        let (enabled, version) = match host_keys(manifest, &mut section) {
+        let (enabled, policy) = match host_keys(manifest, &mut section) {
             Ok(keys) => keys,
             Err(e) => {
                 errors.push(e);
@@ -74,7 +76,7 @@ pub fn load(
             }
         };
         match (registration.build)(&section, setup) {
-            Ok(plugin) => plugins.push(LoadedPlugin { manifest, plugin, enabled, version }),
+            Ok(plugin) => plugins.push(LoadedPlugin { manifest, plugin, enabled, policy }),
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -87,10 +89,7 @@ pub fn load(
 }
 
 /// Takes the host's keys out of a section (the rest is the plugin's).
-fn host_keys(
-    manifest: &'static Manifest,
-    section: &mut serde_json::Value,
-) -> Result<(bool, Option<&'static str>), String> {
+fn host_keys(manifest: &'static Manifest, section: &mut serde_json::Value) -> Result<(bool, Policy), String> {
     let id = manifest.id;
     let Some(map) = section.as_object_mut() else {
         return Err(format!("`plugins.{id}`: must be a table"));
@@ -100,22 +99,5 @@ fn host_keys(
         Some(serde_json::Value::Bool(b)) => b,
         Some(other) => return Err(format!("`plugins.{id}.enabled`: expected true or false, found {other}")),
     };
-    let declared: Vec<&str> = manifest.versions.iter().map(|v| v.name).collect();
-    let version = match map.remove("version") {
-        None => manifest.versions.first().map(|v| v.name),
-        Some(serde_json::Value::String(name)) => match manifest.version(&name) {
-            Some(v) => Some(v.name),
-            None if declared.is_empty() => {
-                return Err(format!("`plugins.{id}.version`: plugin `{id}` has no versions"));
-            }
-            None => {
-                return Err(format!(
-                    "`plugins.{id}.version`: `{name}` is not a version of `{id}` (declared: {})",
-                    declared.join(", ")
-                ));
-            }
-        },
-        Some(other) => return Err(format!("`plugins.{id}.version`: expected a version name, found {other}")),
-    };
-    Ok((enabled, version))
+    Ok((enabled, take_policy(manifest, map)?))
 }

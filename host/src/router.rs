@@ -9,13 +9,13 @@ use crate::state::DialogueState;
 /// Where an update goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// To a plugin. `pinned` is the version that owns the matched prefix or the
-    /// open dialogue; `None` leaves the choice to the host's version decision.
+    /// To a plugin. `pinned` is the version the input itself belongs to, if
+    /// any; `None` leaves the choice to the host's version decision.
     Plugin {
         /// Plugin index in the registry.
         plugin: usize,
-        /// The version the input itself belongs to.
-        pinned: Option<&'static str>,
+        /// The version the input belongs to.
+        pinned: Option<Pin>,
     },
     /// `/cancel`: the host ends the dialogue.
     Cancel,
@@ -27,13 +27,22 @@ pub enum Route {
     Unrouted,
 }
 
+/// Why an input belongs to a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pin {
+    /// A button whose prefix that version owns (an old message keeps its buttons).
+    Button(&'static str),
+    /// Text for the open dialogue that version started.
+    Dialogue(&'static str),
+}
+
 /// Routes one input. Callback data goes to the owner of the longest matching
 /// prefix; a command to its owner; text to the owner of the open dialogue.
 #[inline]
 pub fn route(registry: &Registry, input: &Input, state: Option<&DialogueState>) -> Route {
     match input {
         Input::Callback { data, .. } => match registry.callback(data) {
-            Some(r) => Route::Plugin { plugin: r.plugin, pinned: r.version },
+            Some(r) => Route::Plugin { plugin: r.plugin, pinned: r.version.map(Pin::Button) },
             None => Route::Outdated,
         },
         Input::Command { name, .. } if name == "cancel" => Route::Cancel,
@@ -43,7 +52,9 @@ pub fn route(registry: &Registry, input: &Input, state: Option<&DialogueState>) 
         },
         Input::Text(_) | Input::Unsupported => {
             match state.and_then(|s| registry.step(s.step).map(|r| (r, s))) {
-                Some((step, s)) => Route::Plugin { plugin: step.plugin, pinned: s.version },
+                Some((step, s)) => {
+                    Route::Plugin { plugin: step.plugin, pinned: s.version.map(Pin::Dialogue) }
+                }
                 None => Route::Unrouted,
             }
         }
@@ -86,7 +97,7 @@ mod tests {
         assert_eq!(route(&r, &callback("menu_main"), None), Route::Plugin { plugin: menu, pinned: None });
         assert_eq!(
             route(&r, &callback("report_view"), None),
-            Route::Plugin { plugin: reports, pinned: Some("v2") }
+            Route::Plugin { plugin: reports, pinned: Some(Pin::Button("v2")) }
         );
         assert_eq!(route(&r, &callback("gone"), None), Route::Outdated);
         assert_eq!(route(&r, &command("start"), None), Route::Plugin { plugin: menu, pinned: None });
@@ -102,11 +113,11 @@ mod tests {
         };
         assert_eq!(
             route(&r, &Input::Text("3".into()), Some(&state)),
-            Route::Plugin { plugin: reports, pinned: Some("v2") }
+            Route::Plugin { plugin: reports, pinned: Some(Pin::Dialogue("v2")) }
         );
         assert_eq!(
             route(&r, &Input::Unsupported, Some(&state)),
-            Route::Plugin { plugin: reports, pinned: Some("v2") }
+            Route::Plugin { plugin: reports, pinned: Some(Pin::Dialogue("v2")) }
         );
         assert_eq!(route(&r, &command("start"), Some(&state)), Route::Plugin { plugin: menu, pinned: None });
     }

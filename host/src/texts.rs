@@ -18,3 +18,7 @@ pub const UNKNOWN_COMMAND: &str = "Неизвестная команда. Отк
 pub const SECTION_UNAVAILABLE: &str = "Раздел временно недоступен. Откройте меню: /menu";
 /// The dialogue's time ran out and its plugin said nothing itself.
 pub const STEP_EXPIRED: &str = "⏳ Время ожидания истекло, действие отменено. Откройте меню: /menu";
+/// The version serving an open dialogue or an old button was switched off.
+pub const MENU_UPDATED: &str = "🔄 Меню обновилось. Откройте раздел заново: /menu";
+/// Toast for the same, on a pressed button.
+pub const MENU_UPDATED_TOAST: &str = "Меню обновилось";

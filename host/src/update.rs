@@ -11,7 +11,8 @@ use teloxide::types::{Update, UpdateKind};
 use tracing::{Instrument, field::Empty};
 use vox_plugin::{Ctx, CtxParts, Input, MessageKind, StateKey, StepState, User};
 
-use crate::router::{Route, route};
+use crate::rollout::Reason;
+use crate::router::{Pin, Route, route};
 use crate::runtime::Runtime;
 use crate::state::DialogueState;
 use crate::texts;
@@ -105,6 +106,7 @@ impl Runtime {
             plugin = Empty,
             version = Empty,
             step = Empty,
+            reason = Empty,
         );
         let started = Instant::now();
         async move {
@@ -171,7 +173,7 @@ impl Runtime {
     async fn run_plugin(
         self: &Arc<Self>,
         idx: usize,
-        pinned: Option<&'static str>,
+        pinned: Option<Pin>,
         chat: i64,
         user: User,
         input: Input,
@@ -179,12 +181,40 @@ impl Runtime {
     ) -> &'static str {
         let loaded = &self.plugins[idx];
         let plugin_id = loaded.manifest.id;
-        let version = pinned.or(loaded.version);
         let span = tracing::Span::current();
         span.record("plugin", plugin_id);
+        let key = StateKey { chat, user: user.id };
+
+        let (version, reason) = match pinned {
+            // A version's own button is served by that version while it may serve.
+            Some(Pin::Button(v)) => {
+                let killed = loaded.policy.rollout.as_ref().is_some_and(|r| r.kill && r.candidate == v);
+                if !loaded.policy.is_enabled(v) || killed {
+                    return self
+                        .menu_updated(key, &input, state.is_some_and(|s| s.plugin == plugin_id))
+                        .await;
+                }
+                (Some(v), "button")
+            }
+            Some(Pin::Dialogue(_)) | None => {
+                let open = state.as_ref().filter(|s| s.plugin == plugin_id).and_then(|s| s.version);
+                let decision = loaded.policy.decide(user.id, open);
+                if decision.reason == Reason::AllDisabled {
+                    self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
+                    self.say(chat, texts::SECTION_UNAVAILABLE).await;
+                    return "all_versions_disabled";
+                }
+                if open.is_some_and(|o| decision.version != Some(o)) {
+                    // The dialogue's version was switched off, killed or overruled.
+                    return self.menu_updated(key, &input, true).await;
+                }
+                (decision.version, decision.reason.as_str())
+            }
+        };
         if let Some(v) = version {
             span.record("version", v);
         }
+        span.record("reason", reason);
 
         if !loaded.enabled {
             self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
@@ -194,7 +224,6 @@ impl Runtime {
             return "plugin_disabled";
         }
 
-        let key = StateKey { chat, user: user.id };
         let step = match state {
             Some(s) if s.plugin == plugin_id => {
                 span.record("step", s.step);
@@ -273,6 +302,18 @@ impl Runtime {
                 self.say(chat, texts::STEP_EXPIRED).await;
             }
         }
+    }
+
+    /// The version an input belongs to can no longer serve it: end the dialogue,
+    /// answer, and point the user at the current menu.
+    async fn menu_updated(&self, key: StateKey, input: &Input, end_dialogue: bool) -> &'static str {
+        if end_dialogue && let Err(e) = self.services.state.remove(key).await {
+            tracing::error!(error = %e, "could not drop the dialogue of a switched-off version");
+        }
+        tracing::info!("input of a switched-off version; told the user the menu changed");
+        self.answer_unhandled(input, Some(texts::MENU_UPDATED_TOAST)).await;
+        self.say(key.chat, texts::MENU_UPDATED).await;
+        "menu_updated"
     }
 
     /// Sends one of the host's own messages; failures are logged, not raised.

@@ -27,7 +27,7 @@
 //! - [`listing`]: the TXT list and the CSV / JSON exports; [`filter`]: narrowing it.
 //! - [`delivery`]: sending a report file within Telegram's limits.
 //! - [`metrics`]: every counter; [`ops`]: one log line per user action.
-//! - [`texts`], [`format`]: what users read.
+//! - [`texts`], [`format`](mod@format): what users read.
 
 pub mod config;
 pub mod delivery;

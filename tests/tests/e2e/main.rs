@@ -9,5 +9,6 @@ mod failures;
 mod menu;
 mod reports_v1;
 mod reports_v2;
+mod rollout;
 mod routing;
 mod telegram_faults;

@@ -1,0 +1,74 @@
+//! Per-user versions from config: canary allow lists, switched-off versions,
+//! the kill switch — and buttons of a version that can no longer serve.
+
+use crate::reports_fixture::{self as fx};
+
+const ALICE: i64 = 9001;
+const BOB: i64 = 9002;
+
+fn rows() -> Vec<(i64, u32, String, String)> {
+    let mut rows = fx::reports(ALICE, 2);
+    rows.extend(fx::reports(BOB, 2));
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_on_the_allow_list_gets_v2_while_others_get_v1() {
+    let rollout =
+        "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 0\nallow = [9001]\n";
+    let host = fx::host("v1", rows(), rollout).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    let mut bob = host.user(BOB, "Боб");
+    alice.send_text("/reports");
+    bob.send_text("/reports");
+    assert_eq!(alice.expect_document().await.file_name, "Мои_отчеты.txt", "v2 for the allow list");
+    bob.expect_text("последние отчеты").await;
+    assert!(bob.visible().iter().all(|m| m.document.is_none()), "v1 for everyone else");
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kill_switch_gives_everyone_stable_and_v2_buttons_say_the_menu_changed() {
+    let rollout = "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 100\nallow = [9001]\nkill = true\n";
+    let host = fx::host("v2", rows(), rollout).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    alice.send_text("/reports");
+    let menu = alice.expect_text("последние отчеты").await;
+    alice.press_data(menu.id, "report_view:1");
+    assert_eq!(alice.expect_callback_answered().await.text.as_deref(), Some("Меню обновилось"));
+    alice.expect_text("Меню обновилось").await;
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_v1_off_everyone_gets_v2_and_with_both_off_the_section_is_unavailable() {
+    let host = fx::host("v1", rows(), "[plugins.my_reports.versions]\nv1 = false\n").start().await;
+    let mut bob = host.user(BOB, "Боб");
+    bob.send_text("/reports");
+    assert_eq!(bob.expect_document().await.file_name, "Мои_отчеты.txt");
+    // An old v1 button: its version is off.
+    bob.press_data(1, "show_all_reports");
+    bob.expect_text("Меню обновилось").await;
+    host.stop().await.expect("clean stop");
+
+    let host =
+        fx::host("v1", rows(), "[plugins.my_reports.versions]\nv1 = false\nv2 = false\n").start().await;
+    let mut bob = host.user(BOB, "Боб");
+    bob.send_text("/reports");
+    bob.expect_text("Раздел временно недоступен").await;
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_rollout_refuses_to_start_naming_the_key() {
+    let bad = "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\nallow = [1]\ndeny = [1]\n";
+    let err = match fx::host("v1", rows(), bad).try_start().await {
+        Ok(_) => panic!("started with a user in both allow and deny"),
+        Err(e) => e,
+    };
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string().contains("`plugins.my_reports.rollout`: user 1 is in both `allow` and `deny`"),
+        "{err}"
+    );
+}
