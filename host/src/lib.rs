@@ -14,6 +14,8 @@
 //! - [`update`]: one update's way through the host.
 //! - [`state`]: dialogue state behind [`state::StateStore`]; `state/memory.rs`.
 //! - [`tracker`]: the message tracker (menus, prompts, confirmations, statuses).
+//! - [`live`]: the config that changes without a restart, swapped atomically.
+//! - [`reload`]: watching the config file, SIGHUP, the audit log.
 //! - [`locks`]: per-user async locks.
 //! - [`services`]: the SDK's `HostApi` implemented over the pieces above.
 //! - [`telegram`]: Bot API calls with bounded 429 retries.
@@ -25,10 +27,12 @@
 pub mod check;
 pub mod config;
 pub mod error;
+pub mod live;
 pub mod locks;
 pub mod logging;
 pub mod plugins;
 pub mod registry;
+pub mod reload;
 pub mod rollout;
 pub mod router;
 pub mod runtime;

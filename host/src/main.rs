@@ -55,7 +55,7 @@ fn main() -> ExitCode {
     }
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => check_config(&settings),
-        Command::Run => match serve(settings) {
+        Command::Run => match serve(settings, cli.config) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -84,7 +84,7 @@ fn check_config(settings: &Settings) -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     vox_host::logging::init(settings.log.format, &settings.log.level);
     let bot = match vox_host::bot(&settings) {
         Ok(bot) => bot,
@@ -92,7 +92,14 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
-    let result = runtime.block_on(vox_host::run(settings, bot, shutdown_signal()));
+    let mut builder = vox_host::HostBuilder::new(settings);
+    if let Some(path) = config {
+        builder = builder.watch_config(path, std::env::vars().collect());
+    }
+    let result: Result<(), vox_host::Error> = match builder.build(bot) {
+        Ok(host) => runtime.block_on(host.run(shutdown_signal())).map_err(Into::into),
+        Err(e) => Err(e.into()),
+    };
     Ok(match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -89,7 +89,10 @@ pub fn load(
 }
 
 /// Takes the host's keys out of a section (the rest is the plugin's).
-fn host_keys(manifest: &'static Manifest, section: &mut serde_json::Value) -> Result<(bool, Policy), String> {
+pub(crate) fn host_keys(
+    manifest: &'static Manifest,
+    section: &mut serde_json::Value,
+) -> Result<(bool, Policy), String> {
     let id = manifest.id;
     let Some(map) = section.as_object_mut() else {
         return Err(format!("`plugins.{id}`: must be a table"));

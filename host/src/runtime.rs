@@ -15,11 +15,17 @@ use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{Bot, RequestError};
 use vox_plugin::{Clock, HostApi};
 
+use std::path::PathBuf;
+
+use arc_swap::ArcSwap;
+
 use crate::config::Settings;
 use crate::error::{Error, RunError, StartError};
+use crate::live::{Live, LiveConfig};
 use crate::locks::UserLocks;
 use crate::plugins::{self, LoadedPlugin};
 use crate::registry::Registry;
+use crate::reload::{ReloadStats, Reloader};
 use crate::services::Services;
 use crate::state::{MemoryStore, StateStore};
 use crate::tracker::Tracker;
@@ -36,6 +42,20 @@ pub struct Runtime {
     pub(crate) api: Arc<dyn HostApi>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) plugins: Vec<LoadedPlugin>,
+    pub(crate) live: Live,
+    pub(crate) reload_stats: Arc<ReloadStats>,
+}
+
+impl Runtime {
+    /// The live config now (cheap; no allocation).
+    pub fn live(&self) -> arc_swap::Guard<Arc<LiveConfig>> {
+        self.live.load()
+    }
+
+    /// What config reloading has done.
+    pub fn reload_stats(&self) -> &ReloadStats {
+        &self.reload_stats
+    }
 }
 
 /// Builds a [`Host`]: the same path for `main` and for tests.
@@ -43,12 +63,20 @@ pub struct HostBuilder {
     settings: Settings,
     clock: Clock,
     state: Option<Arc<dyn StateStore>>,
+    watch: Option<(PathBuf, Vec<(String, String)>)>,
 }
 
 impl HostBuilder {
     /// A builder over validated settings.
     pub fn new(settings: Settings) -> Self {
-        Self { settings, clock: Clock::default(), state: None }
+        Self { settings, clock: Clock::default(), state: None, watch: None }
+    }
+
+    /// Applies changes of this config file (layered over the defaults and `env`,
+    /// as at start) without a restart.
+    pub fn watch_config(mut self, path: PathBuf, env: Vec<(String, String)>) -> Self {
+        self.watch = Some((path, env));
+        self
     }
 
     /// Uses this clock (tests move it forward).
@@ -75,13 +103,29 @@ impl HostBuilder {
             locks: UserLocks::default(),
             clock: self.clock,
         });
+        let live: Live = Arc::new(ArcSwap::from_pointee(LiveConfig::initial(&loaded.plugins)));
+        let reload_stats = Arc::new(ReloadStats::default());
+        let reloader = self.watch.map(|(path, env)| {
+            let data_dir = self.settings.host.data_dir.clone();
+            let registry = Arc::clone(&loaded.registry);
+            Arc::new(Reloader::new(
+                path,
+                env,
+                registry,
+                Arc::clone(&live),
+                &data_dir,
+                Arc::clone(&reload_stats),
+            ))
+        });
         let runtime = Arc::new(Runtime {
             api: Arc::clone(&services) as Arc<dyn HostApi>,
             services,
             registry: loaded.registry,
             plugins: loaded.plugins,
+            live,
+            reload_stats,
         });
-        Ok(Host { runtime, bot, settings: self.settings })
+        Ok(Host { runtime, bot, settings: self.settings, reloader })
     }
 }
 
@@ -90,6 +134,7 @@ pub struct Host {
     runtime: Arc<Runtime>,
     bot: Bot,
     settings: Settings,
+    reloader: Option<Arc<Reloader>>,
 }
 
 impl Host {
@@ -101,10 +146,16 @@ impl Host {
     /// Long-polls Telegram and serves updates until `shutdown` resolves; then
     /// stops polling and lets in-flight updates finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
-        let Host { runtime, bot, settings } = self;
+        let Host { runtime, bot, settings, reloader } = self;
         register_commands(&bot, &runtime.registry).await;
 
         let sweeper = tokio::spawn(sweep(Arc::clone(&runtime)));
+        let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
+        let watcher = reloader.map(|r| {
+            tokio::spawn(r.watch(async {
+                let _ = watching_stopped.await;
+            }))
+        });
         let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
             .dependencies(dptree::deps![Arc::clone(&runtime)])
             .build();
@@ -130,6 +181,10 @@ impl Host {
             .await;
         stopper.abort();
         sweeper.abort();
+        let _ = stop_watching.send(());
+        if let Some(w) = watcher {
+            let _ = w.await;
+        }
         result.map_err(|e: RequestError| RunError::Unreachable(e.to_string()))?;
         tracing::info!("stopped");
         Ok(())

@@ -180,6 +180,8 @@ impl Runtime {
         state: Option<DialogueState>,
     ) -> &'static str {
         let loaded = &self.plugins[idx];
+        let live = self.live.load();
+        let settings = &live.plugins[idx];
         let plugin_id = loaded.manifest.id;
         let span = tracing::Span::current();
         span.record("plugin", plugin_id);
@@ -188,8 +190,8 @@ impl Runtime {
         let (version, reason) = match pinned {
             // A version's own button is served by that version while it may serve.
             Some(Pin::Button(v)) => {
-                let killed = loaded.policy.rollout.as_ref().is_some_and(|r| r.kill && r.candidate == v);
-                if !loaded.policy.is_enabled(v) || killed {
+                let killed = settings.policy.rollout.as_ref().is_some_and(|r| r.kill && r.candidate == v);
+                if !settings.policy.is_enabled(v) || killed {
                     return self
                         .menu_updated(key, &input, state.is_some_and(|s| s.plugin == plugin_id))
                         .await;
@@ -198,7 +200,7 @@ impl Runtime {
             }
             Some(Pin::Dialogue(_)) | None => {
                 let open = state.as_ref().filter(|s| s.plugin == plugin_id).and_then(|s| s.version);
-                let decision = loaded.policy.decide(user.id, open);
+                let decision = settings.policy.decide(user.id, open);
                 if decision.reason == Reason::AllDisabled {
                     self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
                     self.say(chat, texts::SECTION_UNAVAILABLE).await;
@@ -216,7 +218,7 @@ impl Runtime {
         }
         span.record("reason", reason);
 
-        if !loaded.enabled {
+        if !settings.enabled {
             self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
             if !matches!(input, Input::Callback { .. }) {
                 self.say(chat, texts::SECTION_UNAVAILABLE).await;

@@ -4,10 +4,14 @@
 
 use std::time::Duration;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use vox_fake_bot_api::{FakeBotApi, ScriptedUser};
-use vox_host::{HostBuilder, Settings};
+
+use vox_host::{HostBuilder, Runtime, Settings};
 use vox_plugin::Clock;
 
 use crate::TempDir;
@@ -37,6 +41,8 @@ pub struct TestHost {
     api: FakeBotApi,
     clock: Clock,
     dir: TempDir,
+    config_path: PathBuf,
+    runtime: Arc<Runtime>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), vox_host::Error>>>,
 }
@@ -91,10 +97,14 @@ impl TestHostBuilder {
             ("VOX__HOST__DATA_DIR".to_owned(), format!("{dir_str}/data")),
         ];
         env.extend(self.env);
-        let settings = Settings::load(Some(&config_path), env).map_err(vox_host::StartError::from)?;
+        let settings = Settings::load(Some(&config_path), env.clone()).map_err(vox_host::StartError::from)?;
         let bot = vox_host::bot(&settings)?;
         let clock = Clock::default();
-        let host = HostBuilder::new(settings).clock(clock.clone()).build(bot)?;
+        let host = HostBuilder::new(settings)
+            .clock(clock.clone())
+            .watch_config(config_path.clone(), env)
+            .build(bot)?;
+        let runtime = Arc::clone(host.runtime());
 
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -108,7 +118,7 @@ impl TestHostBuilder {
         // now on wait in the fake's queue until the first getUpdates takes them.
         let ready = api.wait_call(0, |c| c.method == "getMe", Duration::from_secs(10)).await;
         assert!(ready.is_some(), "the host never called getMe");
-        Ok(TestHost { api, clock, dir, stop: Some(stop), task: Some(task) })
+        Ok(TestHost { api, clock, dir, config_path, runtime, stop: Some(stop), task: Some(task) })
     }
 }
 
@@ -136,6 +146,48 @@ impl TestHost {
     /// The test's temp directory (holds `config.toml`).
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
+    }
+
+    /// The config file the host watches.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
+    /// Replaces the config file (`{dir}` expands as in the builder); the host
+    /// picks the change up by itself.
+    pub fn write_config(&self, toml: &str) {
+        let text = toml.replace("{dir}", &self.dir.path().display().to_string());
+        // Write-then-rename, as editors and deploy tools do.
+        let tmp = self.config_path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).expect("write config");
+        std::fs::rename(&tmp, &self.config_path).expect("replace config");
+    }
+
+    /// The live config's generation (1 at start, +1 per applied change).
+    pub fn generation(&self) -> u64 {
+        self.runtime.live().generation
+    }
+
+    /// Config changes refused so far.
+    pub fn reload_failures(&self) -> u64 {
+        self.runtime.reload_stats().failed.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `check` holds (polled every 20 ms), up to 5 s.
+    #[track_caller]
+    pub fn wait_until<'a>(
+        &'a self,
+        what: &'static str,
+        check: impl Fn(&TestHost) -> bool + 'a,
+    ) -> impl std::future::Future<Output = ()> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while !check(self) {
+                assert!(tokio::time::Instant::now() < deadline, "{caller}: timed out waiting until {what}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 
     /// Stops the host gracefully (in-flight updates finish) and returns how it ended.

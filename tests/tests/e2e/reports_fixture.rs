@@ -72,8 +72,11 @@ pub fn reports_dir(test_dir: &Path) -> PathBuf {
 /// A host serving my-reports at `version` over a directory seeded with `rows`.
 pub fn host(version: &str, rows: Vec<(i64, u32, String, String)>, extra: &str) -> TestHostBuilder {
     vox_testkit::TestHost::builder()
-        .config(&format!(
-            "[plugins.my_reports]\nreports_dir = \"{{dir}}/reports\"\nversion = \"{version}\"\n{extra}"
-        ))
+        .config(&config(version, extra))
         .setup(move |dir| write(&reports_dir(dir), &rows))
+}
+
+/// The config file `host` writes: my-reports at `version` over the test's reports, plus `extra`.
+pub fn config(version: &str, extra: &str) -> String {
+    format!("[plugins.my_reports]\nreports_dir = \"{{dir}}/reports\"\nversion = \"{version}\"\n{extra}")
 }

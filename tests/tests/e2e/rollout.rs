@@ -72,3 +72,61 @@ async fn an_invalid_rollout_refuses_to_start_naming_the_key() {
         "{err}"
     );
 }
+
+const CANARY: &str = "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_the_config_moves_users_without_a_restart_and_is_audited() {
+    let host = fx::host("v1", rows(), &format!("{CANARY}percent = 0\n")).start().await;
+    let mut bob = host.user(BOB, "Боб");
+    bob.send_text("/reports");
+    bob.expect_text("последние отчеты").await;
+
+    host.write_config(&fx::config("v1", &format!("{CANARY}percent = 0\nallow = [{BOB}]\n")));
+    host.wait_until("the edit is applied", |h| h.generation() == 2).await;
+    bob.send_text("/reports");
+    assert_eq!(bob.expect_document().await.file_name, "Мои_отчеты.txt", "v2 after the edit");
+
+    let audit = std::fs::read_to_string(host.dir().join("data/rollout-audit.jsonl")).expect("audit log");
+    let line: serde_json::Value =
+        serde_json::from_str(audit.lines().last().expect("a line")).expect("json line");
+    assert_eq!(line["generation"], 2);
+    assert_eq!(line["plugin"], "my_reports");
+    assert_eq!(line["old"]["rollout"]["allow"], serde_json::json!([]));
+    assert_eq!(line["new"]["rollout"]["allow"], serde_json::json!([BOB]));
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_config_edit_changes_nothing() {
+    let good = format!("{CANARY}percent = 0\nallow = [{ALICE}]\n");
+    let host = fx::host("v1", rows(), &good).start().await;
+    host.write_config(&fx::config("v1", &format!("{CANARY}percent = 150\nallow = [{ALICE}]\n")));
+    host.wait_until("the edit is refused", |h| h.reload_failures() == 1).await;
+    assert_eq!(host.generation(), 1);
+    let mut alice = host.user(ALICE, "Алиса");
+    alice.send_text("/reports");
+    assert_eq!(alice.expect_document().await.file_name, "Мои_отчеты.txt", "still v2");
+    assert!(!host.dir().join("data/rollout-audit.jsonl").exists(), "nothing applied, nothing audited");
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kill_switch_during_an_open_v2_dialogue_tells_the_user_the_menu_changed() {
+    let host = fx::host("v1", rows(), &format!("{CANARY}percent = 100\n")).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    alice.send_text("/reports");
+    alice.expect_document().await;
+    alice.expect_text("Выберите действие").await;
+    alice.press("Удалить");
+    alice.expect_text("Какой отчет удалить?").await;
+
+    host.write_config(&fx::config("v1", &format!("{CANARY}percent = 100\nkill = true\n")));
+    host.wait_until("the kill switch is applied", |h| h.generation() == 2).await;
+    alice.send_text("1");
+    alice.expect_text("Меню обновилось").await;
+    assert!(fx::entry(&fx::reports_dir(host.dir()), ALICE, 1).is_some(), "nothing deleted");
+    alice.send_text("/reports");
+    alice.expect_text("последние отчеты").await;
+    host.stop().await.expect("clean stop");
+}

@@ -1,0 +1,62 @@
+//! The part of the config that changes without a restart — per plugin: on/off
+//! and the version policy — held as one snapshot that is swapped atomically, so
+//! no update ever sees half a change.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::plugins::{LoadedPlugin, host_keys};
+use crate::registry::Registry;
+use crate::rollout::Policy;
+
+/// One plugin's live settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivePlugin {
+    /// `enabled`.
+    pub enabled: bool,
+    /// `version`, `versions`, `rollout`.
+    pub policy: Policy,
+}
+
+/// Every plugin's live settings, in registry order, with the generation that
+/// counts applied changes since start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveConfig {
+    /// 1 at start, +1 per applied change.
+    pub generation: u64,
+    /// Plugin `i` is the registry's manifest `i`.
+    pub plugins: Vec<LivePlugin>,
+}
+
+/// The shared, swappable live config.
+pub type Live = Arc<ArcSwap<LiveConfig>>;
+
+impl LiveConfig {
+    /// Generation 1, from the plugins as built at start.
+    pub fn initial(plugins: &[LoadedPlugin]) -> Self {
+        let plugins =
+            plugins.iter().map(|p| LivePlugin { enabled: p.enabled, policy: p.policy.clone() }).collect();
+        Self { generation: 1, plugins }
+    }
+
+    /// Compiles the live part of freshly loaded plugin sections; errors name the key.
+    pub fn compile(
+        registry: &Registry,
+        sections: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Vec<LivePlugin>, String> {
+        if let Some(id) = sections.keys().find(|id| registry.index_of(id).is_none()) {
+            return Err(format!("`plugins.{id}`: no plugin with id `{id}` is linked into this binary"));
+        }
+        let empty = serde_json::Value::Object(serde_json::Map::new());
+        registry
+            .manifests()
+            .iter()
+            .map(|m| {
+                let mut section = sections.get(m.id).unwrap_or(&empty).clone();
+                host_keys(m, &mut section).map(|(enabled, policy)| LivePlugin { enabled, policy })
+            })
+            .collect()
+    }
+}

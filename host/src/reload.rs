@@ -1,0 +1,222 @@
+//! Applying config changes without a restart: the config file is checked for
+//! changes every 250 ms (a stat, debounced) and re-read on SIGHUP; a valid
+//! change is swapped in whole and appended to the audit log, an invalid one is
+//! refused, logged with its key and counted, and the running config stays.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::config::Settings;
+use crate::live::{Live, LiveConfig};
+use crate::registry::Registry;
+
+/// How often the file's stamp is compared.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// How long the file must stay unchanged before it is read (editors write in steps).
+const DEBOUNCE: Duration = Duration::from_millis(100);
+/// The audit log's file name inside `host.data_dir`.
+pub const AUDIT_FILE: &str = "rollout-audit.jsonl";
+
+/// What reloading has done so far, for status output and metrics.
+#[derive(Debug, Default)]
+pub struct ReloadStats {
+    /// Changes applied.
+    pub applied: AtomicU64,
+    /// Files refused.
+    pub failed: AtomicU64,
+    /// The last refusal's message, until a later change applies.
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// Re-reads one config file into the live config.
+pub struct Reloader {
+    path: PathBuf,
+    env: Vec<(String, String)>,
+    registry: Arc<Registry>,
+    live: Live,
+    audit: PathBuf,
+    stats: Arc<ReloadStats>,
+    /// The file's stamp when it was read at start: a change made before the
+    /// watcher's first look still counts as a change.
+    initial: Option<(u64, SystemTime)>,
+}
+
+/// The result of one reload.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reloaded {
+    /// Applied as this generation.
+    Applied(u64),
+    /// Valid, but nothing live changed.
+    Unchanged,
+}
+
+impl Reloader {
+    /// A reloader of `path` (layered over the defaults and `env`, as at start).
+    pub fn new(
+        path: PathBuf,
+        env: Vec<(String, String)>,
+        registry: Arc<Registry>,
+        live: Live,
+        data_dir: &Path,
+        stats: Arc<ReloadStats>,
+    ) -> Self {
+        let initial = std::fs::metadata(&path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+        Self { path, env, registry, live, audit: data_dir.join(AUDIT_FILE), stats, initial }
+    }
+
+    /// Reads the file and applies it if valid. Blocking: call off the executor.
+    pub fn reload_blocking(&self) -> Result<Reloaded, String> {
+        let result = self.try_reload();
+        match &result {
+            Ok(Reloaded::Applied(generation)) => {
+                self.stats.applied.fetch_add(1, Ordering::Relaxed);
+                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                tracing::info!(generation, path = %self.path.display(), "config change applied");
+            }
+            Ok(Reloaded::Unchanged) => {
+                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            }
+            Err(e) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+                tracing::error!(path = %self.path.display(), error = %e, "config change refused; the running config stays");
+            }
+        }
+        result
+    }
+
+    fn try_reload(&self) -> Result<Reloaded, String> {
+        let settings = Settings::load(Some(&self.path), self.env.clone()).map_err(|e| e.0)?;
+        let plugins = LiveConfig::compile(&self.registry, &settings.plugins)?;
+        let current = self.live.load();
+        if plugins == current.plugins {
+            return Ok(Reloaded::Unchanged);
+        }
+        let next = LiveConfig { generation: current.generation + 1, plugins };
+        // Audit first: a change that cannot be recorded is not applied.
+        self.append_audit(&current, &next)
+            .map_err(|e| format!("audit log `{}`: {e}", self.audit.display()))?;
+        let generation = next.generation;
+        self.live.store(Arc::new(next));
+        Ok(Reloaded::Applied(generation))
+    }
+
+    fn append_audit(&self, old: &LiveConfig, new: &LiveConfig) -> std::io::Result<()> {
+        if let Some(dir) = self.audit.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut lines = String::new();
+        for (i, manifest) in self.registry.manifests().iter().enumerate() {
+            let (before, after) = (&old.plugins[i], &new.plugins[i]);
+            if before == after {
+                continue;
+            }
+            let line = serde_json::json!({
+                "time": time,
+                "generation": new.generation,
+                "plugin": manifest.id,
+                "old": describe(before),
+                "new": describe(after),
+            });
+            lines.push_str(&line.to_string());
+            lines.push('\n');
+        }
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.audit)?;
+        file.write_all(lines.as_bytes())?;
+        file.sync_data()
+    }
+
+    /// Watches the file until `shutdown` resolves.
+    pub async fn watch(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut hangup = hangup_signal();
+        let mut last = self.initial;
+        let mut tick = tokio::time::interval(CHECK_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let forced = tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tick.tick() => false,
+                _ = recv(&mut hangup) => true,
+            };
+            let now = stamp(&self.path).await;
+            if !forced && now == last {
+                continue;
+            }
+            // Let the writer finish: read once the stamp holds still.
+            let mut settled = now;
+            loop {
+                tokio::time::sleep(DEBOUNCE).await;
+                let again = stamp(&self.path).await;
+                if again == settled {
+                    break;
+                }
+                settled = again;
+            }
+            last = settled;
+            if forced {
+                tracing::info!("SIGHUP: re-reading the config");
+            }
+            let this = Arc::clone(&self);
+            if let Err(e) = tokio::task::spawn_blocking(move || this.reload_blocking()).await {
+                tracing::error!(error = %e, "config reload task failed");
+            }
+        }
+    }
+}
+
+/// The policy as written to the audit log.
+fn describe(p: &crate::live::LivePlugin) -> serde_json::Value {
+    let versions: serde_json::Map<String, serde_json::Value> =
+        p.policy.versions.iter().map(|(v, on)| ((*v).to_owned(), serde_json::Value::Bool(*on))).collect();
+    let rollout = p.policy.rollout.as_ref().map(|r| {
+        serde_json::json!({
+            "stable": r.stable, "candidate": r.candidate, "percent": r.percent,
+            "allow": r.allow(), "deny": r.deny(), "kill": r.kill, "salt": r.salt,
+        })
+    });
+    serde_json::json!({
+        "enabled": p.enabled,
+        "version": p.policy.configured,
+        "versions": versions,
+        "rollout": rollout,
+    })
+}
+
+/// (length, modification time) of the file, or `None` while it is missing.
+async fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
+    let m = tokio::fs::metadata(path).await.ok()?;
+    Some((m.len(), m.modified().ok()?))
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+#[cfg(unix)]
+fn hangup_signal() -> Hangup {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+}
+#[cfg(not(unix))]
+fn hangup_signal() -> Hangup {
+    None
+}
+
+#[cfg(unix)]
+async fn recv(h: &mut Hangup) {
+    match h {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+#[cfg(not(unix))]
+async fn recv(_: &mut Hangup) {
+    std::future::pending().await
+}
