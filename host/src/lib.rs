@@ -6,11 +6,13 @@
 //!
 //! # Layout
 //! - [`check`]: the plugin table of `vox-host check-config`.
+//! - [`explain`]: `vox-host rollout explain`.
 //! - [`config`]: layered settings (embedded defaults, file, `VOX__*` env).
 //! - [`registry`]: manifests validated as a whole; lookup tables.
 //! - [`plugins`]: linked plugins built from their config sections.
 //! - [`rollout`]: which version serves a user (canary, kill switch, sticky buckets).
 //! - [`router`]: which plugin serves an input.
+//! - [`incoming`]: an update taken apart (chat, user, input).
 //! - [`update`]: one update's way through the host.
 //! - [`state`]: dialogue state behind [`state::StateStore`]; `state/memory.rs`.
 //! - [`tracker`]: the message tracker (menus, prompts, confirmations, statuses).
@@ -27,6 +29,8 @@
 pub mod check;
 pub mod config;
 pub mod error;
+pub mod explain;
+pub mod incoming;
 pub mod live;
 pub mod locks;
 pub mod logging;

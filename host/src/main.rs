@@ -39,6 +39,20 @@ enum Command {
     Run,
     /// Validate the config and the plugin registry, print the plugin table.
     CheckConfig,
+    /// Canary rollout of versioned plugins.
+    Rollout {
+        #[command(subcommand)]
+        command: RolloutCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RolloutCommand {
+    /// Which version a user gets under the config, and why.
+    Explain {
+        /// Telegram user id.
+        user_id: i64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +69,7 @@ fn main() -> ExitCode {
     }
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => check_config(&settings),
+        Command::Rollout { command: RolloutCommand::Explain { user_id } } => explain(&settings, user_id),
         Command::Run => match serve(settings, cli.config) {
             Ok(code) => code,
             Err(e) => {
@@ -78,6 +93,17 @@ fn check_config(settings: &Settings) -> ExitCode {
                 println!("\nnote: no Telegram token is set; `run` needs VOX__TELEGRAM__TOKEN.");
             }
             println!("config OK");
+            ExitCode::SUCCESS
+        }
+        Err(e) => refuse(&e),
+    }
+}
+
+fn explain(settings: &Settings, user: i64) -> ExitCode {
+    match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins, &settings.setup()) {
+        Ok(loaded) => {
+            let live = vox_host::live::LiveConfig::initial(&loaded.plugins);
+            print!("{}", vox_host::explain::explain(&loaded.plugins, &live.plugins, user));
             ExitCode::SUCCESS
         }
         Err(e) => refuse(&e),

@@ -22,3 +22,5 @@ pub const STEP_EXPIRED: &str = "⏳ Время ожидания истекло, 
 pub const MENU_UPDATED: &str = "🔄 Меню обновилось. Откройте раздел заново: /menu";
 /// Toast for the same, on a pressed button.
 pub const MENU_UPDATED_TOAST: &str = "Меню обновилось";
+/// The same, when the current menu follows right away.
+pub const MENU_UPDATED_SHORT: &str = "🔄 Меню обновилось — вот актуальное.";

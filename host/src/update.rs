@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::FutureExt;
-use teloxide::types::{Update, UpdateKind};
+use teloxide::types::Update;
 use tracing::{Instrument, field::Empty};
 use vox_plugin::{Ctx, CtxParts, Input, MessageKind, StateKey, StepState, User};
 
@@ -17,69 +17,8 @@ use crate::runtime::Runtime;
 use crate::state::DialogueState;
 use crate::texts;
 
-/// What the host needs of an update.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incoming {
-    /// The chat.
-    pub chat: i64,
-    /// The user.
-    pub user: User,
-    /// What they did.
-    pub input: Input,
-}
-
-impl Incoming {
-    /// Takes a message or a callback query apart; other updates are not for plugins.
-    pub fn from_update(update: Update) -> Option<Self> {
-        match update.kind {
-            UpdateKind::Message(msg) => {
-                let user = user(msg.from.as_ref()?);
-                let input = match msg.text() {
-                    Some(text) => parse_text(text),
-                    None => Input::Unsupported,
-                };
-                Some(Self { chat: msg.chat.id.0, user, input })
-            }
-            UpdateKind::CallbackQuery(q) => {
-                let user = user(&q.from);
-                let (chat, message_id) = match &q.message {
-                    Some(m) => (m.chat().id.0, Some(m.id().0)),
-                    None => (user.id, None),
-                };
-                let input =
-                    Input::Callback { query_id: q.id.0, data: q.data.unwrap_or_default(), message_id };
-                Some(Self { chat, user, input })
-            }
-            _ => None,
-        }
-    }
-}
-
-fn user(u: &teloxide::types::User) -> User {
-    // Telegram ids fit in 52 bits; the cast cannot wrap.
-    User { id: u.id.0 as i64, name: u.full_name(), username: u.username.clone() }
-}
-
-/// `/name@bot args` → a command; anything else → text.
-pub fn parse_text(text: &str) -> Input {
-    if let Some(rest) = text.strip_prefix('/') {
-        let (head, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-        let name = head.split_once('@').map_or(head, |(n, _)| n);
-        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Input::Command { name: name.to_owned(), args: args.trim().to_owned() };
-        }
-    }
-    Input::Text(text.to_owned())
-}
-
-fn kind_of(input: &Input) -> &'static str {
-    match input {
-        Input::Text(_) => "text",
-        Input::Command { .. } => "command",
-        Input::Callback { .. } => "callback",
-        Input::Unsupported => "other",
-    }
-}
+use crate::incoming::kind_of;
+pub use crate::incoming::{Incoming, parse_text};
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -179,27 +118,25 @@ impl Runtime {
         input: Input,
         state: Option<DialogueState>,
     ) -> &'static str {
-        let loaded = &self.plugins[idx];
         let live = self.live.load();
         let settings = &live.plugins[idx];
-        let plugin_id = loaded.manifest.id;
+        let plugin_id = self.plugins[idx].manifest.id;
         let span = tracing::Span::current();
         span.record("plugin", plugin_id);
         let key = StateKey { chat, user: user.id };
+        let open = state.as_ref().filter(|s| s.plugin == plugin_id).and_then(|s| s.version);
 
         let (version, reason) = match pinned {
             // A version's own button is served by that version while it may serve.
             Some(Pin::Button(v)) => {
                 let killed = settings.policy.rollout.as_ref().is_some_and(|r| r.kill && r.candidate == v);
                 if !settings.policy.is_enabled(v) || killed {
-                    return self
-                        .menu_updated(key, &input, state.is_some_and(|s| s.plugin == plugin_id))
-                        .await;
+                    let current = settings.policy.decide(user.id, None).version;
+                    return self.menu_updated(idx, current, chat, user, &input, open.is_some()).await;
                 }
                 (Some(v), "button")
             }
             Some(Pin::Dialogue(_)) | None => {
-                let open = state.as_ref().filter(|s| s.plugin == plugin_id).and_then(|s| s.version);
                 let decision = settings.policy.decide(user.id, open);
                 if decision.reason == Reason::AllDisabled {
                     self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
@@ -208,7 +145,7 @@ impl Runtime {
                 }
                 if open.is_some_and(|o| decision.version != Some(o)) {
                     // The dialogue's version was switched off, killed or overruled.
-                    return self.menu_updated(key, &input, true).await;
+                    return self.menu_updated(idx, decision.version, chat, user, &input, true).await;
                 }
                 (decision.version, decision.reason.as_str())
             }
@@ -240,8 +177,23 @@ impl Runtime {
             }
             None => None,
         };
-        let step_name = step.as_ref().map(|s| s.name);
+        self.invoke(idx, version, chat, user, input, step).await
+    }
 
+    /// Runs a plugin's handler with panics caught; apologizes on failure and
+    /// answers the callback if the handler did not.
+    async fn invoke(
+        self: &Arc<Self>,
+        idx: usize,
+        version: Option<&'static str>,
+        chat: i64,
+        user: User,
+        input: Input,
+        step: Option<StepState>,
+    ) -> &'static str {
+        let loaded = &self.plugins[idx];
+        let plugin_id = loaded.manifest.id;
+        let step_name = step.as_ref().map(|s| s.name);
         let mut ctx = Ctx::new(CtxParts {
             host: Arc::clone(&self.api),
             plugin: plugin_id,
@@ -277,6 +229,40 @@ impl Runtime {
         outcome
     }
 
+    /// The version an input belongs to can no longer serve it: end the dialogue,
+    /// answer, say the menu changed and show the plugin's current menu (its
+    /// `entry` command under `current`), or point at /menu if it has none.
+    async fn menu_updated(
+        self: &Arc<Self>,
+        idx: usize,
+        current: Option<&'static str>,
+        chat: i64,
+        user: User,
+        input: &Input,
+        end_dialogue: bool,
+    ) -> &'static str {
+        let key = StateKey { chat, user: user.id };
+        if end_dialogue && let Err(e) = self.services.state.remove(key).await {
+            tracing::error!(error = %e, "could not drop the dialogue of a switched-off version");
+        }
+        tracing::info!(current, "input of a switched-off version; showing the current menu");
+        self.answer_unhandled(input, Some(texts::MENU_UPDATED_TOAST)).await;
+        let entry = self.plugins[idx].manifest.entry;
+        match (entry, current) {
+            (Some(entry), Some(version)) => {
+                // Info, so the plugin's menu that follows does not clean the notice away.
+                self.say_as(chat, texts::MENU_UPDATED_SHORT, MessageKind::Info).await;
+                let command = Input::Command { name: entry.to_owned(), args: String::new() };
+                let outcome = self.invoke(idx, Some(version), chat, user, command, None).await;
+                if outcome == "ok" { "menu_updated" } else { outcome }
+            }
+            _ => {
+                self.say(chat, texts::MENU_UPDATED).await;
+                "menu_updated"
+            }
+        }
+    }
+
     /// Tells the owning plugin its dialogue expired; says so itself if the plugin fails.
     async fn expire(self: &Arc<Self>, chat: i64, user: &User, input: &Input, expired: DialogueState) {
         let Some(step) = self.registry.step(expired.step) else { return };
@@ -306,23 +292,15 @@ impl Runtime {
         }
     }
 
-    /// The version an input belongs to can no longer serve it: end the dialogue,
-    /// answer, and point the user at the current menu.
-    async fn menu_updated(&self, key: StateKey, input: &Input, end_dialogue: bool) -> &'static str {
-        if end_dialogue && let Err(e) = self.services.state.remove(key).await {
-            tracing::error!(error = %e, "could not drop the dialogue of a switched-off version");
-        }
-        tracing::info!("input of a switched-off version; told the user the menu changed");
-        self.answer_unhandled(input, Some(texts::MENU_UPDATED_TOAST)).await;
-        self.say(key.chat, texts::MENU_UPDATED).await;
-        "menu_updated"
-    }
-
     /// Sends one of the host's own messages; failures are logged, not raised.
     async fn say(&self, chat: i64, text: &str) {
+        self.say_as(chat, text, MessageKind::Status).await;
+    }
+
+    async fn say_as(&self, chat: i64, text: &str, kind: MessageKind) {
         use vox_plugin::HostApi;
         let message = vox_plugin::Outgoing::Text { text: text.to_owned(), keyboard: None };
-        if let Err(e) = self.services.send(chat, MessageKind::Status, message).await {
+        if let Err(e) = self.services.send(chat, kind, message).await {
             tracing::warn!(error = %e, "could not send the host's message");
         }
     }
@@ -342,22 +320,5 @@ fn input_data(input: &Input) -> &str {
     match input {
         Input::Callback { data, .. } => data,
         _ => "",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commands_are_parsed_with_bot_suffix_and_args() {
-        assert_eq!(parse_text("/start"), Input::Command { name: "start".into(), args: String::new() });
-        assert_eq!(
-            parse_text("/menu@vox_bot  now "),
-            Input::Command { name: "menu".into(), args: "now".into() }
-        );
-        assert_eq!(parse_text("/"), Input::Text("/".into()));
-        assert_eq!(parse_text("/ привет"), Input::Text("/ привет".into()));
-        assert_eq!(parse_text("12"), Input::Text("12".into()));
     }
 }

@@ -103,3 +103,31 @@ fn help_names_the_subcommands() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("run") && stdout.contains("check-config"), "{stdout}");
 }
+
+#[test]
+fn rollout_explain_gives_the_version_and_the_reason() {
+    let path = config_file(
+        "rollout.toml",
+        "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 0\nallow = [111]\ndeny = [333]\n",
+    );
+    let config = path.to_str().expect("utf-8 path");
+    let out = vox_host(&["--config", config, "rollout", "explain", "111"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("my_reports: v2 (allow"), "{}", text(&out.stdout));
+    let out = vox_host(&["--config", config, "rollout", "explain", "333"], &[]);
+    assert!(text(&out.stdout).starts_with("my_reports: v1 (deny"), "{}", text(&out.stdout));
+    let out = vox_host(&["--config", config, "rollout", "explain", "5"], &[]);
+    assert!(text(&out.stdout).starts_with("my_reports: v1 (bucket_out, bucket "), "{}", text(&out.stdout));
+
+    let bad = config_file(
+        "bad-rollout.toml",
+        "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v7\"\n",
+    );
+    let out = vox_host(&["--config", bad.to_str().expect("utf-8 path"), "rollout", "explain", "5"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`plugins.my_reports.rollout.candidate`: `v7` is not a version"),
+        "{}",
+        text(&out.stderr)
+    );
+}

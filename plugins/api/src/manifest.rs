@@ -41,12 +41,16 @@ pub struct Manifest {
     pub steps: &'static [Step],
     /// Handler versions and what each owns. Empty for an unversioned plugin.
     pub versions: &'static [Version],
+    /// One of `commands` that opens the plugin's main screen. When a user's old
+    /// button or open dialogue belongs to a version that was switched off, the
+    /// host says the menu changed and runs this command under the current version.
+    pub entry: Option<&'static str>,
 }
 
 impl Manifest {
     /// A manifest that owns nothing yet; fill the rest with struct update syntax.
     pub const fn new(id: &'static str, name: &'static str) -> Self {
-        Self { id, name, commands: &[], callback_prefixes: &[], steps: &[], versions: &[] }
+        Self { id, name, commands: &[], callback_prefixes: &[], steps: &[], versions: &[], entry: None }
     }
 
     /// The version with this name, if declared.

@@ -108,6 +108,7 @@ pub const MANIFEST: Manifest = Manifest {
             Step::new(steps::FILTER_ASK).ttl(STEP_TTL),
         ]),
     ],
+    entry: Some("reports"),
     ..Manifest::new("my_reports", "Мои отчеты")
 };
 
