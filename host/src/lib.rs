@@ -28,6 +28,7 @@
 
 pub mod check;
 pub mod config;
+pub mod config_edit;
 pub mod error;
 pub mod explain;
 pub mod incoming;
