@@ -19,6 +19,8 @@
 //! - [`live`]: the config that changes without a restart, swapped atomically.
 //! - [`reload`]: watching the config file, SIGHUP, the audit log.
 //! - [`locks`]: per-user async locks.
+//! - [`served`]: updates and distinct users per version since start.
+//! - [`status`]: the running host's rollout status file.
 //! - [`services`]: the SDK's `HostApi` implemented over the pieces above.
 //! - [`telegram`]: Bot API calls with bounded 429 retries.
 //! - [`runtime`]: [`HostBuilder`], [`Host`], [`run`]: teloxide dispatcher wiring.
@@ -41,8 +43,10 @@ pub mod reload;
 pub mod rollout;
 pub mod router;
 pub mod runtime;
+pub mod served;
 pub mod services;
 pub mod state;
+pub mod status;
 pub mod telegram;
 pub mod texts;
 pub mod tracker;

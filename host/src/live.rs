@@ -20,6 +20,30 @@ pub struct LivePlugin {
     pub policy: Policy,
 }
 
+impl LivePlugin {
+    /// As JSON, for the audit log and the status file.
+    pub fn describe(&self) -> serde_json::Value {
+        let versions: serde_json::Map<String, serde_json::Value> = self
+            .policy
+            .versions
+            .iter()
+            .map(|(v, on)| ((*v).to_owned(), serde_json::Value::Bool(*on)))
+            .collect();
+        let rollout = self.policy.rollout.as_ref().map(|r| {
+            serde_json::json!({
+                "stable": r.stable, "candidate": r.candidate, "percent": r.percent,
+                "allow": r.allow(), "deny": r.deny(), "kill": r.kill, "salt": r.salt,
+            })
+        });
+        serde_json::json!({
+            "enabled": self.enabled,
+            "version": self.policy.configured,
+            "versions": versions,
+            "rollout": rollout,
+        })
+    }
+}
+
 /// Every plugin's live settings, in registry order, with the generation that
 /// counts applied changes since start.
 #[derive(Debug, Clone, PartialEq)]

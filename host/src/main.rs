@@ -53,6 +53,8 @@ enum RolloutCommand {
         /// Telegram user id.
         user_id: i64,
     },
+    /// The config, what the running host applied, and users served per version.
+    Status,
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => check_config(&settings),
         Command::Rollout { command: RolloutCommand::Explain { user_id } } => explain(&settings, user_id),
+        Command::Rollout { command: RolloutCommand::Status } => status(&settings),
         Command::Run => match serve(settings, cli.config) {
             Ok(code) => code,
             Err(e) => {
@@ -108,6 +111,28 @@ fn explain(settings: &Settings, user: i64) -> ExitCode {
         }
         Err(e) => refuse(&e),
     }
+}
+
+fn status(settings: &Settings) -> ExitCode {
+    let loaded =
+        match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins, &settings.setup()) {
+            Ok(loaded) => loaded,
+            Err(e) => return refuse(&e),
+        };
+    let live = vox_host::live::LiveConfig::initial(&loaded.plugins);
+    let config: Vec<_> = loaded
+        .plugins
+        .iter()
+        .zip(&live.plugins)
+        .filter(|(p, _)| !p.manifest.versions.is_empty())
+        .map(|(p, l)| (p.manifest.id, l.describe()))
+        .collect();
+    let path = settings.host.data_dir.join(vox_host::status::STATUS_FILE);
+    let status: Option<serde_json::Value> =
+        std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+    print!("{}", vox_host::status::render(&config, status.as_ref(), age));
+    ExitCode::SUCCESS
 }
 
 fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -119,8 +119,8 @@ impl Reloader {
                 "time": time,
                 "generation": new.generation,
                 "plugin": manifest.id,
-                "old": describe(before),
-                "new": describe(after),
+                "old": before.describe(),
+                "new": after.describe(),
             });
             lines.push_str(&line.to_string());
             lines.push('\n');
@@ -167,24 +167,6 @@ impl Reloader {
             }
         }
     }
-}
-
-/// The policy as written to the audit log.
-fn describe(p: &crate::live::LivePlugin) -> serde_json::Value {
-    let versions: serde_json::Map<String, serde_json::Value> =
-        p.policy.versions.iter().map(|(v, on)| ((*v).to_owned(), serde_json::Value::Bool(*on))).collect();
-    let rollout = p.policy.rollout.as_ref().map(|r| {
-        serde_json::json!({
-            "stable": r.stable, "candidate": r.candidate, "percent": r.percent,
-            "allow": r.allow(), "deny": r.deny(), "kill": r.kill, "salt": r.salt,
-        })
-    });
-    serde_json::json!({
-        "enabled": p.enabled,
-        "version": p.policy.configured,
-        "versions": versions,
-        "rollout": rollout,
-    })
 }
 
 /// (length, modification time) of the file, or `None` while it is missing.

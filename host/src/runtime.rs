@@ -26,6 +26,7 @@ use crate::locks::UserLocks;
 use crate::plugins::{self, LoadedPlugin};
 use crate::registry::Registry;
 use crate::reload::{ReloadStats, Reloader};
+use crate::served::Served;
 use crate::services::Services;
 use crate::state::{MemoryStore, StateStore};
 use crate::tracker::Tracker;
@@ -44,6 +45,8 @@ pub struct Runtime {
     pub(crate) plugins: Vec<LoadedPlugin>,
     pub(crate) live: Live,
     pub(crate) reload_stats: Arc<ReloadStats>,
+    pub(crate) served: Served,
+    pub(crate) data_dir: PathBuf,
 }
 
 impl Runtime {
@@ -117,7 +120,10 @@ impl HostBuilder {
                 Arc::clone(&reload_stats),
             ))
         });
+        let served = Served::new(loaded.registry.manifests());
         let runtime = Arc::new(Runtime {
+            served,
+            data_dir: self.settings.host.data_dir.clone(),
             api: Arc::clone(&services) as Arc<dyn HostApi>,
             services,
             registry: loaded.registry,
@@ -150,6 +156,8 @@ impl Host {
         register_commands(&bot, &runtime.registry).await;
 
         let sweeper = tokio::spawn(sweep(Arc::clone(&runtime)));
+        let status_path = runtime.data_dir.join(crate::status::STATUS_FILE);
+        let status = tokio::spawn(crate::status::write_loop(Arc::clone(&runtime), status_path));
         let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
         let watcher = reloader.map(|r| {
             tokio::spawn(r.watch(async {
@@ -181,6 +189,7 @@ impl Host {
             .await;
         stopper.abort();
         sweeper.abort();
+        status.abort();
         let _ = stop_watching.send(());
         if let Some(w) = watcher {
             let _ = w.await;

@@ -152,6 +152,7 @@ impl Runtime {
         };
         if let Some(v) = version {
             span.record("version", v);
+            self.served.record(idx, v, user.id);
         }
         span.record("reason", reason);
 

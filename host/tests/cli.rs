@@ -131,3 +131,34 @@ fn rollout_explain_gives_the_version_and_the_reason() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn rollout_status_shows_the_config_and_says_when_no_host_runs() {
+    let path = config_file(
+        "status.toml",
+        "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 25\nkill = true\n",
+    );
+    let data = std::env::temp_dir().join(format!("vox-cli-status-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let data_str = data.to_str().expect("utf-8 path");
+    let config = path.to_str().expect("utf-8 path");
+    let out = vox_host(&["--config", config, "rollout", "status"], &[("VOX__HOST__DATA_DIR", data_str)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("rollout v1→v2 25%") && stdout.contains("KILL SWITCH ON"), "{stdout}");
+    assert!(stdout.contains("running host: none found"), "{stdout}");
+
+    std::fs::create_dir_all(&data).expect("data dir");
+    let status = serde_json::json!({
+        "pid": 4242, "generation": 3, "reloads_applied": 2, "reloads_failed": 1,
+        "last_reload_error": "`plugins.my_reports.rollout.percent`: must be between 0 and 100, got 150",
+        "plugins": [{"id": "my_reports", "config": {"version": "v1", "versions": {"v1": true, "v2": true}, "enabled": true,
+                     "rollout": null}, "served": {"v1": {"users": 7, "updates": 9}}}]
+    });
+    std::fs::write(data.join("rollout-status.json"), status.to_string()).expect("status file");
+    let out = vox_host(&["--config", config, "rollout", "status"], &[("VOX__HOST__DATA_DIR", data_str)]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("running host: pid 4242, generation 3"), "{stdout}");
+    assert!(stdout.contains("last refused change: `plugins.my_reports.rollout.percent`"), "{stdout}");
+    assert!(stdout.contains("v1: 7 users, 9 updates since start"), "{stdout}");
+}

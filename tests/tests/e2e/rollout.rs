@@ -130,3 +130,29 @@ async fn the_kill_switch_during_an_open_v2_dialogue_tells_the_user_the_menu_chan
     assert!(fx::entry(&fx::reports_dir(host.dir()), ALICE, 1).is_some(), "nothing deleted");
     host.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_file_shows_the_applied_config_and_users_served_per_version() {
+    let host = fx::host("v1", rows(), &format!("{CANARY}percent = 0\nallow = [{ALICE}]\n")).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    let mut bob = host.user(BOB, "Боб");
+    alice.send_text("/reports");
+    alice.expect_document().await;
+    bob.send_text("/reports");
+    bob.expect_text("последние отчеты").await;
+    let path = host.dir().join("data/rollout-status.json");
+    let read = || -> Option<serde_json::Value> { serde_json::from_slice(&std::fs::read(&path).ok()?).ok() };
+    host.wait_until("both versions are counted", |_| {
+        read().is_some_and(|s| {
+            s["plugins"][0]["served"]["v1"]["users"] == 1 && s["plugins"][0]["served"]["v2"]["users"] == 1
+        })
+    })
+    .await;
+    let status = read().expect("status");
+    assert_eq!(status["generation"], 1);
+    assert_eq!(status["plugins"][0]["id"], "my_reports");
+    assert_eq!(status["plugins"][0]["config"]["rollout"]["allow"], serde_json::json!([ALICE]));
+    let text = vox_host::status::render(&[], Some(&status), None);
+    assert!(text.contains("v2: 1 users"), "{text}");
+    host.stop().await.expect("clean stop");
+}

@@ -1,0 +1,104 @@
+//! Who each version served since start: updates and distinct users per
+//! (plugin, version), for `rollout status` and the canary's comparisons.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use vox_plugin::Manifest;
+
+struct Slot {
+    version: &'static str,
+    updates: AtomicU64,
+    // A std mutex held for one insert: no await inside, no contention worth a sharded set at this scale.
+    users: Mutex<HashSet<i64>>,
+}
+
+/// Counters per plugin and version.
+pub struct Served {
+    plugins: Vec<Vec<Slot>>,
+}
+
+/// One version's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedCount {
+    /// The version.
+    pub version: &'static str,
+    /// Updates it handled.
+    pub updates: u64,
+    /// Distinct users it served.
+    pub users: u64,
+}
+
+impl Served {
+    /// Empty counters for these manifests (registry order).
+    pub fn new(manifests: &[&'static Manifest]) -> Self {
+        let plugins = manifests
+            .iter()
+            .map(|m| {
+                m.versions
+                    .iter()
+                    .map(|v| Slot {
+                        version: v.name,
+                        updates: AtomicU64::new(0),
+                        users: Mutex::new(HashSet::new()),
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { plugins }
+    }
+
+    /// Counts one update of `user` served by `version` of plugin `idx`.
+    #[inline]
+    pub fn record(&self, idx: usize, version: &'static str, user: i64) {
+        let Some(slot) = self.plugins.get(idx).and_then(|s| s.iter().find(|s| s.version == version)) else {
+            return;
+        };
+        slot.updates.fetch_add(1, Ordering::Relaxed);
+        slot.users.lock().unwrap_or_else(|p| p.into_inner()).insert(user);
+    }
+
+    /// The figures of plugin `idx`.
+    pub fn counts(&self, idx: usize) -> Vec<ServedCount> {
+        self.plugins
+            .get(idx)
+            .map(|slots| {
+                slots
+                    .iter()
+                    .map(|s| ServedCount {
+                        version: s.version,
+                        updates: s.updates.load(Ordering::Relaxed),
+                        users: s.users.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vox_plugin::Version;
+
+    #[test]
+    fn updates_and_distinct_users_are_counted_per_version() {
+        const M: Manifest =
+            Manifest { versions: &[Version::new("v1"), Version::new("v2")], ..Manifest::new("m", "M") };
+        let served = Served::new(&[&M]);
+        served.record(0, "v1", 1);
+        served.record(0, "v1", 1);
+        served.record(0, "v1", 2);
+        served.record(0, "v2", 3);
+        served.record(0, "v9", 3);
+        served.record(5, "v1", 3);
+        assert_eq!(
+            served.counts(0),
+            [
+                ServedCount { version: "v1", updates: 3, users: 2 },
+                ServedCount { version: "v2", updates: 1, users: 1 }
+            ]
+        );
+    }
+}
