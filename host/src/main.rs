@@ -55,6 +55,62 @@ enum RolloutCommand {
     },
     /// The config, what the running host applied, and users served per version.
     Status,
+    /// Give the candidate to this percentage of users (0..100, fractions allowed).
+    Set {
+        /// Percent of users, by sticky bucket.
+        percent: f64,
+        #[command(flatten)]
+        edit: EditOpts,
+    },
+    /// This user always gets the candidate (and leaves the deny list).
+    Allow {
+        /// Telegram user id.
+        user_id: i64,
+        #[command(flatten)]
+        edit: EditOpts,
+    },
+    /// This user never gets the candidate (and leaves the allow list).
+    Deny {
+        /// Telegram user id.
+        user_id: i64,
+        #[command(flatten)]
+        edit: EditOpts,
+    },
+    /// Switch a version on.
+    Enable {
+        /// e.g. v2
+        version: String,
+        #[command(flatten)]
+        edit: EditOpts,
+    },
+    /// Switch a version off outright.
+    Disable {
+        /// e.g. v1
+        version: String,
+        #[command(flatten)]
+        edit: EditOpts,
+    },
+    /// Kill switch: everyone gets stable, at once.
+    Kill {
+        #[command(flatten)]
+        edit: EditOpts,
+    },
+    /// Clear the kill switch.
+    Unkill {
+        #[command(flatten)]
+        edit: EditOpts,
+    },
+}
+
+/// Options of the commands that edit the config file.
+#[derive(Debug, clap::Args)]
+struct EditOpts {
+    /// The versioned plugin to change.
+    #[arg(long, default_value = "my_reports")]
+    plugin: String,
+    /// Seconds to wait for the running host to confirm (0: do not wait).
+    #[arg(long, default_value_t = 10)]
+    wait: u64,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +129,20 @@ fn main() -> ExitCode {
         Command::CheckConfig => check_config(&settings),
         Command::Rollout { command: RolloutCommand::Explain { user_id } } => explain(&settings, user_id),
         Command::Rollout { command: RolloutCommand::Status } => status(&settings),
+        Command::Rollout { command } => {
+            use vox_host::rollout::commands::Change;
+            let (change, edit) = match command {
+                RolloutCommand::Set { percent, edit } => (Change::Set(percent), edit),
+                RolloutCommand::Allow { user_id, edit } => (Change::Allow(user_id), edit),
+                RolloutCommand::Deny { user_id, edit } => (Change::Deny(user_id), edit),
+                RolloutCommand::Enable { version, edit } => (Change::Enable(version), edit),
+                RolloutCommand::Disable { version, edit } => (Change::Disable(version), edit),
+                RolloutCommand::Kill { edit } => (Change::Kill, edit),
+                RolloutCommand::Unkill { edit } => (Change::Unkill, edit),
+                RolloutCommand::Explain { .. } | RolloutCommand::Status => return ExitCode::FAILURE,
+            };
+            edit_rollout(&settings, cli.config.as_deref(), change, &edit)
+        }
         Command::Run => match serve(settings, cli.config) {
             Ok(code) => code,
             Err(e) => {
@@ -133,6 +203,65 @@ fn status(settings: &Settings) -> ExitCode {
     let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
     print!("{}", vox_host::status::render(&config, status.as_ref(), age));
     ExitCode::SUCCESS
+}
+
+fn edit_rollout(
+    settings: &Settings,
+    config: Option<&std::path::Path>,
+    change: vox_host::rollout::commands::Change,
+    edit: &EditOpts,
+) -> ExitCode {
+    let Some(config) = config else {
+        eprintln!("error: rollout changes edit the config file: give it with --config FILE or VOX_CONFIG");
+        return ExitCode::from(2);
+    };
+    let registry =
+        match vox_host::registry::Registry::build(vox_host::plugins::linked().iter().map(|r| r.manifest)) {
+            Ok(r) => r,
+            Err(errors) => return refuse(&StartError::Registry(errors)),
+        };
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let edited = match vox_host::rollout::commands::apply(config, env, &registry, &edit.plugin, &change) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("config `{}` updated: {change:?} for `{}`", config.display(), edit.plugin);
+    let data_dir = &settings.host.data_dir;
+    match (edited.generation_before, edit.wait) {
+        (_, 0) => ExitCode::SUCCESS,
+        (None, _) => {
+            println!(
+                "no running host seen (no fresh status file in `{}`): it applies the change when it starts",
+                data_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        (Some(before), wait) => {
+            match vox_host::rollout::commands::wait_applied(
+                data_dir,
+                before,
+                std::time::Duration::from_secs(wait),
+            ) {
+                Some(took) => {
+                    println!(
+                        "confirmed by the running host in {} ms (generation {})",
+                        took.as_millis(),
+                        before + 1
+                    );
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    eprintln!(
+                        "error: the running host did not confirm within {wait} s — check `vox-host rollout status` and its logs"
+                    );
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
 }
 
 fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,7 @@
 //! one plugin's policy — enabled versions, the configured version, and an
 //! optional canary rollout (kill switch, deny and allow lists, sticky buckets).
 
+pub mod commands;
 pub mod config;
 
 use std::fmt;

@@ -1,0 +1,114 @@
+//! The operator's path against a real running host: `vox-host run` as a child
+//! process serving the fake Bot API, moved from 0% to 100% v2 and rolled back
+//! by the scripts, each step confirmed by the host, then stopped with SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use vox_fake_bot_api::FakeBotApi;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vox-host");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_owned()
+}
+
+fn script(name: &str, args: &[&str], data: &Path) -> Output {
+    Command::new(repo().join("scripts").join(name))
+        .args(args)
+        .env("VOX_HOST_BIN", BIN)
+        .env("VOX__HOST__DATA_DIR", data)
+        .output()
+        .expect("script runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
+    let dir = std::env::temp_dir().join(format!("vox-operator-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).expect("dirs");
+    let data = dir.join("data");
+    let config = dir.join("vox.toml");
+    std::fs::write(
+        &config,
+        "# operator's config\n[plugins.my_reports]\nversion = \"v1\"  # stable for now\n\n\
+         [plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 0  # canary off\n",
+    )
+    .expect("config");
+    let cfg = config.to_str().expect("utf-8 path");
+
+    let api = FakeBotApi::start().await.expect("fake api");
+    let child = Command::new(BIN)
+        .args(["--config", cfg, "run"])
+        .env("VOX__TELEGRAM__TOKEN", api.token())
+        .env("VOX__TELEGRAM__API_URL", api.url())
+        .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
+        .env("VOX__HOST__DATA_DIR", &data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("host starts");
+    let mut host = Host(child);
+    let started = Instant::now();
+    while !data.join("rollout-status.json").exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the host never wrote its status");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let mut alice = api.user(4242, "Алиса");
+    alice.send_text("/reports");
+    alice.expect_text("нет сохраненных отчетов").await;
+    alice.send_text("/help");
+    alice.expect_text("Что умеет бот").await;
+
+    // 0% → 100%: one command, confirmed by the running host.
+    let out = script("rollout.sh", &["--config", cfg, "set", "100"], &data);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("confirmed by the running host"), "{}", text(&out.stdout));
+    let edited = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        edited.contains("# operator's config") && edited.contains("percent = 100  # canary off"),
+        "{edited}"
+    );
+
+    // An invalid change is refused and the file stays as it was.
+    let out = script("rollout.sh", &["--config", cfg, "set", "150"], &data);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("`plugins.my_reports.rollout.percent`"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&config).expect("config"), edited);
+
+    // ... and back, instantly.
+    let out = script("rollback.sh", &["--config", cfg], &data);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("confirmed by the running host"), "{}", text(&out.stdout));
+    let out = script("rollout.sh", &["--config", cfg, "status"], &data);
+    let status = text(&out.stdout);
+    assert!(status.contains("KILL SWITCH ON") && status.contains("generation 3"), "{status}");
+
+    // Graceful shutdown on SIGTERM.
+    let pid = host.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = host.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the host did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(code.success(), "exit status {code}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
