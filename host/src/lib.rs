@@ -5,13 +5,16 @@
 //! message tracker, per-user locks, one log span per update.
 //!
 //! # Layout
+//! - [`autorollback`]: the candidate switched off by itself when a trigger fires.
 //! - [`check`]: the plugin table of `vox-host check-config`.
 //! - [`explain`]: `vox-host rollout explain`.
 //! - [`config`]: layered settings (embedded defaults, file, `VOX__*` env).
 //! - [`registry`]: manifests validated as a whole; lookup tables.
+//! - [`overrides`]: automatic rollbacks kept across restarts.
 //! - [`plugins`]: linked plugins built from their config sections.
 //! - [`rollout`]: which version serves a user (canary, kill switch, sticky buckets).
 //! - [`router`]: which plugin serves an input.
+//! - [`health`]: each version's recent failures, for automatic rollback.
 //! - [`incoming`]: an update taken apart (chat, user, input).
 //! - [`update`]: one update's way through the host.
 //! - [`state`]: dialogue state behind [`state::StateStore`]; `state/memory.rs`.
@@ -28,15 +31,18 @@
 //! - [`texts`]: what the host itself says to users.
 //! - [`error`]: start-up and run errors with their exit codes.
 
+pub mod autorollback;
 pub mod check;
 pub mod config;
 pub mod config_edit;
 pub mod error;
 pub mod explain;
+pub mod health;
 pub mod incoming;
 pub mod live;
 pub mod locks;
 pub mod logging;
+pub mod overrides;
 pub mod plugins;
 pub mod registry;
 pub mod reload;

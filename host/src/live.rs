@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::overrides::Overrides;
 use crate::plugins::{LoadedPlugin, host_keys};
 use crate::registry::Registry;
 use crate::rollout::Policy;
@@ -18,6 +19,8 @@ pub struct LivePlugin {
     pub enabled: bool,
     /// `version`, `versions`, `rollout`.
     pub policy: Policy,
+    /// Why the host rolled the candidate back by itself, while that override stands.
+    pub override_reason: Option<String>,
 }
 
 impl LivePlugin {
@@ -36,6 +39,7 @@ impl LivePlugin {
             })
         });
         serde_json::json!({
+            "override": self.override_reason,
             "enabled": self.enabled,
             "version": self.policy.configured,
             "versions": versions,
@@ -60,8 +64,10 @@ pub type Live = Arc<ArcSwap<LiveConfig>>;
 impl LiveConfig {
     /// Generation 1, from the plugins as built at start.
     pub fn initial(plugins: &[LoadedPlugin]) -> Self {
-        let plugins =
-            plugins.iter().map(|p| LivePlugin { enabled: p.enabled, policy: p.policy.clone() }).collect();
+        let plugins = plugins
+            .iter()
+            .map(|p| LivePlugin { enabled: p.enabled, policy: p.policy.clone(), override_reason: None })
+            .collect();
         Self { generation: 1, plugins }
     }
 
@@ -79,8 +85,23 @@ impl LiveConfig {
             .iter()
             .map(|m| {
                 let mut section = sections.get(m.id).unwrap_or(&empty).clone();
-                host_keys(m, &mut section).map(|(enabled, policy)| LivePlugin { enabled, policy })
+                host_keys(m, &mut section).map(|(enabled, policy)| LivePlugin {
+                    enabled,
+                    policy,
+                    override_reason: None,
+                })
             })
             .collect()
+    }
+
+    /// Applies standing automatic rollbacks: the overridden candidate is killed.
+    pub fn apply_overrides(registry: &Registry, plugins: &mut [LivePlugin], overrides: &Overrides) {
+        for (m, p) in registry.manifests().iter().zip(plugins.iter_mut()) {
+            let Some(o) = overrides.get(m.id) else { continue };
+            if let Some(r) = p.policy.rollout.as_mut().filter(|r| r.candidate == o.candidate) {
+                r.kill = true;
+                p.override_reason = Some(o.reason.clone());
+            }
+        }
     }
 }

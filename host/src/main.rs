@@ -100,6 +100,11 @@ enum RolloutCommand {
         #[command(flatten)]
         edit: EditOpts,
     },
+    /// Clear an automatic rollback (the candidate serves again as configured).
+    ClearOverride {
+        #[command(flatten)]
+        edit: EditOpts,
+    },
 }
 
 /// Options of the commands that edit the config file.
@@ -129,6 +134,9 @@ fn main() -> ExitCode {
         Command::CheckConfig => check_config(&settings),
         Command::Rollout { command: RolloutCommand::Explain { user_id } } => explain(&settings, user_id),
         Command::Rollout { command: RolloutCommand::Status } => status(&settings),
+        Command::Rollout { command: RolloutCommand::ClearOverride { edit } } => {
+            clear_override(&settings, cli.config.as_deref(), &edit)
+        }
         Command::Rollout { command } => {
             use vox_host::rollout::commands::Change;
             let (change, edit) = match command {
@@ -139,7 +147,11 @@ fn main() -> ExitCode {
                 RolloutCommand::Disable { version, edit } => (Change::Disable(version), edit),
                 RolloutCommand::Kill { edit } => (Change::Kill, edit),
                 RolloutCommand::Unkill { edit } => (Change::Unkill, edit),
-                RolloutCommand::Explain { .. } | RolloutCommand::Status => return ExitCode::FAILURE,
+                RolloutCommand::Explain { .. }
+                | RolloutCommand::Status
+                | RolloutCommand::ClearOverride { .. } => {
+                    return ExitCode::FAILURE;
+                }
             };
             edit_rollout(&settings, cli.config.as_deref(), change, &edit)
         }
@@ -205,32 +217,26 @@ fn status(settings: &Settings) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn edit_rollout(
-    settings: &Settings,
-    config: Option<&std::path::Path>,
-    change: vox_host::rollout::commands::Change,
-    edit: &EditOpts,
-) -> ExitCode {
-    let Some(config) = config else {
-        eprintln!("error: rollout changes edit the config file: give it with --config FILE or VOX_CONFIG");
-        return ExitCode::from(2);
-    };
-    let registry =
-        match vox_host::registry::Registry::build(vox_host::plugins::linked().iter().map(|r| r.manifest)) {
-            Ok(r) => r,
-            Err(errors) => return refuse(&StartError::Registry(errors)),
-        };
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let edited = match vox_host::rollout::commands::apply(config, env, &registry, &edit.plugin, &change) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    println!("config `{}` updated: {change:?} for `{}`", config.display(), edit.plugin);
+fn clear_override(settings: &Settings, config: Option<&std::path::Path>, edit: &EditOpts) -> ExitCode {
+    let path = vox_host::overrides::path(config, &settings.host.data_dir);
+    let mut all = vox_host::overrides::load(&path);
+    if all.remove(&edit.plugin).is_none() {
+        println!("no automatic rollback of `{}` stands (`{}`)", edit.plugin, path.display());
+        return ExitCode::SUCCESS;
+    }
+    let before = vox_host::rollout::commands::running_generation(&settings.host.data_dir);
+    if let Err(e) = vox_host::overrides::save(&path, &all) {
+        eprintln!("error: cannot write `{}`: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    println!("automatic rollback of `{}` cleared", edit.plugin);
+    confirm(settings, before, edit.wait)
+}
+
+/// Waits for the running host to apply a change made on disk, and says so.
+fn confirm(settings: &Settings, before: Option<u64>, wait: u64) -> ExitCode {
     let data_dir = &settings.host.data_dir;
-    match (edited.generation_before, edit.wait) {
+    match (before, wait) {
         (_, 0) => ExitCode::SUCCESS,
         (None, _) => {
             println!(
@@ -262,6 +268,33 @@ fn edit_rollout(
             }
         }
     }
+}
+
+fn edit_rollout(
+    settings: &Settings,
+    config: Option<&std::path::Path>,
+    change: vox_host::rollout::commands::Change,
+    edit: &EditOpts,
+) -> ExitCode {
+    let Some(config) = config else {
+        eprintln!("error: rollout changes edit the config file: give it with --config FILE or VOX_CONFIG");
+        return ExitCode::from(2);
+    };
+    let registry =
+        match vox_host::registry::Registry::build(vox_host::plugins::linked().iter().map(|r| r.manifest)) {
+            Ok(r) => r,
+            Err(errors) => return refuse(&StartError::Registry(errors)),
+        };
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let edited = match vox_host::rollout::commands::apply(config, env, &registry, &edit.plugin, &change) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("config `{}` updated: {change:?} for `{}`", config.display(), edit.plugin);
+    confirm(settings, edited.generation_before, edit.wait)
 }
 
 fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -42,6 +42,8 @@ pub struct Reloader {
     /// The file's stamp when it was read at start: a change made before the
     /// watcher's first look still counts as a change.
     initial: Option<(u64, SystemTime)>,
+    /// Automatic rollbacks beside the config; watched too, so clearing one applies.
+    overrides: PathBuf,
 }
 
 /// The result of one reload.
@@ -64,7 +66,8 @@ impl Reloader {
         stats: Arc<ReloadStats>,
     ) -> Self {
         let initial = std::fs::metadata(&path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
-        Self { path, env, registry, live, audit: data_dir.join(AUDIT_FILE), stats, initial }
+        let overrides = crate::overrides::path(Some(&path), data_dir);
+        Self { path, env, registry, live, audit: data_dir.join(AUDIT_FILE), stats, initial, overrides }
     }
 
     /// Reads the file and applies it if valid. Blocking: call off the executor.
@@ -90,51 +93,26 @@ impl Reloader {
 
     fn try_reload(&self) -> Result<Reloaded, String> {
         let settings = Settings::load(Some(&self.path), self.env.clone()).map_err(|e| e.0)?;
-        let plugins = LiveConfig::compile(&self.registry, &settings.plugins)?;
+        let mut plugins = LiveConfig::compile(&self.registry, &settings.plugins)?;
+        LiveConfig::apply_overrides(&self.registry, &mut plugins, &crate::overrides::load(&self.overrides));
         let current = self.live.load();
         if plugins == current.plugins {
             return Ok(Reloaded::Unchanged);
         }
         let next = LiveConfig { generation: current.generation + 1, plugins };
         // Audit first: a change that cannot be recorded is not applied.
-        self.append_audit(&current, &next)
+        append_audit(&self.audit, &self.registry, &current, &next, None)
             .map_err(|e| format!("audit log `{}`: {e}", self.audit.display()))?;
         let generation = next.generation;
         self.live.store(Arc::new(next));
         Ok(Reloaded::Applied(generation))
     }
 
-    fn append_audit(&self, old: &LiveConfig, new: &LiveConfig) -> std::io::Result<()> {
-        if let Some(dir) = self.audit.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut lines = String::new();
-        for (i, manifest) in self.registry.manifests().iter().enumerate() {
-            let (before, after) = (&old.plugins[i], &new.plugins[i]);
-            if before == after {
-                continue;
-            }
-            let line = serde_json::json!({
-                "time": time,
-                "generation": new.generation,
-                "plugin": manifest.id,
-                "old": before.describe(),
-                "new": after.describe(),
-            });
-            lines.push_str(&line.to_string());
-            lines.push('\n');
-        }
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.audit)?;
-        file.write_all(lines.as_bytes())?;
-        file.sync_data()
-    }
-
     /// Watches the file until `shutdown` resolves.
     pub async fn watch(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut hangup = hangup_signal();
-        let mut last = self.initial;
+        let mut last = (self.initial, stamp(&self.overrides).await);
         let mut tick = tokio::time::interval(CHECK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -143,15 +121,15 @@ impl Reloader {
                 _ = tick.tick() => false,
                 _ = recv(&mut hangup) => true,
             };
-            let now = stamp(&self.path).await;
+            let now = (stamp(&self.path).await, stamp(&self.overrides).await);
             if !forced && now == last {
                 continue;
             }
-            // Let the writer finish: read once the stamp holds still.
+            // Let the writer finish: read once the stamps hold still.
             let mut settled = now;
             loop {
                 tokio::time::sleep(DEBOUNCE).await;
-                let again = stamp(&self.path).await;
+                let again = (stamp(&self.path).await, stamp(&self.overrides).await);
                 if again == settled {
                     break;
                 }
@@ -201,4 +179,39 @@ async fn recv(h: &mut Hangup) {
 #[cfg(not(unix))]
 async fn recv(_: &mut Hangup) {
     std::future::pending().await
+}
+
+/// Appends one JSON line per plugin whose live settings changed (time,
+/// generation, old, new, and what caused it when not a config edit).
+pub fn append_audit(
+    audit: &Path,
+    registry: &Registry,
+    old: &LiveConfig,
+    new: &LiveConfig,
+    cause: Option<&str>,
+) -> std::io::Result<()> {
+    if let Some(dir) = audit.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut lines = String::new();
+    for (i, manifest) in registry.manifests().iter().enumerate() {
+        let (before, after) = (&old.plugins[i], &new.plugins[i]);
+        if before == after {
+            continue;
+        }
+        let line = serde_json::json!({
+            "time": time,
+            "generation": new.generation,
+            "plugin": manifest.id,
+            "cause": cause.unwrap_or("config"),
+            "old": before.describe(),
+            "new": after.describe(),
+        });
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+    }
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(audit)?;
+    file.write_all(lines.as_bytes())?;
+    file.sync_data()
 }

@@ -74,6 +74,28 @@ pub struct Decision {
     pub reason: Reason,
 }
 
+/// When the host rolls a candidate back by itself (`[plugins.<id>.rollout.auto_rollback]`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoRollback {
+    /// Watch the triggers at all.
+    pub enabled: bool,
+    /// The sliding window, seconds.
+    pub window_secs: u64,
+    /// Candidate handler failures (errors, panics) in the window that trip it.
+    pub max_failures: u64,
+    /// Candidate updates in the window before error rates are compared.
+    pub min_sample: u64,
+    /// Trip when the candidate's error rate exceeds stable's by more than this (0..1).
+    pub max_error_rate_delta: f64,
+}
+
+impl Default for AutoRollback {
+    fn default() -> Self {
+        Self { enabled: true, window_secs: 300, max_failures: 5, min_sample: 20, max_error_rate_delta: 0.10 }
+    }
+}
+
 /// A canary rollout of `candidate` over `stable`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rollout {
@@ -93,6 +115,8 @@ pub struct Rollout {
     pub kill: bool,
     /// Hash salt; changing it reshuffles buckets on purpose.
     pub salt: String,
+    /// Automatic rollback triggers.
+    pub auto: AutoRollback,
 }
 
 impl Rollout {
@@ -112,7 +136,7 @@ impl Rollout {
         deny.dedup();
         // percent × 10,000 buckets, rounded, so 0.5 % selects exactly 5,000 of 1,000,000.
         let threshold = ((percent * (BUCKETS as f64) / 100.0).round() as u64).min(BUCKETS);
-        Self { stable, candidate, percent, threshold, allow, deny, kill, salt }
+        Self { stable, candidate, percent, threshold, allow, deny, kill, salt, auto: AutoRollback::default() }
     }
 
     /// The allow list, sorted.

@@ -21,6 +21,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Settings;
 use crate::error::{Error, RunError, StartError};
+use crate::health::Health;
 use crate::live::{Live, LiveConfig};
 use crate::locks::UserLocks;
 use crate::plugins::{self, LoadedPlugin};
@@ -30,6 +31,7 @@ use crate::served::Served;
 use crate::services::Services;
 use crate::state::{MemoryStore, StateStore};
 use crate::tracker::Tracker;
+use tokio::sync::mpsc;
 
 /// How often long-expired dialogues are swept from the store.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -47,6 +49,12 @@ pub struct Runtime {
     pub(crate) reload_stats: Arc<ReloadStats>,
     pub(crate) served: Served,
     pub(crate) data_dir: PathBuf,
+    pub(crate) health: Arc<Health>,
+    pub(crate) override_path: PathBuf,
+    pub(crate) trip_lock: std::sync::Mutex<()>,
+    pub(crate) rollbacks: std::sync::atomic::AtomicU64,
+    epoch: std::time::Instant,
+    failures: std::sync::Mutex<Option<mpsc::UnboundedReceiver<usize>>>,
 }
 
 impl Runtime {
@@ -58,6 +66,16 @@ impl Runtime {
     /// What config reloading has done.
     pub fn reload_stats(&self) -> &ReloadStats {
         &self.reload_stats
+    }
+
+    /// Automatic rollbacks since start.
+    pub fn rollbacks(&self) -> u64 {
+        self.rollbacks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Seconds on the host's clock since start, for the health windows.
+    pub fn now_secs(&self) -> u64 {
+        self.services.clock.now().saturating_duration_since(self.epoch).as_secs()
     }
 }
 
@@ -98,6 +116,9 @@ impl HostBuilder {
     pub fn build(self, bot: Bot) -> Result<Host, StartError> {
         let loaded = plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
         let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let health = Arc::new(Health::new(loaded.registry.manifests()));
+        let (failures_tx, failures_rx) = mpsc::unbounded_channel();
+        let epoch = self.clock.now();
         let services = Arc::new(Services {
             bot: bot.clone(),
             registry: Arc::clone(&loaded.registry),
@@ -105,8 +126,22 @@ impl HostBuilder {
             tracker: Tracker::default(),
             locks: UserLocks::default(),
             clock: self.clock,
+            health: Arc::clone(&health),
+            failures: failures_tx,
+            epoch,
         });
-        let live: Live = Arc::new(ArcSwap::from_pointee(LiveConfig::initial(&loaded.plugins)));
+        let override_path = crate::overrides::path(
+            self.watch.as_ref().map(|(p, _)| p.as_path()),
+            &self.settings.host.data_dir,
+        );
+        let mut initial = LiveConfig::initial(&loaded.plugins);
+        let standing = crate::overrides::load(&override_path);
+        LiveConfig::apply_overrides(&loaded.registry, &mut initial.plugins, &standing);
+        for (id, o) in &standing {
+            tracing::error!(plugin = %id, candidate = %o.candidate, reason = %o.reason, since = %o.at,
+                "automatic rollback still in force; clear it with `vox-host rollout clear-override`");
+        }
+        let live: Live = Arc::new(ArcSwap::from_pointee(initial));
         let reload_stats = Arc::new(ReloadStats::default());
         let reloader = self.watch.map(|(path, env)| {
             let data_dir = self.settings.host.data_dir.clone();
@@ -124,6 +159,12 @@ impl HostBuilder {
         let runtime = Arc::new(Runtime {
             served,
             data_dir: self.settings.host.data_dir.clone(),
+            health,
+            override_path,
+            trip_lock: std::sync::Mutex::new(()),
+            rollbacks: std::sync::atomic::AtomicU64::new(0),
+            epoch,
+            failures: std::sync::Mutex::new(Some(failures_rx)),
             api: Arc::clone(&services) as Arc<dyn HostApi>,
             services,
             registry: loaded.registry,
@@ -158,6 +199,8 @@ impl Host {
         let sweeper = tokio::spawn(sweep(Arc::clone(&runtime)));
         let status_path = runtime.data_dir.join(crate::status::STATUS_FILE);
         let status = tokio::spawn(crate::status::write_loop(Arc::clone(&runtime), status_path));
+        let failures = runtime.failures.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let rollback = failures.map(|rx| tokio::spawn(crate::autorollback::watch(Arc::clone(&runtime), rx)));
         let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
         let watcher = reloader.map(|r| {
             tokio::spawn(r.watch(async {
@@ -190,6 +233,9 @@ impl Host {
         stopper.abort();
         sweeper.abort();
         status.abort();
+        if let Some(r) = rollback {
+            r.abort();
+        }
         let _ = stop_watching.send(());
         if let Some(w) = watcher {
             let _ = w.await;

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use teloxide::Bot;
 use vox_plugin::{Clock, HostApi, HostError, Keyboard, MessageKind, Outgoing, StateKey, UserLock};
 
+use tokio::sync::mpsc;
+
+use crate::health::{Event, Health};
 use crate::locks::UserLocks;
 use crate::registry::Registry;
 use crate::state::{DialogueState, StateStore};
@@ -27,6 +30,12 @@ pub struct Services {
     pub locks: UserLocks,
     /// The host's clock.
     pub clock: Clock,
+    /// Each version's recent failures.
+    pub health: Arc<Health>,
+    /// Plugins to check for automatic rollback.
+    pub failures: mpsc::UnboundedSender<usize>,
+    /// Start of the health windows' clock.
+    pub epoch: Instant,
 }
 
 #[async_trait::async_trait]
@@ -96,5 +105,13 @@ impl HostApi for Services {
 
     fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    fn report_failure(&self, plugin: &'static str, version: Option<&'static str>, what: &'static str) {
+        let (Some(idx), Some(version)) = (self.registry.index_of(plugin), version) else { return };
+        let now = self.clock.now().saturating_duration_since(self.epoch).as_secs();
+        self.health.record(idx, version, Event::Critical, now);
+        tracing::warn!(plugin, version, failure = what, "critical failure reported");
+        let _ = self.failures.send(idx);
     }
 }

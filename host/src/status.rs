@@ -143,6 +143,11 @@ fn one_line(c: &serde_json::Value) -> String {
     if !c["enabled"].as_bool().unwrap_or(true) {
         line.push_str(" SWITCHED OFF");
     }
+    if let Some(reason) = c["override"].as_str() {
+        line.push_str(&format!(
+            "; AUTOMATICALLY ROLLED BACK ({reason}) — clear with `vox-host rollout clear-override`"
+        ));
+    }
     let r = &c["rollout"];
     if r.is_object() {
         let _ = std::fmt::Write::write_fmt(

@@ -11,6 +11,7 @@ use teloxide::types::Update;
 use tracing::{Instrument, field::Empty};
 use vox_plugin::{Ctx, CtxParts, Input, MessageKind, StateKey, StepState, User};
 
+use crate::health::Event;
 use crate::rollout::Reason;
 use crate::router::{Pin, Route, route};
 use crate::runtime::Runtime;
@@ -178,7 +179,17 @@ impl Runtime {
             }
             None => None,
         };
-        self.invoke(idx, version, chat, user, input, step).await
+        let outcome = self.invoke(idx, version, chat, user, input, step).await;
+        if let Some(v) = version.filter(|_| settings.policy.rollout.is_some()) {
+            // Health windows are kept for canaries only: the rollback triggers read them.
+            let failed = outcome == "handler_error" || outcome == "handler_panic";
+            let event = if failed { Event::Failed } else { Event::Ok };
+            self.health.record(idx, v, event, self.now_secs());
+            if failed {
+                let _ = self.services.failures.send(idx);
+            }
+        }
+        outcome
     }
 
     /// Runs a plugin's handler with panics caught; apologizes on failure and

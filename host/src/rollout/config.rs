@@ -21,6 +21,8 @@ struct RolloutSection {
     #[serde(default)]
     kill: bool,
     salt: Option<String>,
+    #[serde(default)]
+    auto_rollback: super::AutoRollback,
 }
 
 fn declared(manifest: &Manifest) -> String {
@@ -118,7 +120,23 @@ fn compile(manifest: &'static Manifest, r: RolloutSection) -> Result<Rollout, St
     if salt.is_empty() {
         return Err(format!("`plugins.{id}.rollout.salt`: must not be empty"));
     }
-    Ok(Rollout::new(stable, candidate, r.percent, r.allow, r.deny, r.kill, salt))
+    let a = &r.auto_rollback;
+    if !(10..=3600).contains(&a.window_secs) {
+        return Err(format!("`plugins.{id}.rollout.auto_rollback.window_secs`: must be between 10 and 3600"));
+    }
+    if a.min_sample == 0 || a.max_failures == 0 {
+        return Err(format!(
+            "`plugins.{id}.rollout.auto_rollback`: `min_sample` and `max_failures` must be at least 1"
+        ));
+    }
+    if !(0.0..=1.0).contains(&a.max_error_rate_delta) {
+        return Err(format!(
+            "`plugins.{id}.rollout.auto_rollback.max_error_rate_delta`: must be between 0 and 1"
+        ));
+    }
+    let mut rollout = Rollout::new(stable, candidate, r.percent, r.allow, r.deny, r.kill, salt);
+    rollout.auto = r.auto_rollback;
+    Ok(rollout)
 }
 
 #[cfg(test)]

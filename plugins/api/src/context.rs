@@ -271,6 +271,26 @@ impl Ctx {
         self.host.lock_user(self.user.id, wait).await
     }
 
+    /// Reports a failure the host cannot see by itself — the handler carried on,
+    /// but something the user asked for did not happen (a list not delivered, a
+    /// delete whose file survived). Counted against this version; when it is a
+    /// canary's candidate, it triggers automatic rollback.
+    ///
+    /// ```
+    /// # async fn demo(ctx: &vox_plugin::Ctx) {
+    /// ctx.report_failure("delete_postcondition");
+    /// # }
+    /// ```
+    pub fn report_failure(&self, what: &'static str) {
+        tracing::warn!(
+            plugin = self.plugin,
+            version = self.version,
+            failure = what,
+            "plugin reported a failure"
+        );
+        self.host.report_failure(self.plugin, self.version, what);
+    }
+
     /// Now, on the host's clock (tests move it).
     pub fn now(&self) -> Instant {
         self.host.now()

@@ -61,4 +61,10 @@ pub trait HostApi: Send + Sync {
     async fn lock_user(&self, user: i64, wait: Duration) -> Option<UserLock>;
     /// Now, on the host's clock.
     fn now(&self) -> Instant;
+    /// A failure the host cannot see by itself (a list not delivered, a delete
+    /// whose file survived): counted against `version`, and a trigger for
+    /// automatic rollback when that version is a canary's candidate.
+    fn report_failure(&self, plugin: &'static str, version: Option<&'static str>, what: &'static str) {
+        let _ = (plugin, version, what);
+    }
 }

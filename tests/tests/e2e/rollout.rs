@@ -1,6 +1,8 @@
 //! Per-user versions from config: canary allow lists, switched-off versions,
 //! the kill switch — and buttons of a version that can no longer serve.
 
+use vox_testkit::TestHost;
+
 use crate::reports_fixture::{self as fx};
 
 const ALICE: i64 = 9001;
@@ -154,5 +156,62 @@ async fn the_status_file_shows_the_applied_config_and_users_served_per_version()
     assert_eq!(status["plugins"][0]["config"]["rollout"]["allow"], serde_json::json!([ALICE]));
     let text = vox_host::status::render(&[], Some(&status), None);
     assert!(text.contains("v2: 1 users"), "{text}");
+    host.stop().await.expect("clean stop");
+}
+
+const BROKEN_CANARY: &str = "[plugins.test_canary.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 100\n\
+                             [plugins.test_canary.rollout.auto_rollback]\nmax_failures = 2\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_that_throws_is_rolled_back_by_the_host_and_stays_rolled_back() {
+    let host = TestHost::builder().config(BROKEN_CANARY).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    for _ in 0..2 {
+        alice.send_text("/canary");
+        alice.expect_text("Что-то пошло не так").await;
+    }
+    host.wait_until("the host rolls the candidate back", |h| h.generation() == 2).await;
+    alice.send_text("/canary");
+    alice.expect_text("v1 ok").await;
+
+    let file = host.dir().join("rollout-override.json");
+    let overrides: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("override file")).expect("json");
+    assert_eq!(overrides["test_canary"]["candidate"], "v2");
+    assert!(
+        overrides["test_canary"]["reason"].as_str().is_some_and(|r| r.contains("2 handler failures")),
+        "{overrides}"
+    );
+    let audit = std::fs::read_to_string(host.dir().join("data/rollout-audit.jsonl")).expect("audit");
+    assert!(audit.contains("\"cause\":\"auto_rollback\""), "{audit}");
+    let saved = std::fs::read(&file).expect("override file");
+    host.stop().await.expect("clean stop");
+
+    // A restart keeps the override until an operator clears it.
+    let host = TestHost::builder()
+        .config(BROKEN_CANARY)
+        .setup(move |dir| std::fs::write(dir.join("rollout-override.json"), saved).expect("override"))
+        .start()
+        .await;
+    let mut alice = host.user(ALICE, "Алиса");
+    alice.send_text("/canary");
+    alice.expect_text("v1 ok").await;
+    // Clearing it (the operator removes the plugin from the file) puts the candidate back.
+    std::fs::remove_file(host.dir().join("rollout-override.json")).expect("clear");
+    host.wait_until("the override is cleared", |h| h.generation() == 2).await;
+    alice.send_text("/canary");
+    alice.expect_text("Что-то пошло не так").await;
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_the_candidate_reports_rolls_it_back_at_once() {
+    let host = TestHost::builder().config(BROKEN_CANARY).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    alice.send_text("/canary_report");
+    alice.expect_text("v2 reported").await;
+    host.wait_until("the host rolls the candidate back", |h| h.generation() == 2).await;
+    alice.send_text("/canary");
+    alice.expect_text("v1 ok").await;
     host.stop().await.expect("clean stop");
 }

@@ -117,3 +117,38 @@ fn blocker(_: NoConfig, _: &Setup) -> Result<Blocker, ConfigError> {
 vox_plugin::register!(ASK, ask);
 vox_plugin::register!(CRASHY, crashy);
 vox_plugin::register!(BLOCKER, blocker);
+
+/// A versioned plugin for canary tests: `/canary` answers "v1 ok" under v1 and
+/// panics under v2; `/canary_report` under v2 reports a critical failure.
+pub const CANARY: Manifest = Manifest {
+    commands: &[Command::new("canary", "Канарейка"), Command::new("canary_report", "Сбой")],
+    versions: &[vox_plugin::Version::new("v1"), vox_plugin::Version::new("v2")],
+    entry: Some("canary"),
+    ..Manifest::new("test_canary", "Test canary")
+};
+
+struct Canary;
+
+#[vox_plugin::async_trait]
+impl Plugin for Canary {
+    async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
+        match (ctx.version(), ctx.command().map(|(n, _)| n)) {
+            (Some("v2"), Some("canary_report")) => {
+                ctx.report_failure("list_not_delivered");
+                ctx.send_text(MessageKind::Info, "v2 reported", None).await?;
+                Ok(())
+            }
+            (Some("v2"), _) => panic!("the candidate is broken on purpose"),
+            _ => {
+                ctx.send_text(MessageKind::Info, "v1 ok", None).await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn canary(_: NoConfig, _: &Setup) -> Result<Canary, ConfigError> {
+    Ok(Canary)
+}
+
+vox_plugin::register!(CANARY, canary);

@@ -182,6 +182,7 @@ async fn delete(
                 !tokio::fs::try_exists(p.storage.dir().join(&report.file_path)).await.unwrap_or(true);
             if !(entry_gone && file_gone) {
                 p.metrics.delete_postcondition_failures.inc();
+                ctx.report_failure("delete_postcondition");
                 p.metrics.deletes.failed.inc();
                 tracing::error!(number, entry_gone, file_gone, "delete post-condition failed");
                 ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;

@@ -71,7 +71,15 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         None => texts::list_caption(reports.len()),
     };
     let document = Document::bytes("Мои_отчеты.txt", bytes);
-    let list_message = ctx.send_document(MessageKind::Info, document, Some(caption), None).await?;
+    let list_message = match ctx.send_document(MessageKind::Info, document, Some(caption), None).await {
+        Ok(id) => id,
+        Err(e) => {
+            // The rollback trigger watches undelivered lists.
+            ctx.report_failure("list_not_delivered");
+            op.finish("list_not_delivered");
+            return Err(e.into());
+        }
+    };
     if let Some(previous) = p.snapshots.replace_list_message(key(ctx), Some(list_message)) {
         // Old numbers must not be read off an old file; failing to delete is cosmetic.
         if let Err(e) = ctx.delete(&[previous]).await {
