@@ -100,6 +100,13 @@ enum RolloutCommand {
         #[command(flatten)]
         edit: EditOpts,
     },
+    /// Exit 0 while the running host serves the canary; 3 once it was rolled back
+    /// (automatically or killed); 4 when no running host is seen.
+    Check {
+        /// The versioned plugin to check.
+        #[arg(long, default_value = "my_reports")]
+        plugin: String,
+    },
     /// Clear an automatic rollback (the candidate serves again as configured).
     ClearOverride {
         #[command(flatten)]
@@ -134,6 +141,7 @@ fn main() -> ExitCode {
         Command::CheckConfig => check_config(&settings),
         Command::Rollout { command: RolloutCommand::Explain { user_id } } => explain(&settings, user_id),
         Command::Rollout { command: RolloutCommand::Status } => status(&settings),
+        Command::Rollout { command: RolloutCommand::Check { plugin } } => check(&settings, &plugin),
         Command::Rollout { command: RolloutCommand::ClearOverride { edit } } => {
             clear_override(&settings, cli.config.as_deref(), &edit)
         }
@@ -149,6 +157,7 @@ fn main() -> ExitCode {
                 RolloutCommand::Unkill { edit } => (Change::Unkill, edit),
                 RolloutCommand::Explain { .. }
                 | RolloutCommand::Status
+                | RolloutCommand::Check { .. }
                 | RolloutCommand::ClearOverride { .. } => {
                     return ExitCode::FAILURE;
                 }
@@ -214,6 +223,31 @@ fn status(settings: &Settings) -> ExitCode {
         std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
     print!("{}", vox_host::status::render(&config, status.as_ref(), age));
+    ExitCode::SUCCESS
+}
+
+fn check(settings: &Settings, plugin: &str) -> ExitCode {
+    let path = settings.host.data_dir.join(vox_host::status::STATUS_FILE);
+    let fresh = vox_host::rollout::commands::running_generation(&settings.host.data_dir).is_some();
+    let status: Option<serde_json::Value> =
+        std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let (Some(status), true) = (status, fresh) else {
+        eprintln!("no running host seen (no fresh `{}`)", path.display());
+        return ExitCode::from(4);
+    };
+    let Some(p) = status["plugins"].as_array().into_iter().flatten().find(|p| p["id"] == plugin) else {
+        eprintln!("the running host has no versioned plugin `{plugin}`");
+        return ExitCode::from(4);
+    };
+    if let Some(reason) = p["config"]["override"].as_str() {
+        println!("ROLLED BACK automatically: {reason}");
+        return ExitCode::from(3);
+    }
+    if p["config"]["rollout"]["kill"].as_bool() == Some(true) {
+        println!("ROLLED BACK: the kill switch is on");
+        return ExitCode::from(3);
+    }
+    println!("healthy: generation {}", status["generation"]);
     ExitCode::SUCCESS
 }
 
@@ -293,6 +327,14 @@ fn edit_rollout(
             return ExitCode::from(2);
         }
     };
+    if !edited.changed {
+        println!(
+            "config `{}` already says so: {change:?} for `{}`; nothing to apply",
+            config.display(),
+            edit.plugin
+        );
+        return ExitCode::SUCCESS;
+    }
     println!("config `{}` updated: {change:?} for `{}`", config.display(), edit.plugin);
     confirm(settings, edited.generation_before, edit.wait)
 }

@@ -36,6 +36,8 @@ pub enum Change {
 pub struct Edited {
     /// The running host's generation before the edit, if a host is running.
     pub generation_before: Option<u64>,
+    /// Whether the file changed (an edit to the value already there changes nothing).
+    pub changed: bool,
 }
 
 fn key(plugin: &str, rest: &[&str]) -> Vec<String> {
@@ -111,8 +113,9 @@ pub fn apply(
         let _ = std::fs::remove_file(&probe);
         checked.map_err(|e| format!("refused, the config would be invalid: {e}"))
     };
-    config_edit::edit_file_checked(config, &edits, check).map_err(|e| e.to_string())?;
-    Ok(Edited { generation_before })
+    let before = std::fs::read_to_string(config).ok();
+    let after = config_edit::edit_file_checked(config, &edits, check).map_err(|e| e.to_string())?;
+    Ok(Edited { generation_before, changed: before.as_deref() != Some(after.as_str()) })
 }
 
 /// The running host's generation, if its status file is fresh.
