@@ -1,7 +1,8 @@
-//! Applying config changes without a restart: the config file is checked for
-//! changes every 250 ms (a stat, debounced) and re-read on SIGHUP; a valid
-//! change is swapped in whole and appended to the audit log, an invalid one is
-//! refused, logged with its key and counted, and the running config stays.
+//! Applying config changes without a restart: the config file (and the rollback
+//! override beside it) is watched with inotify, re-read on SIGHUP, and checked
+//! every second as a fallback (a stat; all debounced). A valid change is swapped
+//! in whole and appended to the audit log; an invalid one is refused, logged with
+//! its key and counted, and the running config stays.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,8 +14,9 @@ use crate::config::Settings;
 use crate::live::{Live, LiveConfig};
 use crate::registry::Registry;
 
-/// How often the file's stamp is compared.
-const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// How often the file's stamp is compared when no file event arrives (network
+/// filesystems and some editors do not raise inotify events).
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// How long the file must stay unchanged before it is read (editors write in steps).
 const DEBOUNCE: Duration = Duration::from_millis(100);
 /// The audit log's file name inside `host.data_dir`.
@@ -115,10 +117,14 @@ impl Reloader {
         let mut last = (self.initial, stamp(&self.overrides).await);
         let mut tick = tokio::time::interval(CHECK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<()>();
+        // Held for the loop's lifetime: dropping the watcher stops the events.
+        let _watcher = self.file_watcher(events_tx);
         loop {
             let forced = tokio::select! {
                 _ = &mut shutdown => return,
                 _ = tick.tick() => false,
+                Some(()) = events.recv() => false,
                 _ = recv(&mut hangup) => true,
             };
             let now = (stamp(&self.path).await, stamp(&self.overrides).await);
@@ -179,6 +185,44 @@ async fn recv(h: &mut Hangup) {
 #[cfg(not(unix))]
 async fn recv(_: &mut Hangup) {
     std::future::pending().await
+}
+
+impl Reloader {
+    /// An inotify watch on the config's directory that wakes the loop on any
+    /// event touching the config or the override file; `None` (logged) when the
+    /// platform cannot watch, and the periodic check carries on alone.
+    fn file_watcher(
+        &self,
+        wake: tokio::sync::mpsc::UnboundedSender<()>,
+    ) -> Option<notify::RecommendedWatcher> {
+        use notify::Watcher;
+        let names: Vec<std::ffi::OsString> = [&self.path, &self.overrides]
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_owned()))
+            .collect();
+        let handler = move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event {
+                let ours =
+                    event.paths.iter().any(|p| p.file_name().is_some_and(|n| names.iter().any(|m| m == n)));
+                if ours {
+                    let _ = wake.send(());
+                }
+            }
+        };
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let result = notify::recommended_watcher(handler)
+            .and_then(|mut w| w.watch(&dir, notify::RecursiveMode::NonRecursive).map(|()| w));
+        match result {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the config directory; checking every second");
+                None
+            }
+        }
+    }
 }
 
 /// Appends one JSON line per plugin whose live settings changed (time,

@@ -123,6 +123,7 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
     // ... and back, instantly.
     let out = script("rollback.sh", &["--config", cfg], &data);
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    eprintln!("rollback.sh: {}", text(&out.stdout).trim());
     assert!(text(&out.stdout).contains("confirmed by the running host"), "{}", text(&out.stdout));
     let out = script("rollout.sh", &["--config", cfg, "status"], &data);
     let status = text(&out.stdout);
