@@ -24,3 +24,5 @@ pub const MENU_UPDATED: &str = "🔄 Меню обновилось. Открой
 pub const MENU_UPDATED_TOAST: &str = "Меню обновилось";
 /// The same, when the current menu follows right away.
 pub const MENU_UPDATED_SHORT: &str = "🔄 Меню обновилось — вот актуальное.";
+/// The same, when the main menu follows right away.
+pub const SECTION_UNAVAILABLE_SHORT: &str = "⛔ Раздел временно недоступен.";

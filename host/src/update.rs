@@ -141,7 +141,7 @@ impl Runtime {
                 let decision = settings.policy.decide(user.id, open);
                 if decision.reason == Reason::AllDisabled {
                     self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
-                    self.say(chat, texts::SECTION_UNAVAILABLE).await;
+                    self.unavailable(idx, chat, user).await;
                     return "all_versions_disabled";
                 }
                 if open.is_some_and(|o| decision.version != Some(o)) {
@@ -272,6 +272,20 @@ impl Runtime {
                 self.say(chat, texts::MENU_UPDATED).await;
                 "menu_updated"
             }
+        }
+    }
+
+    /// "Section unavailable", then the main menu: whichever other plugin owns `/menu`.
+    async fn unavailable(self: &Arc<Self>, idx: usize, chat: i64, user: User) {
+        match self.registry.command("menu").filter(|&m| m != idx) {
+            Some(menu) => {
+                // Info, so the menu that follows does not clean the notice away.
+                self.say_as(chat, texts::SECTION_UNAVAILABLE_SHORT, MessageKind::Info).await;
+                let version = self.live.load().plugins[menu].policy.decide(user.id, None).version;
+                let command = Input::Command { name: "menu".to_owned(), args: String::new() };
+                self.invoke(menu, version, chat, user, command, None).await;
+            }
+            None => self.say(chat, texts::SECTION_UNAVAILABLE).await,
         }
     }
 

@@ -59,6 +59,7 @@ async fn with_v1_off_everyone_gets_v2_and_with_both_off_the_section_is_unavailab
     let mut bob = host.user(BOB, "Боб");
     bob.send_text("/reports");
     bob.expect_text("Раздел временно недоступен").await;
+    bob.expect_text("Главное меню").await;
     host.stop().await.expect("clean stop");
 }
 
