@@ -27,6 +27,7 @@
 //! - [`services`]: the SDK's `HostApi` implemented over the pieces above.
 //! - [`telegram`]: Bot API calls with bounded 429 retries.
 //! - [`runtime`]: [`HostBuilder`], [`Host`], [`run`]: teloxide dispatcher wiring.
+//! - [`operator`]: the operator's commands (check-config, rollout ...).
 //! - [`logging`]: the tracing subscriber.
 //! - [`texts`]: what the host itself says to users.
 //! - [`error`]: start-up and run errors with their exit codes.
@@ -42,6 +43,7 @@ pub mod incoming;
 pub mod live;
 pub mod locks;
 pub mod logging;
+pub mod operator;
 pub mod overrides;
 pub mod plugins;
 pub mod registry;

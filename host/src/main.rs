@@ -129,7 +129,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
         Ok(s) => s,
-        Err(e) => return refuse(&StartError::Config(e)),
+        Err(e) => return ExitCode::from(vox_host::operator::refuse(&StartError::Config(e))),
     };
     if let Some(f) = cli.log_format {
         settings.log.format = match f {
@@ -138,13 +138,19 @@ fn main() -> ExitCode {
         };
     }
     match cli.command.unwrap_or(Command::Run) {
-        Command::CheckConfig => check_config(&settings),
-        Command::Rollout { command: RolloutCommand::Explain { user_id } } => explain(&settings, user_id),
-        Command::Rollout { command: RolloutCommand::Status } => status(&settings),
-        Command::Rollout { command: RolloutCommand::Check { plugin } } => check(&settings, &plugin),
-        Command::Rollout { command: RolloutCommand::ClearOverride { edit } } => {
-            clear_override(&settings, cli.config.as_deref(), &edit)
+        Command::CheckConfig => ExitCode::from(vox_host::operator::check_config(&settings)),
+        Command::Rollout { command: RolloutCommand::Explain { user_id } } => {
+            ExitCode::from(vox_host::operator::explain(&settings, user_id))
         }
+        Command::Rollout { command: RolloutCommand::Status } => {
+            ExitCode::from(vox_host::operator::status(&settings))
+        }
+        Command::Rollout { command: RolloutCommand::Check { plugin } } => {
+            ExitCode::from(vox_host::operator::check(&settings, &plugin))
+        }
+        Command::Rollout { command: RolloutCommand::ClearOverride { edit } } => ExitCode::from(
+            vox_host::operator::clear_override(&settings, cli.config.as_deref(), &edit.plugin, edit.wait),
+        ),
         Command::Rollout { command } => {
             use vox_host::rollout::commands::Change;
             let (change, edit) = match command {
@@ -162,7 +168,13 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            edit_rollout(&settings, cli.config.as_deref(), change, &edit)
+            ExitCode::from(vox_host::operator::edit_rollout(
+                &settings,
+                cli.config.as_deref(),
+                change,
+                &edit.plugin,
+                edit.wait,
+            ))
         }
         Command::Run => match serve(settings, cli.config) {
             Ok(code) => code,
@@ -174,176 +186,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn refuse(e: &StartError) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(2)
-}
-
-fn check_config(settings: &Settings) -> ExitCode {
-    match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins, &settings.setup()) {
-        Ok(loaded) => {
-            print!("{}", vox_host::check::plugin_table(&loaded));
-            if settings.token().is_err() {
-                println!("\nnote: no Telegram token is set; `run` needs VOX__TELEGRAM__TOKEN.");
-            }
-            println!("config OK");
-            ExitCode::SUCCESS
-        }
-        Err(e) => refuse(&e),
-    }
-}
-
-fn explain(settings: &Settings, user: i64) -> ExitCode {
-    match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins, &settings.setup()) {
-        Ok(loaded) => {
-            let live = vox_host::live::LiveConfig::initial(&loaded.plugins);
-            print!("{}", vox_host::explain::explain(&loaded.plugins, &live.plugins, user));
-            ExitCode::SUCCESS
-        }
-        Err(e) => refuse(&e),
-    }
-}
-
-fn status(settings: &Settings) -> ExitCode {
-    let loaded =
-        match vox_host::plugins::load(&vox_host::plugins::linked(), &settings.plugins, &settings.setup()) {
-            Ok(loaded) => loaded,
-            Err(e) => return refuse(&e),
-        };
-    let live = vox_host::live::LiveConfig::initial(&loaded.plugins);
-    let config: Vec<_> = loaded
-        .plugins
-        .iter()
-        .zip(&live.plugins)
-        .filter(|(p, _)| !p.manifest.versions.is_empty())
-        .map(|(p, l)| (p.manifest.id, l.describe()))
-        .collect();
-    let path = settings.host.data_dir.join(vox_host::status::STATUS_FILE);
-    let status: Option<serde_json::Value> =
-        std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-    print!("{}", vox_host::status::render(&config, status.as_ref(), age));
-    ExitCode::SUCCESS
-}
-
-fn check(settings: &Settings, plugin: &str) -> ExitCode {
-    let path = settings.host.data_dir.join(vox_host::status::STATUS_FILE);
-    let fresh = vox_host::rollout::commands::running_generation(&settings.host.data_dir).is_some();
-    let status: Option<serde_json::Value> =
-        std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    let (Some(status), true) = (status, fresh) else {
-        eprintln!("no running host seen (no fresh `{}`)", path.display());
-        return ExitCode::from(4);
-    };
-    let Some(p) = status["plugins"].as_array().into_iter().flatten().find(|p| p["id"] == plugin) else {
-        eprintln!("the running host has no versioned plugin `{plugin}`");
-        return ExitCode::from(4);
-    };
-    if let Some(reason) = p["config"]["override"].as_str() {
-        println!("ROLLED BACK automatically: {reason}");
-        return ExitCode::from(3);
-    }
-    if p["config"]["rollout"]["kill"].as_bool() == Some(true) {
-        println!("ROLLED BACK: the kill switch is on");
-        return ExitCode::from(3);
-    }
-    println!("healthy: generation {}", status["generation"]);
-    ExitCode::SUCCESS
-}
-
-fn clear_override(settings: &Settings, config: Option<&std::path::Path>, edit: &EditOpts) -> ExitCode {
-    let path = vox_host::overrides::path(config, &settings.host.data_dir);
-    let mut all = vox_host::overrides::load(&path);
-    if all.remove(&edit.plugin).is_none() {
-        println!("no automatic rollback of `{}` stands (`{}`)", edit.plugin, path.display());
-        return ExitCode::SUCCESS;
-    }
-    let before = vox_host::rollout::commands::running_generation(&settings.host.data_dir);
-    if let Err(e) = vox_host::overrides::save(&path, &all) {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
-        return ExitCode::FAILURE;
-    }
-    println!("automatic rollback of `{}` cleared", edit.plugin);
-    confirm(settings, before, edit.wait)
-}
-
-/// Waits for the running host to apply a change made on disk, and says so.
-fn confirm(settings: &Settings, before: Option<u64>, wait: u64) -> ExitCode {
-    let data_dir = &settings.host.data_dir;
-    match (before, wait) {
-        (_, 0) => ExitCode::SUCCESS,
-        (None, _) => {
-            println!(
-                "no running host seen (no fresh status file in `{}`): it applies the change when it starts",
-                data_dir.display()
-            );
-            ExitCode::SUCCESS
-        }
-        (Some(before), wait) => {
-            match vox_host::rollout::commands::wait_applied(
-                data_dir,
-                before,
-                std::time::Duration::from_secs(wait),
-            ) {
-                Some(took) => {
-                    println!(
-                        "confirmed by the running host in {} ms (generation {})",
-                        took.as_millis(),
-                        before + 1
-                    );
-                    ExitCode::SUCCESS
-                }
-                None => {
-                    eprintln!(
-                        "error: the running host did not confirm within {wait} s — check `vox-host rollout status` and its logs"
-                    );
-                    ExitCode::FAILURE
-                }
-            }
-        }
-    }
-}
-
-fn edit_rollout(
-    settings: &Settings,
-    config: Option<&std::path::Path>,
-    change: vox_host::rollout::commands::Change,
-    edit: &EditOpts,
-) -> ExitCode {
-    let Some(config) = config else {
-        eprintln!("error: rollout changes edit the config file: give it with --config FILE or VOX_CONFIG");
-        return ExitCode::from(2);
-    };
-    let registry =
-        match vox_host::registry::Registry::build(vox_host::plugins::linked().iter().map(|r| r.manifest)) {
-            Ok(r) => r,
-            Err(errors) => return refuse(&StartError::Registry(errors)),
-        };
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let edited = match vox_host::rollout::commands::apply(config, env, &registry, &edit.plugin, &change) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if !edited.changed {
-        println!(
-            "config `{}` already says so: {change:?} for `{}`; nothing to apply",
-            config.display(),
-            edit.plugin
-        );
-        return ExitCode::SUCCESS;
-    }
-    println!("config `{}` updated: {change:?} for `{}`", config.display(), edit.plugin);
-    confirm(settings, edited.generation_before, edit.wait)
-}
-
 fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     vox_host::logging::init(settings.log.format, &settings.log.level);
     let bot = match vox_host::bot(&settings) {
         Ok(bot) => bot,
-        Err(e) => return Ok(refuse(&e)),
+        Err(e) => return Ok(ExitCode::from(vox_host::operator::refuse(&e))),
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
