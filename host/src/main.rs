@@ -39,6 +39,16 @@ enum Command {
     Run,
     /// Validate the config and the plugin registry, print the plugin table.
     CheckConfig,
+    /// Chat with the bot in this terminal: an embedded fake Telegram and demo
+    /// reports, no token, no network.
+    Sandbox {
+        /// The Telegram user id to play (another id: another user's reports).
+        #[arg(long, default_value_t = 1001)]
+        user: i64,
+        /// A real VoxPersona reports directory instead of the demo reports.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
     /// Canary rollout of versioned plugins.
     Rollout {
         #[command(subcommand)]
@@ -139,6 +149,16 @@ fn main() -> ExitCode {
     }
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => ExitCode::from(vox_host::operator::check_config(&settings)),
+        Command::Sandbox { user, data } => {
+            let options = vox_host::sandbox::SandboxOptions { user, data, own_config: cli.config.is_some() };
+            match sandbox(settings, options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Rollout { command: RolloutCommand::Explain { user_id } } => {
             ExitCode::from(vox_host::operator::explain(&settings, user_id))
         }
@@ -184,6 +204,18 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn sandbox(settings: Settings, options: vox_host::sandbox::SandboxOptions) -> anyhow::Result<()> {
+    // Only errors: log lines would interleave with the chat.
+    vox_host::logging::init(settings.log.format, "error");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(async {
+        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        let mut stdout = std::io::stdout();
+        vox_host::sandbox::run(settings, options, stdin, &mut stdout).await
+    })
 }
 
 fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {

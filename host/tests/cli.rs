@@ -162,3 +162,36 @@ fn rollout_status_shows_the_config_and_says_when_no_host_runs() {
     assert!(stdout.contains("last refused change: `plugins.my_reports.rollout.percent`"), "{stdout}");
     assert!(stdout.contains("v1: 7 users, 9 updates since start"), "{stdout}");
 }
+
+#[test]
+fn the_sandbox_is_a_working_reports_conversation_in_a_terminal() {
+    use std::io::Write;
+    let data = std::env::temp_dir().join(format!("vox-cli-sandbox-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vox-host"))
+        .arg("sandbox")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("VOX__HOST__DATA_DIR", &data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sandbox starts");
+    // The main menu, "Мои отчеты", "Посмотреть", report 3, "Да, прислать", then quit.
+    child.stdin.take().expect("stdin").write_all(b"/help\n/start\n#1\n#1\n3\n#1\n/quit\n").expect("type");
+    let out = child.wait_with_output().expect("sandbox ends");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for expected in [
+        "#N             нажать кнопку",
+        "[#1 📄 Мои отчеты]",
+        "📎 Мои_отчеты.txt",
+        "№6. 07.04.2025 12:20 — Сводка голосовых сообщений за неделю",
+        "Прислать отчет №3 «Обратная связь по новому тарифу»?",
+        "📎 voxpersona_20250317_110500.txt",
+        "До встречи!",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
