@@ -61,18 +61,10 @@ pub struct Health {
 impl Health {
     /// Empty windows for these manifests (registry order).
     pub fn new(manifests: &[&'static Manifest]) -> Self {
-        let plugins = manifests
-            .iter()
-            .map(|m| {
-                m.versions
-                    .iter()
-                    .map(|v| Window {
-                        version: v.name,
-                        buckets: Mutex::new(vec![Bucket::default(); BUCKETS]),
-                    })
-                    .collect()
-            })
-            .collect();
+        let plugins = crate::served::per_version(manifests, |version| Window {
+            version,
+            buckets: Mutex::new(vec![Bucket::default(); BUCKETS]),
+        });
         Self { plugins }
     }
 

@@ -30,22 +30,22 @@ pub struct ServedCount {
     pub users: u64,
 }
 
+/// One `T` per declared version of each plugin, in registry order.
+pub(crate) fn per_version<T>(
+    manifests: &[&'static Manifest],
+    make: impl Fn(&'static str) -> T,
+) -> Vec<Vec<T>> {
+    manifests.iter().map(|m| m.versions.iter().map(|v| make(v.name)).collect()).collect()
+}
+
 impl Served {
     /// Empty counters for these manifests (registry order).
     pub fn new(manifests: &[&'static Manifest]) -> Self {
-        let plugins = manifests
-            .iter()
-            .map(|m| {
-                m.versions
-                    .iter()
-                    .map(|v| Slot {
-                        version: v.name,
-                        updates: AtomicU64::new(0),
-                        users: Mutex::new(HashSet::new()),
-                    })
-                    .collect()
-            })
-            .collect();
+        let plugins = per_version(manifests, |version| Slot {
+            version,
+            updates: AtomicU64::new(0),
+            users: Mutex::new(HashSet::new()),
+        });
         Self { plugins }
     }
 
