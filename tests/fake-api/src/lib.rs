@@ -11,7 +11,8 @@
 //! - `conn.rs` — the killable connections behind [`Fault::Drop`].
 //! - `request.rs` — JSON / multipart / query decoding into typed parameters.
 //! - `methods/` — one file per group of Bot API methods.
-//! - `world.rs` — chats, messages, updates, queries: the recorded state.
+//! - `chat.rs` — a chat's messages, edits, deletions and events.
+//! - `world.rs` — the recorded state: chats, pending updates, queries, the call log.
 //! - `shared.rs` — the world's lock and the wake-ups around it.
 //! - `wire.rs` — the JSON shapes teloxide parses (User, Chat, Message, Update).
 //! - `keyboard.rs`, `html.rs` — `reply_markup` and `parse_mode: HTML` rules.
@@ -32,6 +33,7 @@
 //! ```
 
 mod api;
+mod chat;
 mod conn;
 mod error;
 mod faults;
