@@ -21,6 +21,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[state]`
     pub state: StateSettings,
+    /// `[ops]`
+    pub ops: OpsSettings,
     /// `[plugins.<id>]`, raw: host keys are split off by the registry, the rest
     /// goes to the plugin's typed config.
     #[serde(default)]
@@ -74,6 +76,33 @@ pub enum LogFormat {
 pub struct StateSettings {
     /// Which store keeps dialogue state.
     pub backend: StateBackend,
+}
+
+/// `[ops]`: the operator's HTTP endpoints (`/healthz`, `/metrics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSettings {
+    /// `host:port` to listen on; empty turns the endpoints off.
+    pub listen: String,
+    /// `/healthz` turns 503 when Telegram has been unreachable this long, seconds.
+    pub unreachable_after_secs: u32,
+    /// How often the host checks that Telegram answers (`getMe`), seconds.
+    pub probe_every_secs: u32,
+}
+
+impl OpsSettings {
+    /// The address to listen on, or `None` when the endpoints are off.
+    pub fn address(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let listen = self.listen.trim();
+        if listen.is_empty() {
+            return Ok(None);
+        }
+        listen.parse().map(Some).map_err(|_| {
+            ConfigError(format!(
+                "`ops.listen`: `{listen}` is not an address like `127.0.0.1:9090` (empty turns the endpoints off)"
+            ))
+        })
+    }
 }
 
 /// Dialogue state backends.
@@ -161,6 +190,16 @@ impl Settings {
             return Err(ConfigError(format!(
                 "`log.level`: `{}` is not a valid filter ({e})",
                 self.log.level
+            )));
+        }
+        self.ops.address()?;
+        if self.ops.probe_every_secs == 0 {
+            return Err(ConfigError("`ops.probe_every_secs`: must be at least 1".into()));
+        }
+        if self.ops.unreachable_after_secs < self.ops.probe_every_secs {
+            return Err(ConfigError(format!(
+                "`ops.unreachable_after_secs`: must be at least `ops.probe_every_secs` ({})",
+                self.ops.probe_every_secs
             )));
         }
         for (id, section) in &self.plugins {
@@ -258,6 +297,12 @@ mod tests {
         std::fs::write(&bad, "[log]\nformat = \"xml\"\n").expect("write");
         let err = Settings::load(Some(&bad), env(&[])).expect_err("bad enum");
         assert!(err.0.contains("format"), "{err}");
+
+        std::fs::write(&bad, "[ops]\nlisten = \"localhost\"\n").expect("write");
+        let err = Settings::load(Some(&bad), env(&[])).expect_err("bad address");
+        assert!(err.0.contains("ops.listen"), "{err}");
+        let off = Settings::load(None, env(&[("VOX__OPS__LISTEN", "")])).expect("empty is off");
+        assert_eq!(off.ops.address(), Ok(None));
 
         std::fs::write(&bad, "[telegram]\napi_url = \"ftp://x\"\n").expect("write");
         let err = Settings::load(Some(&bad), env(&[])).expect_err("bad scheme");

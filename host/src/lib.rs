@@ -30,6 +30,8 @@
 //! - [`runtime`]: [`HostBuilder`], [`Host`], [`run`]: teloxide dispatcher wiring.
 //! - [`operator`]: the operator's commands (check-config, rollout ...).
 //! - [`logging`]: the tracing subscriber.
+//! - [`metrics`]: Prometheus metrics the update path feeds; the `/metrics` page.
+//! - [`ops`]: the operator's HTTP endpoints `/healthz` and `/metrics`; the Telegram probe.
 //! - [`texts`]: what the host itself says to users.
 //! - [`error`]: start-up and run errors with their exit codes.
 
@@ -44,7 +46,9 @@ pub mod incoming;
 pub mod live;
 pub mod locks;
 pub mod logging;
+pub mod metrics;
 pub mod operator;
+pub mod ops;
 pub mod overrides;
 pub mod plugins;
 pub mod registry;

@@ -7,8 +7,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use teloxide::dispatching::{Dispatcher, UpdateHandler};
-use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::{Requester, dptree};
 use teloxide::types::{BotCommand, Update};
 use teloxide::update_listeners::{Polling, UpdateListener};
@@ -24,12 +25,15 @@ use crate::error::{Error, RunError, StartError};
 use crate::health::Health;
 use crate::live::{Live, LiveConfig};
 use crate::locks::UserLocks;
+use crate::metrics::Metrics;
+use crate::ops::Ops;
 use crate::plugins::{self, LoadedPlugin};
 use crate::registry::Registry;
 use crate::reload::{ReloadStats, Reloader};
 use crate::served::Served;
 use crate::services::Services;
 use crate::state::{MemoryStore, StateStore};
+use crate::telegram::Telegram;
 use crate::tracker::Tracker;
 use tokio::sync::mpsc;
 
@@ -53,6 +57,7 @@ pub struct Runtime {
     pub(crate) override_path: PathBuf,
     pub(crate) trip_lock: std::sync::Mutex<()>,
     pub(crate) rollbacks: std::sync::atomic::AtomicU64,
+    pub(crate) ops: Ops,
     epoch: std::time::Instant,
     failures: std::sync::Mutex<Option<mpsc::UnboundedReceiver<usize>>>,
 }
@@ -71,6 +76,16 @@ impl Runtime {
     /// Automatic rollbacks since start.
     pub fn rollbacks(&self) -> u64 {
         self.rollbacks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Where `/healthz` and `/metrics` listen, if they are on.
+    pub fn ops_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ops.addr()
+    }
+
+    /// The host's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.services.telegram.metrics
     }
 
     /// Seconds on the host's clock since start, for the health windows.
@@ -115,12 +130,13 @@ impl HostBuilder {
     /// Validates the registry and builds every plugin; the bot is not contacted yet.
     pub fn build(self, bot: Bot) -> Result<Host, StartError> {
         let loaded = plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
+        let ops = Ops::bind(&self.settings)?;
         let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
         let health = Arc::new(Health::new(loaded.registry.manifests()));
         let (failures_tx, failures_rx) = mpsc::unbounded_channel();
         let epoch = self.clock.now();
         let services = Arc::new(Services {
-            bot: bot.clone(),
+            telegram: Telegram { bot: bot.clone(), metrics: Arc::new(Metrics::default()) },
             registry: Arc::clone(&loaded.registry),
             state,
             tracker: Tracker::default(),
@@ -163,6 +179,7 @@ impl HostBuilder {
             override_path,
             trip_lock: std::sync::Mutex::new(()),
             rollbacks: std::sync::atomic::AtomicU64::new(0),
+            ops,
             epoch,
             failures: std::sync::Mutex::new(Some(failures_rx)),
             api: Arc::clone(&services) as Arc<dyn HostApi>,
@@ -197,6 +214,7 @@ impl Host {
         register_commands(&bot, &runtime.registry).await;
 
         let sweeper = tokio::spawn(sweep(Arc::clone(&runtime)));
+        let ops_tasks = crate::ops::start(&runtime);
         let status_path = runtime.data_dir.join(crate::status::STATUS_FILE);
         let status = tokio::spawn(crate::status::write_loop(Arc::clone(&runtime), status_path));
         let failures = runtime.failures.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -222,15 +240,19 @@ impl Host {
         // (seen as a rare hang). The listener's stop flag is sticky; once polling
         // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
         let stop_polling = listener.stop_token();
+        let stopping = Arc::clone(&runtime);
         let stopper = tokio::spawn(async move {
             shutdown.await;
+            stopping.ops.stopping();
             tracing::info!("shutting down: no new updates; finishing the ones in flight");
             stop_polling.stop();
         });
-        let result = dispatcher
-            .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
-            .await;
+        let result =
+            dispatcher.try_dispatch_with_listener(listener, Arc::new(PollErrors(Arc::clone(&runtime)))).await;
         stopper.abort();
+        for task in ops_tasks {
+            task.abort();
+        }
         sweeper.abort();
         status.abort();
         if let Some(r) = rollback {
@@ -243,6 +265,18 @@ impl Host {
         result.map_err(|e: RequestError| RunError::Unreachable(e.to_string()))?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Long-poll failures: logged, counted, and seen by `/healthz`.
+struct PollErrors(Arc<Runtime>);
+
+impl ErrorHandler<RequestError> for PollErrors {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
+        tracing::error!(error = %error, "polling failed");
+        self.0.services.telegram.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
+        self.0.ops.reach.poll_failed();
+        Box::pin(async {})
     }
 }
 

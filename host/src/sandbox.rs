@@ -100,6 +100,10 @@ pub async fn run(
     settings.telegram.api_url = api.url().parse()?;
     settings.telegram.poll_timeout_secs = 1;
     settings.host.data_dir = scratch.join("data");
+    if !options.own_config {
+        // A newcomer's sandbox must not fail on a taken port; an operator's config decides itself.
+        settings.ops.listen.clear();
+    }
     let section = settings.plugins.entry("my_reports".to_owned()).or_insert_with(|| serde_json::json!({}));
     if let Some(map) = section.as_object_mut() {
         map.insert("reports_dir".into(), serde_json::Value::String(reports.display().to_string()));

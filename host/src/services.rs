@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use teloxide::Bot;
 use vox_plugin::{Clock, HostApi, HostError, Keyboard, MessageKind, Outgoing, StateKey, UserLock};
 
 use tokio::sync::mpsc;
@@ -13,13 +12,13 @@ use crate::health::{Event, Health};
 use crate::locks::UserLocks;
 use crate::registry::Registry;
 use crate::state::{DialogueState, StateStore};
-use crate::telegram;
+use crate::telegram::{self, Telegram};
 use crate::tracker::Tracker;
 
 /// What every handler's [`vox_plugin::Ctx`] talks to.
 pub struct Services {
-    /// The Bot API client.
-    pub bot: Bot,
+    /// The Bot API client with its call metrics.
+    pub telegram: Telegram,
     /// The validated registry (step declarations).
     pub registry: Arc<Registry>,
     /// Dialogue state.
@@ -41,11 +40,11 @@ pub struct Services {
 #[async_trait::async_trait]
 impl HostApi for Services {
     async fn send(&self, chat: i64, kind: MessageKind, message: Outgoing) -> Result<i32, HostError> {
-        let id = telegram::send(&self.bot, chat, message).await?;
+        let id = telegram::send(&self.telegram, chat, message).await?;
         let stale = self.tracker.sent(chat, id, kind);
         if !stale.is_empty() {
             // The new message is out; a failed cleanup only leaves old menus visible.
-            if let Err(e) = telegram::delete(&self.bot, chat, &stale).await {
+            if let Err(e) = telegram::delete(&self.telegram, chat, &stale).await {
                 tracing::warn!(chat, error = %e, "could not delete stale tracked messages");
             }
         }
@@ -59,12 +58,12 @@ impl HostApi for Services {
         text: String,
         keyboard: Option<Keyboard>,
     ) -> Result<(), HostError> {
-        telegram::edit_text(&self.bot, chat, message_id, text, keyboard).await
+        telegram::edit_text(&self.telegram, chat, message_id, text, keyboard).await
     }
 
     async fn delete(&self, chat: i64, message_ids: &[i32]) -> Result<(), HostError> {
         self.tracker.forget(chat, message_ids);
-        telegram::delete(&self.bot, chat, message_ids).await
+        telegram::delete(&self.telegram, chat, message_ids).await
     }
 
     async fn answer_callback(
@@ -73,7 +72,7 @@ impl HostApi for Services {
         text: Option<&str>,
         alert: bool,
     ) -> Result<(), HostError> {
-        telegram::answer(&self.bot, query_id, text, alert).await
+        telegram::answer(&self.telegram, query_id, text, alert).await
     }
 
     async fn set_step(

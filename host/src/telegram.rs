@@ -2,7 +2,8 @@
 //! bounded wait on 429 `retry_after`, and "already deleted" treated as done.
 
 use std::future::IntoFuture;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use teloxide::RequestError;
 use teloxide::payloads::{EditMessageTextSetters, SendDocumentSetters, SendMessageSetters};
@@ -13,6 +14,7 @@ use teloxide::types::{
 use teloxide::{ApiError, Bot};
 use vox_plugin::{ButtonAction, DocumentSource, HostError, Keyboard, Outgoing};
 
+use crate::metrics::Metrics;
 use crate::registry::CALLBACK_DATA_MAX;
 
 /// How many times a call is repeated after a 429.
@@ -28,8 +30,19 @@ pub const MAX_CAPTION_CHARS: usize = 1024;
 /// deleteMessages takes at most this many ids.
 const DELETE_BATCH: usize = 100;
 
-/// Repeats `call` while Telegram answers 429, waiting as told (bounded).
+/// The Bot API client and the metrics its calls feed.
+#[derive(Clone)]
+pub struct Telegram {
+    /// The client.
+    pub bot: Bot,
+    /// Latency and errors by method.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Repeats `call` while Telegram answers 429, waiting as told (bounded); every
+/// attempt's latency and failure is counted under `method`.
 pub async fn with_retry<T, Fut>(
+    metrics: &Metrics,
     method: &'static str,
     mut call: impl FnMut() -> Fut,
 ) -> Result<T, RequestError>
@@ -38,7 +51,10 @@ where
 {
     let mut attempt = 0;
     loop {
-        match call().into_future().await {
+        let started = Instant::now();
+        let result = call().into_future().await;
+        metrics.api_call(method, started.elapsed(), result.as_ref().err().map(crate::metrics::error_kind));
+        match result {
             Err(RequestError::RetryAfter(after))
                 if attempt < MAX_RETRIES && after.duration() <= MAX_RETRY_WAIT =>
             {
@@ -87,14 +103,14 @@ fn api(e: RequestError) -> HostError {
 }
 
 /// Sends a text or a document; returns the new message id.
-pub async fn send(bot: &Bot, chat: i64, message: Outgoing) -> Result<i32, HostError> {
+pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, HostError> {
     let chat = ChatId(chat);
     let sent = match message {
         Outgoing::Text { text, keyboard: kb } => {
             check_len("text", &text, MAX_TEXT_CHARS)?;
             let markup = kb.map(keyboard).transpose()?;
-            with_retry("sendMessage", || {
-                let mut req = bot.send_message(chat, text.clone());
+            with_retry(&tg.metrics, "sendMessage", || {
+                let mut req = tg.bot.send_message(chat, text.clone());
                 if let Some(m) = &markup {
                     req = req.reply_markup(m.clone());
                 }
@@ -119,8 +135,8 @@ pub async fn send(bot: &Bot, chat: i64, message: Outgoing) -> Result<i32, HostEr
                 )));
             }
             let file = InputFile::memory(bytes).file_name(document.file_name);
-            with_retry("sendDocument", || {
-                let mut req = bot.send_document(chat, file.clone());
+            with_retry(&tg.metrics, "sendDocument", || {
+                let mut req = tg.bot.send_document(chat, file.clone());
                 if let Some(c) = &caption {
                     req = req.caption(c.clone());
                 }
@@ -157,15 +173,15 @@ async fn read_upload(path: &std::path::Path) -> Result<Vec<u8>, HostError> {
 
 /// Edits a message's text and keyboard; "not modified" counts as done.
 pub async fn edit_text(
-    bot: &Bot,
+    tg: &Telegram,
     chat: i64,
     id: i32,
     text: String,
     kb: Option<Keyboard>,
 ) -> Result<(), HostError> {
     let markup = kb.map(keyboard).transpose()?;
-    let res = with_retry("editMessageText", || {
-        let mut req = bot.edit_message_text(ChatId(chat), MessageId(id), text.clone());
+    let res = with_retry(&tg.metrics, "editMessageText", || {
+        let mut req = tg.bot.edit_message_text(ChatId(chat), MessageId(id), text.clone());
         if let Some(m) = &markup {
             req = req.reply_markup(m.clone());
         }
@@ -179,10 +195,10 @@ pub async fn edit_text(
 }
 
 /// Deletes messages in batches of 100; ones already gone are not an error.
-pub async fn delete(bot: &Bot, chat: i64, ids: &[i32]) -> Result<(), HostError> {
+pub async fn delete(tg: &Telegram, chat: i64, ids: &[i32]) -> Result<(), HostError> {
     for batch in ids.chunks(DELETE_BATCH) {
-        let res = with_retry("deleteMessages", || {
-            bot.delete_messages(ChatId(chat), batch.iter().map(|&i| MessageId(i)))
+        let res = with_retry(&tg.metrics, "deleteMessages", || {
+            tg.bot.delete_messages(ChatId(chat), batch.iter().map(|&i| MessageId(i)))
         })
         .await;
         match res {
@@ -195,11 +211,11 @@ pub async fn delete(bot: &Bot, chat: i64, ids: &[i32]) -> Result<(), HostError> 
 }
 
 /// Answers a callback query with an optional toast or alert.
-pub async fn answer(bot: &Bot, query_id: &str, text: Option<&str>, alert: bool) -> Result<(), HostError> {
+pub async fn answer(tg: &Telegram, query_id: &str, text: Option<&str>, alert: bool) -> Result<(), HostError> {
     use teloxide::payloads::AnswerCallbackQuerySetters;
     let id = CallbackQueryId(query_id.to_owned());
-    with_retry("answerCallbackQuery", || {
-        let mut req = bot.answer_callback_query(id.clone());
+    with_retry(&tg.metrics, "answerCallbackQuery", || {
+        let mut req = tg.bot.answer_callback_query(id.clone());
         if let Some(t) = text {
             req = req.text(t);
         }

@@ -12,6 +12,7 @@ use tracing::{Instrument, field::Empty};
 use vox_plugin::{Ctx, CtxParts, Input, MessageKind, StateKey, StepState, User};
 
 use crate::health::Event;
+use crate::metrics::Failure;
 use crate::rollout::Reason;
 use crate::router::{Pin, Route, route};
 use crate::runtime::Runtime;
@@ -32,17 +33,23 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 impl Runtime {
     /// Serves one update from Telegram.
     pub async fn handle_update(self: &Arc<Self>, update: Update) {
-        let Some(incoming) = Incoming::from_update(update) else { return };
+        self.ops.reach.update_received();
+        let Some(incoming) = Incoming::from_update(update) else {
+            self.metrics().update("other");
+            return;
+        };
         self.handle(incoming).await;
     }
 
     /// Serves one extracted update inside its span, logging one line with the outcome.
     pub async fn handle(self: &Arc<Self>, incoming: Incoming) {
+        let kind = kind_of(&incoming.input);
+        self.metrics().update(kind);
         let span = tracing::info_span!(
             "update",
             chat = incoming.chat,
             user = incoming.user.id,
-            kind = kind_of(&incoming.input),
+            kind,
             plugin = Empty,
             version = Empty,
             step = Empty,
@@ -51,7 +58,9 @@ impl Runtime {
         let started = Instant::now();
         async move {
             let outcome = self.serve(incoming).await;
-            let elapsed_us = started.elapsed().as_micros() as u64;
+            let took = started.elapsed();
+            self.metrics().served(outcome, took);
+            let elapsed_us = took.as_micros() as u64;
             tracing::info!(outcome, elapsed_us, "update served");
         }
         .instrument(span)
@@ -133,6 +142,7 @@ impl Runtime {
                 let killed = settings.policy.rollout.as_ref().is_some_and(|r| r.kill && r.candidate == v);
                 if !settings.policy.is_enabled(v) || killed {
                     let current = settings.policy.decide(user.id, None).version;
+                    self.metrics().decision(plugin_id, current, "button_switched_off");
                     return self.menu_updated(idx, current, chat, user, &input, open.is_some()).await;
                 }
                 (Some(v), "button")
@@ -140,12 +150,14 @@ impl Runtime {
             Some(Pin::Dialogue(_)) | None => {
                 let decision = settings.policy.decide(user.id, open);
                 if decision.reason == Reason::AllDisabled {
+                    self.metrics().decision(plugin_id, None, decision.reason.as_str());
                     self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
                     self.unavailable(idx, chat, user).await;
                     return "all_versions_disabled";
                 }
                 if open.is_some_and(|o| decision.version != Some(o)) {
                     // The dialogue's version was switched off, killed or overruled.
+                    self.metrics().decision(plugin_id, decision.version, decision.reason.as_str());
                     return self.menu_updated(idx, decision.version, chat, user, &input, true).await;
                 }
                 (decision.version, decision.reason.as_str())
@@ -156,6 +168,7 @@ impl Runtime {
             self.served.record(idx, v, user.id);
         }
         span.record("reason", reason);
+        self.metrics().decision(plugin_id, version, reason);
 
         if !settings.enabled {
             self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
@@ -215,19 +228,22 @@ impl Runtime {
             input,
             step,
         });
+        let started = Instant::now();
         let result = AssertUnwindSafe(loaded.plugin.handle(&mut ctx)).catch_unwind().await;
-        let outcome = match result {
-            Ok(Ok(())) => "ok",
+        let took = started.elapsed();
+        let (outcome, failure) = match result {
+            Ok(Ok(())) => ("ok", None),
             Ok(Err(e)) => {
                 tracing::error!(plugin = plugin_id, version, step = step_name, error = %e, "handler failed");
-                "handler_error"
+                ("handler_error", Some(Failure::Error))
             }
             Err(panic) => {
                 let message = panic_message(&*panic);
                 tracing::error!(plugin = plugin_id, version, step = step_name, panic = %message, "handler panicked");
-                "handler_panic"
+                ("handler_panic", Some(Failure::Panic))
             }
         };
+        self.metrics().handler(plugin_id, version, step_name, took, failure);
         if outcome != "ok" {
             // A failed step may be half-done: end the dialogue so the user starts clean.
             let _ = ctx.clear_step().await;

@@ -95,6 +95,8 @@ impl TestHostBuilder {
             // Short polls keep shutdown quick.
             ("VOX__TELEGRAM__POLL_TIMEOUT_SECS".to_owned(), "1".to_owned()),
             ("VOX__HOST__DATA_DIR".to_owned(), format!("{dir_str}/data")),
+            // Tests run side by side: each host's /healthz and /metrics on a port of its own.
+            ("VOX__OPS__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ];
         env.extend(self.env);
         let settings = Settings::load(Some(&config_path), env.clone()).map_err(vox_host::StartError::from)?;
@@ -163,6 +165,17 @@ impl TestHost {
         std::fs::rename(&tmp, &self.config_path).expect("replace config");
     }
 
+    /// The host's runtime (metrics, ops address, live config).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// `http://<ops address>` of this host's `/healthz` and `/metrics`.
+    pub fn ops_url(&self) -> String {
+        let addr = self.runtime.ops_addr().expect("tests run the ops endpoints");
+        format!("http://{addr}")
+    }
+
     /// The live config's generation (1 at start, +1 per applied change).
     pub fn generation(&self) -> u64 {
         self.runtime.live().generation
@@ -173,7 +186,7 @@ impl TestHost {
         self.runtime.reload_stats().failed.load(Ordering::Relaxed)
     }
 
-    /// Waits until `check` holds (polled every 20 ms), up to 5 s.
+    /// Waits until `check` holds (polled every 20 ms), up to 10 s (CI machines are busy).
     #[track_caller]
     pub fn wait_until<'a>(
         &'a self,
@@ -182,7 +195,7 @@ impl TestHost {
     ) -> impl std::future::Future<Output = ()> + 'a {
         let caller = std::panic::Location::caller();
         async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
             while !check(self) {
                 assert!(tokio::time::Instant::now() < deadline, "{caller}: timed out waiting until {what}");
                 tokio::time::sleep(Duration::from_millis(20)).await;

@@ -16,12 +16,15 @@
 //! # Layout
 //! - [`host`]: [`TestHost`] and its builder — a real config file, a temp data
 //!   directory, the host runtime serving the fake Bot API.
+//! - [`http`]: [`http_get`], a minimal GET for `/healthz` and `/metrics`.
 //! - [`tempdir`]: a temp directory removed on drop.
 //! - the fake Bot API and the scripted user are re-exported from `vox-fake-bot-api`.
 
 pub mod host;
+pub mod http;
 pub mod tempdir;
 
 pub use host::{TestHost, TestHostBuilder, init_test_logging};
+pub use http::http_get;
 pub use tempdir::TempDir;
 pub use vox_fake_bot_api::*;

@@ -16,6 +16,7 @@
 //! - [`host`]: [`HostApi`], the services the host provides behind a [`Ctx`].
 //! - [`setup`]: [`Setup`], host facts for a plugin's constructor (the data directory).
 //! - [`clock`]: the host's clock, which tests can move forward.
+//! - [`metrics`]: [`metrics::Sample`], a plugin's own counters on the host's `/metrics`.
 //! - [`testing`]: [`testing::RecordingHost`], a fake host for plugin unit tests.
 //! - [`error`]: [`HandlerError`], [`HostError`], [`ConfigError`].
 //!
@@ -55,6 +56,7 @@ pub mod context;
 pub mod error;
 pub mod host;
 pub mod manifest;
+pub mod metrics;
 pub mod plugin;
 pub mod reply;
 pub mod setup;

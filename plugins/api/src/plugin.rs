@@ -36,6 +36,35 @@ pub trait Plugin: Send + Sync + 'static {
         let _ = (ctx, expired);
         Ok(())
     }
+
+    /// The plugin's own counters and gauges, read on every scrape of the host's
+    /// `/metrics` (so keep them in atomics: this is called off the update path,
+    /// but often). The host prefixes each name with the plugin id.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use vox_plugin::metrics::Sample;
+    /// use vox_plugin::{Ctx, HandlerError, Plugin};
+    ///
+    /// #[derive(Default)]
+    /// struct Counting { served: AtomicU64 }
+    ///
+    /// #[vox_plugin::async_trait]
+    /// impl Plugin for Counting {
+    ///     async fn handle(&self, _: &mut Ctx) -> Result<(), HandlerError> {
+    ///         self.served.fetch_add(1, Ordering::Relaxed);
+    ///         Ok(())
+    ///     }
+    ///
+    ///     fn metrics(&self) -> Vec<Sample> {
+    ///         vec![Sample::counter("served", "Updates served", self.served.load(Ordering::Relaxed))]
+    ///     }
+    /// }
+    /// # assert_eq!(Counting::default().metrics()[0].value, 0);
+    /// ```
+    fn metrics(&self) -> Vec<crate::metrics::Sample> {
+        Vec::new()
+    }
 }
 
 /// What [`crate::register!`] submits: the manifest and a constructor over the

@@ -138,7 +138,7 @@ impl MyReports {
     }
 
     /// The counters.
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    pub fn counters(&self) -> &Arc<Metrics> {
         &self.metrics
     }
 
@@ -161,6 +161,10 @@ impl Plugin for MyReports {
             Some("v2") => v2::on_expired(self, ctx, expired).await,
             _ => Ok(()),
         }
+    }
+
+    fn metrics(&self) -> Vec<vox_plugin::metrics::Sample> {
+        self.metrics.samples()
     }
 }
 

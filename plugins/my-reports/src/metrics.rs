@@ -1,8 +1,10 @@
 //! my-reports' counters, all in one place, as the plan lists them: opens, views,
 //! renames, deletes, successes and failures, timeouts, lock waits, size
-//! refusals, list sizes, security refusals. Read by the ops endpoint.
+//! refusals, list sizes, security refusals. The host shows them on `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use vox_plugin::metrics::Sample;
 
 /// A monotonically increasing counter.
 #[derive(Debug, Default)]
@@ -71,30 +73,76 @@ pub struct Metrics {
     pub delete_postcondition_failures: Counter,
 }
 
+type Labels = &'static [(&'static str, &'static str)];
+
+const ACTIONS_HELP: &str = "Actions carried out, by action and outcome";
+/// `[ok, failed]` labels of views, renames, deletes, exports, in that order.
+const ACTION_LABELS: [[Labels; 2]; 4] = [
+    [&[("action", "view"), ("outcome", "ok")], &[("action", "view"), ("outcome", "failed")]],
+    [&[("action", "rename"), ("outcome", "ok")], &[("action", "rename"), ("outcome", "failed")]],
+    [&[("action", "delete"), ("outcome", "ok")], &[("action", "delete"), ("outcome", "failed")]],
+    [&[("action", "export"), ("outcome", "ok")], &[("action", "export"), ("outcome", "failed")]],
+];
+
 impl Metrics {
-    /// Every counter as `(name, value)`, in Prometheus naming.
-    pub fn samples(&self) -> Vec<(&'static str, u64)> {
-        vec![
-            ("my_reports_opens_total", self.opens.get()),
-            ("my_reports_views_ok_total", self.views.ok.get()),
-            ("my_reports_views_failed_total", self.views.failed.get()),
-            ("my_reports_renames_ok_total", self.renames.ok.get()),
-            ("my_reports_renames_failed_total", self.renames.failed.get()),
-            ("my_reports_deletes_ok_total", self.deletes.ok.get()),
-            ("my_reports_deletes_failed_total", self.deletes.failed.get()),
-            ("my_reports_exports_ok_total", self.exports.ok.get()),
-            ("my_reports_exports_failed_total", self.exports.failed.get()),
-            ("my_reports_timeouts_total", self.timeouts.get()),
-            ("my_reports_lock_waits_total", self.lock_waits.get()),
-            ("my_reports_lock_busy_total", self.lock_busy.get()),
-            ("my_reports_size_refusals_total", self.size_refusals.get()),
-            ("my_reports_invalid_inputs_total", self.invalid_inputs.get()),
-            ("my_reports_lists_sent_total", self.lists_sent.get()),
-            ("my_reports_list_bytes_total", self.list_bytes_total.get()),
-            ("my_reports_list_reports_total", self.list_reports_total.get()),
-            ("my_reports_security_refusals_total", self.security_refusals.get()),
-            ("my_reports_missing_files_total", self.missing_files.get()),
-            ("my_reports_delete_postcondition_failures_total", self.delete_postcondition_failures.get()),
-        ]
+    /// Every counter as it appears on the host's `/metrics` (prefixed `my_reports_`).
+    pub fn samples(&self) -> Vec<Sample> {
+        let mut out = vec![Sample::counter(
+            "opens",
+            "\"Мои отчеты\" opened (lists made, both versions)",
+            self.opens.get(),
+        )];
+        for (labels, outcomes) in
+            ACTION_LABELS.iter().zip([&self.views, &self.renames, &self.deletes, &self.exports])
+        {
+            out.push(Sample::counter("actions", ACTIONS_HELP, outcomes.ok.get()).labels(labels[0]));
+            out.push(Sample::counter("actions", ACTIONS_HELP, outcomes.failed.get()).labels(labels[1]));
+        }
+        out.extend([
+            Sample::counter("timeouts", "Outdated lists or expired steps met by a user", self.timeouts.get()),
+            Sample::counter(
+                "lock_waits",
+                "Actions that waited for the same user's running one",
+                self.lock_waits.get(),
+            ),
+            Sample::counter(
+                "lock_busy",
+                "Actions refused because the user's previous one still ran",
+                self.lock_busy.get(),
+            ),
+            Sample::counter(
+                "size_refusals",
+                "Lists or files refused for their size",
+                self.size_refusals.get(),
+            ),
+            Sample::counter("invalid_inputs", "Wrong answers typed in a step", self.invalid_inputs.get()),
+            Sample::counter("lists_sent", "Report lists sent (TXT, CSV, JSON)", self.lists_sent.get()),
+            Sample::counter(
+                "list_bytes",
+                "Bytes of the lists sent (divide by lists_sent for the mean size)",
+                self.list_bytes_total.get(),
+            ),
+            Sample::counter(
+                "list_reports",
+                "Reports in the lists sent (divide by lists_sent for the mean)",
+                self.list_reports_total.get(),
+            ),
+            Sample::counter(
+                "security_refusals",
+                "Forged or unsafe report paths refused",
+                self.security_refusals.get(),
+            ),
+            Sample::counter(
+                "missing_files",
+                "Reports whose file was missing on disk when asked for",
+                self.missing_files.get(),
+            ),
+            Sample::counter(
+                "delete_postcondition_failures",
+                "Deletes after which the file or the entry was still there",
+                self.delete_postcondition_failures.get(),
+            ),
+        ]);
+        out
     }
 }

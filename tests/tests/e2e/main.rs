@@ -7,6 +7,7 @@ mod support;
 mod dialogue;
 mod failures;
 mod menu;
+mod ops;
 mod reports_v1;
 mod reports_v2;
 mod rollout;

@@ -1,0 +1,243 @@
+//! The host's Prometheus metrics: what the update path counts as it goes
+//! (cheap: labels are `&'static str`, no allocation once a series exists) and
+//! [`render`], the `/metrics` page with the values read at scrape time.
+
+mod process;
+mod scrape;
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+pub use process::watch_event_loop;
+pub use scrape::render;
+
+/// Label value for "no version" (unversioned plugins) and "no step" (no dialogue).
+pub const NONE: &str = "none";
+
+/// Upper bounds of handler and update latency buckets, seconds.
+const LATENCY_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Upper bounds of Bot API call latency buckets, seconds (long polls excluded).
+const API_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Upper bounds of event-loop lag buckets, seconds.
+const LAG_BUCKETS: [f64; 9] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandlerLabels {
+    plugin: &'static str,
+    version: &'static str,
+    step: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    plugin: &'static str,
+    version: &'static str,
+    step: &'static str,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    plugin: &'static str,
+    version: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabel {
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodErrorLabels {
+    method: &'static str,
+    error: &'static str,
+}
+
+/// Which way a handler failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// It returned an error.
+    Error,
+    /// It panicked.
+    Panic,
+}
+
+/// Every metric the host updates as it serves.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    updates: Family<KindLabel, Counter>,
+    outcomes: Family<OutcomeLabel, Counter>,
+    update_seconds: Histogram,
+    handler_seconds: HistogramFamily<HandlerLabels>,
+    handler_errors: Family<ErrorLabels, Counter>,
+    decisions: Family<DecisionLabels, Counter>,
+    api_seconds: HistogramFamily<MethodLabel>,
+    api_errors: Family<MethodErrorLabels, Counter>,
+    loop_lag: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let latency: fn() -> Histogram = || Histogram::new(LATENCY_BUCKETS);
+        let api: fn() -> Histogram = || Histogram::new(API_BUCKETS);
+        let m = Self {
+            registry: Registry::default(),
+            updates: Family::default(),
+            outcomes: Family::default(),
+            update_seconds: Histogram::new(LATENCY_BUCKETS),
+            handler_seconds: Family::new_with_constructor(latency),
+            handler_errors: Family::default(),
+            decisions: Family::default(),
+            api_seconds: Family::new_with_constructor(api),
+            api_errors: Family::default(),
+            loop_lag: Histogram::new(LAG_BUCKETS),
+        };
+        m.registered()
+    }
+}
+
+impl Metrics {
+    fn registered(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            "vox_updates",
+            "Updates received from Telegram, by kind (text, command, callback, unsupported, other)",
+            self.updates.clone(),
+        );
+        r.register(
+            "vox_update_outcomes",
+            "Updates served, by how they ended (handled, handler_error, outdated_button, ...)",
+            self.outcomes.clone(),
+        );
+        r.register(
+            "vox_update_duration_seconds",
+            "Time to serve one update, routing to the last Bot API call",
+            self.update_seconds.clone(),
+        );
+        r.register(
+            "vox_handler_duration_seconds",
+            "Time in a plugin's handler, by plugin, version and the step the update arrived at",
+            self.handler_seconds.clone(),
+        );
+        r.register(
+            "vox_handler_errors",
+            "Handlers that returned an error (kind=error) or panicked (kind=panic)",
+            self.handler_errors.clone(),
+        );
+        r.register(
+            "vox_rollout_decisions",
+            "Which version served an update and why (stable, canary, allow, deny, kill, button, ...)",
+            self.decisions.clone(),
+        );
+        r.register(
+            "vox_telegram_request_duration_seconds",
+            "Bot API calls the host made, by method (each attempt; getUpdates long polls excluded)",
+            self.api_seconds.clone(),
+        );
+        r.register(
+            "vox_telegram_request_errors",
+            "Bot API calls that failed, by method and error (rate_limited, api, network, other)",
+            self.api_errors.clone(),
+        );
+        r.register(
+            "vox_event_loop_lag_seconds",
+            "How late a 100 ms timer on the async runtime fired: a busy or blocked executor shows here",
+            self.loop_lag.clone(),
+        );
+        self
+    }
+
+    /// An update arrived (`kind` from [`crate::incoming::kind_of`], or `other`).
+    pub fn update(&self, kind: &'static str) {
+        self.updates.get_or_create(&KindLabel { kind }).inc();
+    }
+
+    /// An update was served.
+    pub fn served(&self, outcome: &'static str, took: Duration) {
+        self.outcomes.get_or_create(&OutcomeLabel { outcome }).inc();
+        self.update_seconds.observe(took.as_secs_f64());
+    }
+
+    /// A handler ran; `failure` says if it failed.
+    pub fn handler(
+        &self,
+        plugin: &'static str,
+        version: Option<&'static str>,
+        step: Option<&'static str>,
+        took: Duration,
+        failure: Option<Failure>,
+    ) {
+        let version = version.unwrap_or(NONE);
+        let step = step.unwrap_or(NONE);
+        self.handler_seconds
+            .get_or_create(&HandlerLabels { plugin, version, step })
+            .observe(took.as_secs_f64());
+        if let Some(f) = failure {
+            let kind = match f {
+                Failure::Error => "error",
+                Failure::Panic => "panic",
+            };
+            self.handler_errors.get_or_create(&ErrorLabels { plugin, version, step, kind }).inc();
+        }
+    }
+
+    /// The rollout picked `version` for an update to `plugin`.
+    pub fn decision(&self, plugin: &'static str, version: Option<&'static str>, reason: &'static str) {
+        let version = version.unwrap_or(NONE);
+        self.decisions.get_or_create(&DecisionLabels { plugin, version, reason }).inc();
+    }
+
+    /// One Bot API attempt finished; `error` names its failure, if any.
+    pub fn api_call(&self, method: &'static str, took: Duration, error: Option<&'static str>) {
+        self.api_seconds.get_or_create(&MethodLabel { method }).observe(took.as_secs_f64());
+        if let Some(error) = error {
+            self.api_errors.get_or_create(&MethodErrorLabels { method, error }).inc();
+        }
+    }
+
+    /// A Bot API call that is not timed (the long poll) failed.
+    pub fn api_error(&self, method: &'static str, error: &'static str) {
+        self.api_errors.get_or_create(&MethodErrorLabels { method, error }).inc();
+    }
+
+    /// The event loop woke `lag` later than asked.
+    pub fn loop_lag(&self, lag: Duration) {
+        self.loop_lag.observe(lag.as_secs_f64());
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// A short, stable name for a Bot API error, for the `error` label.
+pub fn error_kind(e: &teloxide::RequestError) -> &'static str {
+    use teloxide::RequestError;
+    match e {
+        RequestError::RetryAfter(_) => "rate_limited",
+        RequestError::Api(_) | RequestError::MigrateToChatId(_) => "api",
+        RequestError::Network(_) => "network",
+        RequestError::InvalidJson { .. } => "invalid_json",
+        RequestError::Io(_) => "io",
+    }
+}

@@ -1,0 +1,145 @@
+//! The operator's endpoints on a running host: `/healthz` says when the bot
+//! serves and when Telegram is unreachable; `/metrics` moves as a scripted
+//! session goes (updates, handlers, rollout, Telegram calls, my-reports'
+//! counters, config reloads).
+
+use std::time::Duration;
+
+use vox_testkit::{Fault, TestHost, http_get};
+
+use crate::reports_fixture as fx;
+
+const ALICE: i64 = 8101;
+
+/// The value of the series whose line starts with `series` (name and labels, exactly).
+fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+async fn scrape(host: &TestHost) -> String {
+    let (status, body) = http_get(&format!("{}/metrics", host.ops_url())).await.expect("GET /metrics");
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn healthz(host: &TestHost) -> (u16, serde_json::Value) {
+    let (status, body) = http_get(&format!("{}/healthz", host.ops_url())).await.expect("GET /healthz");
+    (status, serde_json::from_str(&body).expect("JSON body"))
+}
+
+/// Waits (up to 10 s) for `/healthz` to answer `want`.
+async fn healthz_becomes(host: &TestHost, want: u16) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = healthz(host).await;
+        if status == want {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "healthz stayed {status}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_as_a_scripted_session_goes() {
+    let host = fx::host("v2", fx::reports(ALICE, 3), "").start().await;
+    let before = scrape(&host).await;
+    assert_eq!(value(&before, "my_reports_opens_total"), Some(0.0), "{before}");
+    assert_eq!(value(&before, "vox_config_generation"), Some(1.0));
+    assert!(value(&before, "process_resident_memory_bytes").is_some_and(|b| b > 1e6), "{before}");
+    assert!(value(&before, "process_cpu_seconds_total").is_some(), "{before}");
+    assert!(before.contains("# TYPE vox_event_loop_lag_seconds histogram"), "{before}");
+
+    let mut alice = host.user(ALICE, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    alice.press("Мои отчеты");
+    alice.expect_document().await;
+    alice.expect_text("Выберите действие").await;
+    alice.press("Посмотреть");
+    alice.expect_text("Какой отчет прислать?").await;
+    alice.send_text("2");
+    alice.expect_text("Прислать отчет №2").await;
+    alice.press("Да");
+    alice.expect_document().await;
+
+    // The last handler may still be answering its callback: wait for its outcome.
+    let mut after = scrape(&host).await;
+    for _ in 0..100 {
+        if value(&after, "vox_update_outcomes_total{outcome=\"ok\"}") == Some(5.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        after = scrape(&host).await;
+    }
+    let v = |series: &str| value(&after, series).unwrap_or_else(|| panic!("no `{series}` in\n{after}"));
+    assert_eq!(v("vox_updates_total{kind=\"command\"}"), 1.0);
+    assert_eq!(v("vox_updates_total{kind=\"callback\"}"), 3.0);
+    assert_eq!(v("vox_updates_total{kind=\"text\"}"), 1.0);
+    assert_eq!(v("my_reports_opens_total"), 1.0);
+    assert_eq!(v("my_reports_actions_total{action=\"view\",outcome=\"ok\"}"), 1.0);
+    assert_eq!(v("my_reports_lists_sent_total"), 1.0);
+    assert_eq!(v("vox_rollout_served_users{plugin=\"my_reports\",version=\"v2\"}"), 1.0);
+    assert_eq!(
+        v(
+            "vox_handler_duration_seconds_count{plugin=\"my_reports\",version=\"v2\",step=\"report_view_ask_number\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        v("vox_handler_duration_seconds_count{plugin=\"main_menu\",version=\"none\",step=\"none\"}"),
+        1.0
+    );
+    assert!(
+        v("vox_rollout_decisions_total{plugin=\"my_reports\",version=\"v2\",reason=\"configured\"}") >= 1.0
+    );
+    assert!(v("vox_telegram_request_duration_seconds_count{method=\"sendDocument\"}") >= 2.0);
+    assert!(v("vox_telegram_request_duration_seconds_count{method=\"answerCallbackQuery\"}") >= 3.0);
+    assert_eq!(v("vox_update_outcomes_total{outcome=\"ok\"}"), 5.0);
+    assert!(!after.contains("vox_handler_errors_total{"), "no handler failed: {after}");
+
+    // A config change applied, then one refused: both counted, the generation moves once.
+    host.write_config(&fx::config("v1", ""));
+    host.wait_until("the change applied", |h| h.generation() == 2).await;
+    host.write_config("[plugins.my_reports]\nversion = \"v9\"\n");
+    host.wait_until("the bad change refused", |h| h.reload_failures() == 1).await;
+    let reloaded = scrape(&host).await;
+    assert_eq!(value(&reloaded, "vox_config_reloads_total"), Some(1.0), "{reloaded}");
+    assert_eq!(value(&reloaded, "vox_config_reload_failures_total"), Some(1.0), "{reloaded}");
+    assert_eq!(value(&reloaded, "vox_config_generation"), Some(2.0), "{reloaded}");
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_ok_while_polling_and_503_while_telegram_is_unreachable() {
+    let host = TestHost::builder()
+        .env("VOX__OPS__PROBE_EVERY_SECS", "1")
+        .env("VOX__OPS__UNREACHABLE_AFTER_SECS", "1")
+        .start()
+        .await;
+    let ok = healthz_becomes(&host, 200).await;
+    assert_eq!(ok["status"], "ok");
+    assert_eq!(ok["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(ok["generation"], 1);
+    assert!(ok["uptime_secs"].is_u64(), "{ok}");
+
+    // Telegram stops answering the probe: after the threshold the host is unhealthy.
+    host.api().fault(Some("getMe"), Fault::Drop, 1_000);
+    let down = healthz_becomes(&host, 503).await;
+    assert_eq!(down["status"], "telegram_unreachable", "{down}");
+    assert!(down["telegram_failing_secs"].as_u64().is_some_and(|s| s >= 1), "{down}");
+    let metrics = scrape(&host).await;
+    assert_eq!(value(&metrics, "vox_telegram_reachable"), Some(0.0), "{metrics}");
+    assert!(
+        value(&metrics, "vox_telegram_request_errors_total{method=\"getMe\",error=\"network\"}")
+            .is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+
+    // It answers again: healthy at the next probe.
+    host.api().clear_faults();
+    healthz_becomes(&host, 200).await;
+    let (status, body) = http_get(&format!("{}/nothing-here", host.ops_url())).await.expect("GET");
+    assert_eq!(status, 404, "{body}");
+    host.stop().await.expect("clean stop");
+}
