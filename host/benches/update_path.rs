@@ -97,8 +97,14 @@ fn state_store(c: &mut Criterion) {
 
 fn whole_update(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let settings =
-        vox_host::Settings::load(None, [("VOX__PLUGINS__MAIN_MENU__ENABLED".into(), "true".into())]);
+    let settings = vox_host::Settings::load(
+        None,
+        [
+            ("VOX__PLUGINS__MAIN_MENU__ENABLED".into(), "true".into()),
+            // No ops endpoints: the bench measures the update path, not a listener.
+            ("VOX__OPS__LISTEN".into(), String::new()),
+        ],
+    );
     let mut settings = settings.expect("defaults");
     // The bench binary links only its own plugins.
     settings.plugins.clear();
@@ -137,6 +143,20 @@ fn whole_update(c: &mut Criterion) {
     });
 }
 
+/// What one served update adds in metrics: kind, decision, handler latency, outcome.
+fn metrics(c: &mut Criterion) {
+    let m = vox_host::metrics::Metrics::default();
+    let took = std::time::Duration::from_micros(120);
+    c.bench_function("metrics/one_update", |b| {
+        b.iter(|| {
+            m.update(black_box("callback"));
+            m.decision("my_reports", Some("v2"), "bucket_in");
+            m.handler("my_reports", Some("v2"), Some("report_view_confirm"), took, None);
+            m.served("ok", took);
+        })
+    });
+}
+
 fn rollout(c: &mut Criterion) {
     use vox_host::rollout::{Policy, Rollout};
     let allow: Vec<i64> = (1..=1000).map(|i| i * 7).collect();
@@ -156,5 +176,5 @@ fn rollout(c: &mut Criterion) {
     c.bench_function("rollout/decide_allow_list", |b| b.iter(|| policy.decide(black_box(7000), None)));
 }
 
-criterion_group!(benches, routing, state_store, rollout, whole_update);
+criterion_group!(benches, routing, state_store, rollout, metrics, whole_update);
 criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! The operator's path against a real running host: `vox-host run` as a child
 //! process serving the fake Bot API, moved from 0% to 100% v2 and rolled back
-//! by the scripts, each step confirmed by the host, then stopped with SIGTERM.
+//! by the scripts, each step confirmed by the host, reloaded with SIGHUP, then
+//! stopped with SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -27,6 +28,21 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A port nobody listens on now, for the child's ops endpoints.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The raw answer to `GET path` on 127.0.0.1:`port`.
+fn get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
 struct Host(Child);
 
 impl Drop for Host {
@@ -51,14 +67,17 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
     let cfg = config.to_str().expect("utf-8 path");
 
     let api = FakeBotApi::start().await.expect("fake api");
+    let ops_port = free_port();
+    let log = std::fs::File::create(dir.join("host.log")).expect("log file");
     let child = Command::new(BIN)
         .args(["--config", cfg, "run"])
         .env("VOX__TELEGRAM__TOKEN", api.token())
         .env("VOX__TELEGRAM__API_URL", api.url())
         .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
         .env("VOX__HOST__DATA_DIR", &data)
+        .env("VOX__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("host starts");
     let mut host = Host(child);
@@ -128,6 +147,21 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
     let out = script("rollout.sh", &["--config", cfg, "status"], &data);
     let status = text(&out.stdout);
     assert!(status.contains("KILL SWITCH ON"), "{status}");
+
+    // SIGHUP re-reads the config and does not stop the host.
+    let pid = host.0.id().to_string();
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().expect("kill").success());
+    let started = Instant::now();
+    while !std::fs::read_to_string(dir.join("host.log"))
+        .expect("log")
+        .contains("SIGHUP: re-reading the config")
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "SIGHUP was not acted on");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(host.0.try_wait().expect("wait").is_none(), "SIGHUP must not stop the host");
+    let health = get(ops_port, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 
     // Graceful shutdown on SIGTERM.
     let pid = host.0.id().to_string();
