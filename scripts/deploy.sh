@@ -134,8 +134,8 @@ if [[ $health -eq 0 ]]; then
   exit 0
 fi
 
-[[ -z "$exit_note" ]] || warn "$exit_note"
 warn "$release did not answer HTTP 200 at $health_url"
+if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer: $last_answer"; fi
 show_host_log
 host_stop
 if [[ -z "$old_current" ]]; then
@@ -157,6 +157,7 @@ if [[ $health -eq 0 ]]; then
   echo "deploy FAILED: $binary not healthy within ${timeout}s; rolled back to $old_current (healthy again after $(fmt_ms "$health_ms"))"
   say "the failed release stays in $prefix/$release; the backup of the data is $backup"
 else
+  if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer: $last_answer"; fi
   show_host_log
   echo "deploy FAILED: $binary not healthy within ${timeout}s; rolled back to $old_current, but it is NOT healthy either within ${timeout}s: check the log above and $health_url; the data backup is $backup (scripts/restore.sh)"
 fi

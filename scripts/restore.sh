@@ -128,7 +128,7 @@ if [[ $health -eq 0 ]]; then
   say "OK: data restored from $backup and the host is healthy ($(fmt_ms $(($(now_ms) - started))) in all)${aside:+; the replaced data is kept in $aside}"
   exit 0
 fi
-[[ -z "$exit_note" ]] || warn "$exit_note"
+if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer from $health_url: $last_answer"; fi
 show_host_log
 echo "restore FAILED: the data is restored but the host is not healthy within ${timeout}s at $health_url; the replaced data is in ${aside:-(none)}; check the log above"
 exit 1

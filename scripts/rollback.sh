@@ -82,7 +82,7 @@ if [[ $health -eq 0 ]]; then
   say "OK: $previous is serving (healthy $(fmt_ms "$health_ms") after start, $(fmt_ms $(($(now_ms) - started))) in all); $current is previous now"
   exit 0
 fi
-[[ -z "$exit_note" ]] || warn "$exit_note"
+if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer from $health_url: $last_answer"; fi
 show_host_log
 echo "rollback FAILED: $previous not healthy within ${timeout}s at $health_url; current still points at it (run scripts/rollback.sh --release again to go back to $current, or deploy a fixed binary)"
 exit 1

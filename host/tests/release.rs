@@ -7,10 +7,12 @@
 //! brings a deleted report back (the bot sends it again) while keeping the
 //! replaced data, and refuses a tampered backup without touching anything.
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use vox_fake_bot_api::FakeBotApi;
@@ -54,6 +56,14 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// A process that runs (not a zombie nobody reaped yet).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()))
+        .is_some_and(|state| state != 'Z')
+}
+
 /// The temporary PREFIX and everything the scripts started in it: on drop every
 /// host ever seen in the pidfile is killed (with its process group) and the
 /// directory removed.
@@ -77,7 +87,7 @@ impl Site {
 
     /// Runs a script with the site's environment (nothing from the caller's
     /// VOX_* variables) and remembers the host it left running.
-    async fn script(&mut self, name: &str, args: &[&str]) -> Output {
+    async fn script<S: AsRef<OsStr>>(&mut self, name: &str, args: &[S]) -> Output {
         let mut cmd = Command::new(repo().join("scripts").join(name));
         cmd.args(args);
         for (key, _) in std::env::vars() {
@@ -108,12 +118,7 @@ impl Site {
 
     /// The command line of the host in the pidfile, while it is running (not a zombie).
     fn running_cmdline(&self) -> Option<String> {
-        let pid = self.pid()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let state = stat.rsplit_once(") ")?.1.chars().next()?;
-        if state == 'Z' {
-            return None;
-        }
+        let pid = self.pid().filter(|&pid| alive(pid))?;
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         Some(text(&cmdline).replace('\0', " "))
     }
@@ -132,8 +137,9 @@ impl Drop for Site {
         pids.extend(self.pid());
         for pid in pids {
             // The scripts start the host with setsid: its pid is its process group.
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            for target in [format!("-{pid}"), pid.to_string()] {
+                let _ = Command::new("kill").args(["-KILL", "--", &target]).stderr(Stdio::null()).status();
+            }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -198,7 +204,7 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
 
     // (a) The first deploy: nothing to roll back to, healthy, serving Telegram.
     let args = deploy_args(BIN, "20");
-    let out = site.script("deploy.sh", &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let out = site.script("deploy.sh", &args).await;
     assert!(out.status.success(), "{}", both(&out));
     let first = site.link("current").expect("current after the first deploy");
     assert!(first.starts_with("releases/"), "{first}");
@@ -211,7 +217,7 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     alice.expect_text("Что умеет бот").await;
 
     // A second good deploy: beside the first, which becomes `previous`.
-    let out = site.script("deploy.sh", &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let out = site.script("deploy.sh", &args).await;
     assert!(out.status.success(), "{}", both(&out));
     let second = site.link("current").expect("current");
     assert_ne!(second, first);
@@ -222,16 +228,23 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     // (b) A broken build (never answers /healthz) is rolled back by itself.
     let broken = site.dir.join("broken/vox-host");
     std::fs::create_dir_all(broken.parent().expect("parent")).expect("dir");
-    std::fs::write(&broken, "#!/bin/sh\necho 'broken build: no health endpoint'\nexec sleep 60\n")
-        .expect("script");
-    assert!(Command::new("chmod").arg("+x").arg(&broken).status().expect("chmod").success());
+    let broken_pid = site.dir.join("broken/pid");
+    // It leaves its pid behind and turns into `sleep`: no "vox-host" in its command line.
+    let script = format!(
+        "#!/bin/sh\necho 'broken build: no health endpoint'\necho $$ > '{}'\nexec sleep 60\n",
+        broken_pid.display()
+    );
+    std::fs::write(&broken, script).expect("script");
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let broken = broken.to_str().expect("utf-8 path").to_owned();
     let t = Instant::now();
-    let out = site
-        .script("deploy.sh", &deploy_args(&broken, "3").iter().map(String::as_str).collect::<Vec<_>>())
-        .await;
-    eprintln!("broken deploy rolled back in {:.1?}", t.elapsed());
+    let out = site.script("deploy.sh", &deploy_args(&broken, "3")).await;
+    eprintln!("broken deploy, rolled back in {:.1?}:\n{}", t.elapsed(), text(&out.stdout));
+    let broken_pid: u32 =
+        std::fs::read_to_string(&broken_pid).expect("the broken build ran").trim().parse().expect("a pid");
+    site.pids.push(broken_pid);
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(!alive(broken_pid), "the broken build was stopped\n{}", both(&out));
     let expected = format!("deploy FAILED: {broken} not healthy within 3s; rolled back to {second}");
     assert!(text(&out.stdout).contains(&expected), "want {expected:?} in\n{}", both(&out));
     assert_eq!(site.link("current").as_deref(), Some(second.as_str()));

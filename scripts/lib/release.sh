@@ -4,7 +4,8 @@
 #   PREFIX/releases/<UTC time>-<sha256:12>/vox-host  one directory per deployed binary, never overwritten
 #   PREFIX/current, PREFIX/previous                  relative symlinks to release directories
 #   PREFIX/backups/<UTC time>/                       data.tar.gz, config.toml, backup.info, SHA256SUMS
-#   PREFIX/run/vox-host.pid, PREFIX/log/vox-host.log pidfile mode (VOX_SERVICE unset)
+#   PREFIX/run/vox-host.pid, PREFIX/log/vox-host.log pidfile mode (VOX_SERVICE unset);
+#                                                    vox-host.pid.start: its start time
 #   PREFIX/run/vox-host.config                       the config the host was last started with
 #   PREFIX/run/release.lock                          one deploy/rollback/restore at a time
 #
@@ -177,15 +178,24 @@ is_alive() {
   [[ "${stat%% *}" != Z ]]
 }
 
-# The pid of the host this machinery started, if it is still running.
+# The start time of a process (clock ticks since boot), empty without /proc.
+proc_start() {
+  local stat fields
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+  read -ra fields <<<"${stat##*) }"
+  printf '%s\n' "${fields[19]:-}"
+}
+
+# The pid of the host this machinery started, if it is still running (a pid
+# reused by another process since does not count: its start time differs).
 managed_pid() {
   [[ -s "$pidfile" ]] || return 1
-  local pid
+  local pid recorded=""
   pid="$(<"$pidfile")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   is_alive "$pid" || return 1
-  # A recycled pid belongs to something else: leave it alone.
-  if [[ -r "/proc/$pid/cmdline" ]] && ! grep -qa vox-host "/proc/$pid/cmdline"; then
+  if [[ -s "$pidfile.start" ]]; then recorded="$(<"$pidfile.start")"; fi
+  if [[ -n "$recorded" && "$(proc_start "$pid")" != "$recorded" ]]; then
     return 1
   fi
   echo "$pid"
@@ -196,12 +206,13 @@ managed_pid() {
 host_stop() {
   if [[ -n "${VOX_SERVICE:-}" ]]; then
     say "systemctl stop $VOX_SERVICE"
-    systemctl stop "$VOX_SERVICE"
+    # A failure is not fatal here: the health check that follows decides.
+    systemctl stop "$VOX_SERVICE" || warn "systemctl stop $VOX_SERVICE failed (exit $?); see: systemctl status $VOX_SERVICE"
     return
   fi
   local pid started
   if ! pid="$(managed_pid)"; then
-    rm -f "$pidfile"
+    rm -f "$pidfile" "$pidfile.start"
     return 0
   fi
   started="$(now_ms)"
@@ -217,7 +228,7 @@ host_stop() {
     fi
     sleep 0.1
   done
-  rm -f "$pidfile"
+  rm -f "$pidfile" "$pidfile.start"
   say "stopped after $(fmt_ms $(($(now_ms) - started)))"
 }
 
@@ -225,7 +236,8 @@ host_stop() {
 host_start() {
   if [[ -n "${VOX_SERVICE:-}" ]]; then
     say "systemctl start $VOX_SERVICE"
-    systemctl start "$VOX_SERVICE"
+    # A failure is not fatal here: the health check that follows decides.
+    systemctl start "$VOX_SERVICE" || warn "systemctl start $VOX_SERVICE failed (exit $?); see: systemctl status $VOX_SERVICE"
     return
   fi
   local release bin pid
@@ -240,6 +252,7 @@ host_start() {
   # directory PREFIX (a relative data_dir lives there), no lock fd.
   (cd "$prefix" && exec setsid "$bin" --config "$config" run </dev/null >>"$logfile" 2>&1 9>&-) &
   pid=$!
+  proc_start "$pid" >"$pidfile.start"
   printf '%s\n' "$pid" >"$pidfile.tmp"
   mv -f "$pidfile.tmp" "$pidfile"
   say "started $release (pid $pid, log $logfile)"
@@ -248,7 +261,8 @@ host_start() {
 host_restart() {
   if [[ -n "${VOX_SERVICE:-}" ]]; then
     say "systemctl restart $VOX_SERVICE"
-    systemctl restart "$VOX_SERVICE"
+    # A failure is not fatal here: the health check that follows decides.
+    systemctl restart "$VOX_SERVICE" || warn "systemctl restart $VOX_SERVICE failed (exit $?); see: systemctl status $VOX_SERVICE"
   else
     host_stop
     host_start
@@ -259,13 +273,15 @@ host_restart() {
 health_answers() { curl -s -o /dev/null --max-time 2 "$health_url"; }
 
 # wait_healthy SECS: polls the health URL until HTTP 200. Returns 0 when
-# healthy (the body is in `health_body`), 1 after SECS, 3 when the process
-# started in pidfile mode exited first (`exit_note` says so).
+# healthy (the body is in `health_body`), 1 after SECS (`last_answer` holds the
+# last non-200 answer, if any), 3 when the process started in pidfile mode
+# exited first (`exit_note` says so).
 wait_healthy() {
   local secs="$1" started code pid=""
   started="$(now_ms)"
   health_body=""
   exit_note=""
+  last_answer="nothing listens there"
   if [[ -z "${VOX_SERVICE:-}" && -s "$pidfile" ]]; then pid="$(<"$pidfile")"; fi
   while :; do
     code="$(curl -s -o "$prefix/run/health.body" -w '%{http_code}' --max-time 2 "$health_url" 2>/dev/null)" || true
@@ -273,6 +289,9 @@ wait_healthy() {
       health_body="$(cat "$prefix/run/health.body" 2>/dev/null || true)"
       health_ms=$(($(now_ms) - started))
       return 0
+    fi
+    if [[ "$code" =~ ^[1-9][0-9][0-9]$ ]]; then
+      last_answer="HTTP $code $(head -c 300 "$prefix/run/health.body" 2>/dev/null || true)"
     fi
     if [[ -n "$pid" ]] && ! is_alive "$pid"; then
       exit_note="the process (pid $pid) exited after $(fmt_ms $(($(now_ms) - started)))"
