@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Deploys a vox-host release binary beside the previous one, backs up the data
+# and the config, restarts the host and waits for /healthz; an unhealthy
+# release is rolled back to the previous one by itself.
+#
+#   scripts/deploy.sh <release-binary> [--config FILE] [--prefix DIR] [--data DIR]
+#                     [--health-url URL] [--timeout SECS]
+#
+#   --config      default $VOX_CONFIG, else the config the host last ran with,
+#                 else /etc/vox-host/vox-host.toml
+#   --prefix      default $VOX_PREFIX or /opt/vox-host
+#   --data        the data dir to back up; default $VOX_DATA_DIR, else the host's
+#                 own (VOX__HOST__DATA_DIR, [host] data_dir, "data"; relative = inside PREFIX)
+#   --health-url  default $VOX_HEALTH_URL or http://127.0.0.1:9090/healthz
+#   --timeout     seconds to wait for HTTP 200 (default 30)
+#
+# Steps: install PREFIX/releases/<UTC time>-<sha256:12>/vox-host; back up the data
+# dir (tar.gz) and the config into PREFIX/backups/<UTC time>/ with SHA256SUMS;
+# point `previous` at the old release and `current` at the new one; restart
+# (`systemctl restart $VOX_SERVICE`, or the pidfile PREFIX/run/vox-host.pid with
+# the log in PREFIX/log/vox-host.log); wait for health. Host environment (token…):
+# the caller's, plus VOX_ENV_FILE sourced with `set -a`.
+#
+# Exit 0: the new release is current and healthy. 1: it was not healthy and the
+# previous release serves again (or there was none). 2: refused, nothing changed.
+set -euo pipefail
+prog=deploy
+root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/lib/release.sh"
+
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+binary="" config="" prefix="" data="" health_url="" timeout=30
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --config|--prefix|--data|--health-url|--timeout)
+      [[ $# -ge 2 ]] || die 2 "$1 needs a value"
+      case "$1" in
+        --config) config="$2" ;;
+        --prefix) prefix="$2" ;;
+        --data) data="$2" ;;
+        --health-url) health_url="$2" ;;
+        --timeout) timeout="$2" ;;
+      esac
+      shift 2 ;;
+    -h|--help) usage ;;
+    -*) die 2 "unknown option: $1 (see scripts/deploy.sh --help)" ;;
+    *) [[ -z "$binary" ]] || die 2 "one release binary at a time (got '$binary' and '$1')"
+       binary="$1"; shift ;;
+  esac
+done
+[[ -n "$binary" ]] || usage
+
+# Refusals first: nothing is touched until the inputs are right.
+[[ -e "$binary" ]] || die 2 "release binary $binary does not exist; build it (cargo build --release -p vox-host) and pass its path"
+[[ -f "$binary" && -x "$binary" ]] || die 2 "release binary $binary is not an executable file (chmod +x it?)"
+load_env_file
+release_defaults
+resolve_config
+[[ -f "$config" && -r "$config" ]] || die 2 "config file $config not found or unreadable; pass --config FILE (or set VOX_CONFIG)"
+resolve_data_dir
+mkdir -p "$prefix/releases" "$prefix/backups" "$prefix/run" "$prefix/log"
+take_lock
+
+if [[ -z "${VOX_SERVICE:-}" ]] && ! managed_pid >/dev/null && health_answers; then
+  die 2 "something not started by these scripts already answers $health_url; stop it (or set VOX_SERVICE to its systemd unit) and deploy again"
+fi
+
+started="$(now_ms)"
+old_current="$(link_target current)"
+old_previous="$(link_target previous)"
+if [[ -n "$old_current" && ! -x "$(release_dir "$old_current")/vox-host" ]]; then
+  warn "current points at $old_current, which has no runnable vox-host; deploying without a release to roll back to"
+  old_current=""
+fi
+
+# 1. The new release, beside the others (a half-copied one never has its final name).
+sha="$(sha256sum "$binary" | cut -d' ' -f1)"
+name="$(unique_name "$prefix/releases" "$(utc_stamp)-${sha:0:12}")"
+release="releases/$name"
+mkdir "$prefix/releases/.tmp-$name"
+cp "$binary" "$prefix/releases/.tmp-$name/vox-host"
+chmod 0755 "$prefix/releases/.tmp-$name/vox-host"
+[[ "$(sha256sum "$prefix/releases/.tmp-$name/vox-host" | cut -d' ' -f1)" == "$sha" ]] ||
+  die 1 "the copy of $binary in $prefix/releases/.tmp-$name differs from it (disk full?); nothing was switched"
+mv -T "$prefix/releases/.tmp-$name" "$prefix/$release"
+say "installed $release (sha256 $sha)"
+
+# 2. Backup of the data and the config, before anything switches.
+backup="$prefix/backups/$(unique_name "$prefix/backups" "$(utc_stamp)")"
+mkdir -p "$backup.partial"
+if [[ -d "$data" ]]; then
+  set +e
+  tar -C "$data" -czf "$backup.partial/data.tar.gz" .
+  code=$?
+  set -e
+  # GNU tar: 1 = a file changed while it was read (the host is running); the rest is there.
+  case $code in
+    0) ;;
+    1) warn "some files in $data changed while they were archived; the backup holds the version tar read" ;;
+    *) rm -rf "$backup.partial"; die 1 "could not archive $data (tar exit $code); nothing was switched" ;;
+  esac
+else
+  warn "data dir $data does not exist yet; the backup holds an empty archive"
+  tar -czf "$backup.partial/data.tar.gz" -T /dev/null
+fi
+cp -p "$config" "$backup.partial/config.toml"
+{
+  echo "created=$(date -u +%FT%TZ)"
+  echo "data_dir=$data"
+  echo "config=$config"
+  echo "release_before=$old_current"
+  echo "release_deployed=$release"
+} >"$backup.partial/backup.info"
+(cd "$backup.partial" && sha256sum data.tar.gz config.toml backup.info >SHA256SUMS)
+mv -T "$backup.partial" "$backup"
+say "backup: $backup"
+
+# 3. Switch and restart.
+if [[ -n "$old_current" ]]; then set_link previous "$old_current"; fi
+set_link current "$release"
+say "current -> $release${old_current:+, previous -> $old_current}"
+host_restart
+
+# 4. Health.
+set +e
+wait_healthy "$timeout"
+health=$?
+set -e
+if [[ $health -eq 0 ]]; then
+  say "health: ${health_body:-HTTP 200}"
+  say "OK: $release is current and healthy ($(fmt_ms "$health_ms") after start, $(fmt_ms $(($(now_ms) - started))) in all)"
+  [[ -z "$old_current" ]] || say "if it misbehaves later: scripts/rollback.sh --release --prefix $prefix (back to $old_current)"
+  exit 0
+fi
+
+warn "$release did not answer HTTP 200 at $health_url"
+if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer: $last_answer"; fi
+show_host_log
+host_stop
+if [[ -z "$old_current" ]]; then
+  rm -f "$prefix/current"
+  if [[ -n "$old_previous" ]]; then set_link previous "$old_previous"; fi
+  warn "there is no previous release to roll back to: the host is stopped and current is unset"
+  echo "deploy FAILED: $binary not healthy within ${timeout}s; nothing to roll back to (the release stays in $prefix/$release; fix it and deploy again)"
+  exit 1
+fi
+
+set_link current "$old_current"
+if [[ -n "$old_previous" ]]; then set_link previous "$old_previous"; else rm -f "$prefix/previous"; fi
+host_start
+set +e
+wait_healthy "$timeout"
+health=$?
+set -e
+if [[ $health -eq 0 ]]; then
+  echo "deploy FAILED: $binary not healthy within ${timeout}s; rolled back to $old_current (healthy again after $(fmt_ms "$health_ms"))"
+  say "the failed release stays in $prefix/$release; the backup of the data is $backup"
+else
+  if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer: $last_answer"; fi
+  show_host_log
+  echo "deploy FAILED: $binary not healthy within ${timeout}s; rolled back to $old_current, but it is NOT healthy either within ${timeout}s: check the log above and $health_url; the data backup is $backup (scripts/restore.sh)"
+fi
+exit 1
