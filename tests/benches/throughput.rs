@@ -1,0 +1,126 @@
+//! Updates per second, end to end against the local fake Bot API: a bare
+//! teloxide 0.17 bot (one `sendMessage` per message) beside vox-host serving the
+//! same echo through a plugin (routing, state, rollout, tracker, metrics, the
+//! per-update log span). The bar: the host within 10% of the bare bot.
+//!
+//! `cargo bench -p vox-testkit --bench throughput`
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use teloxide::prelude::*;
+use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, NoConfig, Plugin, Setup};
+use vox_testkit::{FakeBotApi, TestHost, TgUser};
+
+use vox_main_menu as _;
+use vox_my_reports as _;
+
+/// Updates per measured batch, spread over `USERS` private chats.
+const BATCH: usize = 2_000;
+const USERS: i64 = 50;
+
+const ECHO: Manifest =
+    Manifest { commands: &[Command::new("echo", "Echo")], ..Manifest::new("echo", "Echo") };
+
+struct Echo;
+
+#[vox_plugin::async_trait]
+impl Plugin for Echo {
+    async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
+        ctx.send_text(MessageKind::Info, "echo", None).await?;
+        Ok(())
+    }
+}
+
+fn echo(_: NoConfig, _: &Setup) -> Result<Echo, ConfigError> {
+    Ok(Echo)
+}
+
+vox_plugin::register!(ECHO, echo);
+
+/// Pushes a batch of `/echo` messages and waits until the bot answered each.
+async fn batch(api: &FakeBotApi, users: &[TgUser], mut cursor: usize) -> (Duration, usize) {
+    let started = Instant::now();
+    for i in 0..BATCH {
+        let user = &users[i % users.len()];
+        api.push_text(user.id, user, "/echo");
+    }
+    let mut answered = 0;
+    while answered < BATCH {
+        let (calls, next) = api.calls_since(cursor);
+        cursor = next;
+        answered += calls.iter().filter(|c| c.method == "sendMessage").count();
+        if answered < BATCH {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(60), "the bot fell behind");
+    (started.elapsed(), cursor)
+}
+
+fn users() -> Vec<TgUser> {
+    (1..=USERS).map(|id| TgUser::new(1_000 + id, "Bench")).collect()
+}
+
+fn bare_teloxide(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let api = rt.block_on(FakeBotApi::start()).expect("fake api");
+    let bot = Bot::new(api.token()).set_api_url(api.url().parse().expect("url"));
+    let handler = Update::filter_message().endpoint(|bot: Bot, msg: Message| async move {
+        bot.send_message(msg.chat.id, "echo").await?;
+        Ok::<(), teloxide::RequestError>(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot, handler).build();
+    let stop = dispatcher.shutdown_token();
+    let running = rt.spawn(async move { dispatcher.dispatch().await });
+    let users = users();
+    let mut cursor = api.call_count();
+    let mut group = c.benchmark_group("throughput");
+    group.throughput(Throughput::Elements(BATCH as u64)).sample_size(10);
+    group.bench_function("bare_teloxide_echo", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (took, next) = rt.block_on(batch(&api, &users, cursor));
+                cursor = next;
+                total += took;
+            }
+            total
+        })
+    });
+    group.finish();
+    if let Ok(stopping) = stop.shutdown() {
+        rt.block_on(stopping);
+    }
+    let _ = rt.block_on(running);
+}
+
+fn vox_host(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let host = rt.block_on(TestHost::builder().config("[plugins.echo]\n").start());
+    let users = users();
+    let mut cursor = host.api().call_count();
+    let mut group = c.benchmark_group("throughput");
+    group.throughput(Throughput::Elements(BATCH as u64)).sample_size(10);
+    group.bench_function("vox_host_echo_plugin", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (took, next) = rt.block_on(batch(host.api(), &users, cursor));
+                cursor = next;
+                total += took;
+            }
+            total
+        })
+    });
+    group.finish();
+    let _ = rt.block_on(host.stop());
+}
+
+fn throughput(c: &mut Criterion) {
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    bare_teloxide(c, &rt);
+    vox_host(c, &rt);
+}
+
+criterion_group!(benches, throughput);
+criterion_main!(benches);
