@@ -153,7 +153,7 @@ mod tests {
         for n in [1, 7, 99, 12_345, 99_999] {
             let q = question(n);
             assert!(
-                (150..=TITLE_CHARS).contains(&q.chars().count()),
+                (120..=TITLE_CHARS).contains(&q.chars().count()),
                 "{n}: {} chars: {q}",
                 q.chars().count()
             );

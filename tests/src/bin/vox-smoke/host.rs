@@ -22,12 +22,12 @@ pub struct Launch {
     pub config: PathBuf,
     /// `VOX__HOST__DATA_DIR`.
     pub data_dir: PathBuf,
-    /// The fake Bot API's token and root URL.
+    /// The fake Bot API's token.
     pub token: String,
     /// The fake Bot API's root URL.
     pub api_url: String,
-    /// `VOX__OPS__LISTEN`: where `/healthz` is served (`None`: a host without the ops endpoint).
-    pub ops: Option<SocketAddr>,
+    /// `VOX__OPS__LISTEN`: where `/healthz` is served.
+    pub ops: SocketAddr,
     /// `VOX__PLUGINS__MY_REPORTS__SNAPSHOT_TTL_SECS`.
     pub snapshot_ttl: Duration,
     /// `VOX__PLUGINS__MY_REPORTS__MAX_LIST_BYTES`, only when the default had to be lowered.
@@ -45,13 +45,11 @@ impl Launch {
             ("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1".to_owned()),
             ("VOX__HOST__DATA_DIR", self.data_dir.display().to_string()),
             ("VOX__LOG__FORMAT", "json".to_owned()),
+            ("VOX__OPS__LISTEN", self.ops.to_string()),
             ("VOX__PLUGINS__MY_REPORTS__SNAPSHOT_TTL_SECS", self.snapshot_ttl.as_secs().to_string()),
         ];
         if let Some(bytes) = self.max_list_bytes {
             env.push(("VOX__PLUGINS__MY_REPORTS__MAX_LIST_BYTES", bytes.to_string()));
-        }
-        if let Some(ops) = self.ops {
-            env.push(("VOX__OPS__LISTEN", ops.to_string()));
         }
         env
     }

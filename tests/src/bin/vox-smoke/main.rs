@@ -107,7 +107,7 @@ async fn run(args: Args) -> Result<bool, String> {
         data_dir: work.data_dir(),
         token: api.token().to_owned(),
         api_url: api.url(),
-        ops: None,
+        ops: health::free_local_addr().map_err(|e| format!("no free 127.0.0.1 port for /healthz: {e}"))?,
         snapshot_ttl: args.snapshot_ttl,
         max_list_bytes: seeded.big.lowered.as_ref().map(|_| seeded.big.limit),
         log: work.host_log(),

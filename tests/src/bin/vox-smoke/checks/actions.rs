@@ -118,7 +118,7 @@ async fn drive(
     let seeded = ctx.reports.of(chat)?;
     let target = flow::pick(&seeded)?;
     let s = script(action);
-    flow::open_list(user).await?;
+    let opened = flow::open_list(user).await?;
     let asked_from = ctx.api.call_count();
     let confirmation: BotMessage = attempt(async {
         user.press(s.button);
@@ -136,7 +136,8 @@ async fn drive(
     .await
     .map_err(|e| {
         let said = flow::said_since(&ctx.api, chat, asked_from);
-        format!("{} of №{}: {e}; the bot said {said}", action.name(), target.number)
+        let hint = flow::ttl_hint(ctx.snapshot_ttl, &opened, &said);
+        format!("{} of №{}: {e}; the bot said {said}{hint}", action.name(), target.number)
     })?;
     run.confirmation = nothing_done_yet(ctx, action, chat, asked_from, &target, &confirmation, s.yes);
     let acted_from = ctx.api.call_count();
@@ -148,7 +149,12 @@ async fn drive(
         Action::Delete => deleted(ctx, user, &target, seeded.len()).await,
     };
     done.map_err(|e| {
-        format!("{e}; after «{}» the bot said {}", s.yes, flow::said_since(&ctx.api, chat, acted_from))
+        let said = flow::said_since(&ctx.api, chat, acted_from);
+        format!(
+            "{e}; after «{}» the bot said {said}{}",
+            s.yes,
+            flow::ttl_hint(ctx.snapshot_ttl, &opened, &said)
+        )
     })
 }
 

@@ -53,6 +53,21 @@ pub async fn open_list(user: &mut ScriptedUser) -> Result<OpenedList, String> {
     .map_err(|e| format!("opening the list: {e}; the bot said {}", said_since(&api, chat, cursor)))
 }
 
+/// For a failed flow whose list went stale under it (the bot `said` «Список
+/// устарел» and it took longer than the time-to-live): a hint; empty otherwise.
+pub fn ttl_hint(ttl: Duration, opened: &OpenedList, said: &str) -> String {
+    let took = opened.at.elapsed();
+    if took < ttl || !said.contains(text::OUTDATED) {
+        return String::new();
+    }
+    format!(
+        " (the flow took {:.1} s since the list, past the {} s snapshot time-to-live: a slow machine? \
+         try --snapshot-ttl 5)",
+        took.as_secs_f64(),
+        ttl.as_secs()
+    )
+}
+
 /// The report a check acts on: the middle one by number, so neither the newest nor the oldest.
 pub fn pick(entries: &[Entry]) -> Result<Entry, String> {
     let mut sorted = entries.to_vec();
@@ -115,4 +130,20 @@ pub fn short(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_list_is_explained_only_when_the_bot_said_so_after_the_ttl() {
+        let ttl = Duration::from_secs(2);
+        let old = OpenedList { at: Instant::now() - Duration::from_secs(3) };
+        let said = "«⌛ Список устарел: номера действуют…»";
+        assert!(ttl_hint(ttl, &old, said).contains("try --snapshot-ttl"), "{}", ttl_hint(ttl, &old, said));
+        assert_eq!(ttl_hint(ttl, &old, "«⚠️ Не удалось прочитать отчеты»"), "");
+        assert_eq!(ttl_hint(ttl, &OpenedList { at: Instant::now() }, said), "");
+        assert_eq!(short("Список устарел", 7), "Список…");
+    }
 }

@@ -27,7 +27,8 @@ async fn verdict(ctx: &Ctx, chat: i64) -> Result<String, String> {
     let seeded = ctx.reports.of(chat)?;
     let target = flow::pick(&seeded)?;
     let n = target.number;
-    flow::open_list(&mut user).await?;
+    let opened = flow::open_list(&mut user).await?;
+    let asked_from = ctx.api.call_count();
     let confirmation = attempt(async {
         user.press("Удалить");
         user.expect_text("Какой отчет удалить?").await;
@@ -35,7 +36,11 @@ async fn verdict(ctx: &Ctx, chat: i64) -> Result<String, String> {
         Ok(user.expect_text(&format!("Удалить отчет №{n}")).await)
     })
     .await
-    .map_err(|e| format!("getting to the delete confirmation of №{n}: {e}"))?;
+    .map_err(|e| {
+        let said = flow::said_since(&ctx.api, chat, asked_from);
+        let hint = flow::ttl_hint(ctx.snapshot_ttl, &opened, &said);
+        format!("getting to the delete confirmation of №{n}: {e}; the bot said {said}{hint}")
+    })?;
     let yes = confirmation.button("Да, удалить").and_then(|b| b.callback_data.clone()).ok_or_else(|| {
         format!("the confirmation has no «Да, удалить» button: {:?}", confirmation.button_labels())
     })?;
@@ -94,7 +99,8 @@ async fn verdict(ctx: &Ctx, chat: i64) -> Result<String, String> {
         ));
     }
     if !problems.is_empty() {
-        return Err(format!("{PRESSES} quick presses of «Да, удалить»: {}", problems.join("; ")));
+        let hint = flow::ttl_hint(ctx.snapshot_ttl, &opened, &flow::said_since(&ctx.api, chat, cursor));
+        return Err(format!("{PRESSES} quick presses of «Да, удалить»: {}{hint}", problems.join("; ")));
     }
     Ok(format!(
         "{PRESSES} quick presses: №{n} deleted once, all {PRESSES} answered, {} answered «{}»",

@@ -18,7 +18,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Waits for the host to be up, then judges check 1.
-pub async fn check(ctx: &Ctx, host: &mut HostProcess, log: &Path, ops: Option<SocketAddr>) -> Verdict {
+pub async fn check(ctx: &Ctx, host: &mut HostProcess, log: &Path, ops: SocketAddr) -> Verdict {
     let started = Instant::now();
     let polled = loop {
         if let Some(status) = host.exited() {
@@ -39,10 +39,7 @@ pub async fn check(ctx: &Ctx, host: &mut HostProcess, log: &Path, ops: Option<So
             ));
         }
     };
-    let health = match ops {
-        Some(addr) => healthy(addr).await?,
-        None => "/healthz not checked: this host has no ops endpoint".to_owned(),
-    };
+    let health = healthy(ops).await?;
     if let Some(status) = host.exited() {
         return Err(format!("expected the host to keep running, but it exited with {status}"));
     }
