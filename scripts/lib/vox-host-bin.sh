@@ -1,7 +1,8 @@
 # Sourced by the operator scripts: finds the vox-host binary and the config file.
 # Sets VOX_HOST_BIN and config_args (an array: --config FILE, or empty to use VOX_CONFIG).
 if [[ -z "${VOX_HOST_BIN:-}" ]]; then
-  for candidate in "$root/target/release/vox-host" "$root/target/debug/vox-host"; do
+  target="${CARGO_TARGET_DIR:-$root/target}"
+  for candidate in "$target/release/vox-host" "$target/debug/vox-host"; do
     if [[ -x "$candidate" ]]; then VOX_HOST_BIN="$candidate"; break; fi
   done
   VOX_HOST_BIN="${VOX_HOST_BIN:-$(command -v vox-host || true)}"

@@ -31,8 +31,34 @@ pub const TOO_MANY_TRIES: &str =
     "Слишком много неверных попыток. Действие отменено — откройте список заново.";
 /// Non-text input in a step.
 pub const SEND_TEXT: &str = "Пожалуйста, отправьте ответ текстом.";
-/// A list or snapshot too old to act on.
-pub const LIST_OUTDATED: &str = "⌛ Список устарел: номера действуют 5 минут после его отправки (или вы уже открыли новый). Откройте список заново.";
+/// "The list is outdated", naming how long numbers stay valid (`snapshot_ttl_secs`).
+pub fn list_outdated(ttl_secs: u64) -> String {
+    format!(
+        "⌛ Список устарел: номера действуют {} после его отправки (или вы уже открыли новый). Откройте список заново.",
+        duration_ru(ttl_secs)
+    )
+}
+
+/// `300` → "5 минут", `90` → "90 секунд", `3600` → "1 час": the largest whole unit.
+pub fn duration_ru(secs: u64) -> String {
+    let (n, forms) = if secs >= 3600 && secs.is_multiple_of(3600) {
+        (secs / 3600, ["час", "часа", "часов"])
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        (secs / 60, ["минуту", "минуты", "минут"])
+    } else {
+        (secs, ["секунду", "секунды", "секунд"])
+    };
+    format!("{n} {}", plural(n, forms))
+}
+
+/// The Russian plural form for `n`: 1 минуту, 2 минуты, 5 минут, 21 минуту, 11 минут.
+fn plural(n: u64, [one, few, many]: [&'static str; 3]) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, r) if r != 11 => one,
+        (2..=4, r) if !(12..=14).contains(&r) => few,
+        _ => many,
+    }
+}
 /// The host dropped an expired step.
 pub const STEP_EXPIRED: &str = "⌛ Время ожидания ответа истекло, действие отменено. Откройте список заново.";
 /// v2 menu under the list.
@@ -192,4 +218,22 @@ pub fn title_too_long(chars: usize) -> String {
 /// Filter refused.
 pub fn bad_filter(detail: &str) -> String {
     format!("Не получилось разобрать фильтр: {detail}. Пример: «встреча 01.01.2025-31.03.2025».")
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_russian() {
+        assert_eq!(duration_ru(300), "5 минут");
+        assert_eq!(duration_ru(60), "1 минуту");
+        assert_eq!(duration_ru(120), "2 минуты");
+        assert_eq!(duration_ru(1260), "21 минуту");
+        assert_eq!(duration_ru(660), "11 минут");
+        assert_eq!(duration_ru(2), "2 секунды");
+        assert_eq!(duration_ru(90), "90 секунд");
+        assert_eq!(duration_ru(7200), "2 часа");
+        assert!(list_outdated(300).contains("номера действуют 5 минут после"));
+    }
 }

@@ -20,7 +20,7 @@ pub mod text {
     pub const V2_MENU: &str = "Выберите действие";
     /// The action buttons of that menu.
     pub const ACTIONS: [&str; 3] = ["Посмотреть", "Переименовать", "Удалить"];
-    /// `LIST_OUTDATED`.
+    /// `texts::list_outdated`.
     pub const OUTDATED: &str = "Список устарел";
     /// `list_too_large`.
     pub const TOO_LARGE: &str = "Список получился слишком большим";
