@@ -167,7 +167,7 @@ impl Metrics {
         self
     }
 
-    /// An update arrived (`kind` from [`crate::incoming::kind_of`], or `other`).
+    /// An update arrived (`kind`: `text`, `command`, `callback`, `unsupported` or `other`).
     pub fn update(&self, kind: &'static str) {
         self.updates.get_or_create(&KindLabel { kind }).inc();
     }

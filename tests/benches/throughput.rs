@@ -112,6 +112,12 @@ fn vox_host(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         })
     });
     group.finish();
+    // Both bots must make the same calls per update, or the comparison is unfair.
+    let mut methods = std::collections::BTreeMap::<String, usize>::new();
+    for call in host.api().calls() {
+        *methods.entry(call.method).or_default() += 1;
+    }
+    eprintln!("vox-host Bot API calls during the bench: {methods:?}");
     let _ = rt.block_on(host.stop());
 }
 
