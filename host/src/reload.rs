@@ -46,6 +46,8 @@ pub struct Reloader {
     initial: Option<(u64, SystemTime)>,
     /// Automatic rollbacks beside the config; watched too, so clearing one applies.
     overrides: PathBuf,
+    /// The override file's stamp when the host read it at start (for the same reason).
+    initial_overrides: Option<(u64, SystemTime)>,
 }
 
 /// The result of one reload.
@@ -67,9 +69,12 @@ impl Reloader {
         data_dir: &Path,
         stats: Arc<ReloadStats>,
     ) -> Self {
-        let initial = std::fs::metadata(&path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+        let stamp_now = |p: &Path| std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+        let initial = stamp_now(&path);
         let overrides = crate::overrides::path(Some(&path), data_dir);
-        Self { path, env, registry, live, audit: data_dir.join(AUDIT_FILE), stats, initial, overrides }
+        let initial_overrides = stamp_now(&overrides);
+        let audit = data_dir.join(AUDIT_FILE);
+        Self { path, env, registry, live, audit, stats, initial, overrides, initial_overrides }
     }
 
     /// Reads the file and applies it if valid. Blocking: call off the executor.
@@ -114,7 +119,7 @@ impl Reloader {
     pub async fn watch(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut hangup = hangup_signal();
-        let mut last = (self.initial, stamp(&self.overrides).await);
+        let mut last = (self.initial, self.initial_overrides);
         let mut tick = tokio::time::interval(CHECK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<()>();

@@ -214,7 +214,6 @@ impl Host {
         register_commands(&bot, &runtime.registry).await;
 
         let sweeper = tokio::spawn(sweep(Arc::clone(&runtime)));
-        let ops_tasks = crate::ops::start(&runtime);
         let status_path = runtime.data_dir.join(crate::status::STATUS_FILE);
         let status = tokio::spawn(crate::status::write_loop(Arc::clone(&runtime), status_path));
         let failures = runtime.failures.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -233,6 +232,9 @@ impl Host {
             .delete_webhook()
             .await
             .build();
+        // After the listener exists: /healthz turns ok at the probe's first answer,
+        // so "ok" never precedes polling.
+        let ops_tasks = crate::ops::start(&runtime);
 
         // Stop through the listener, not the dispatcher's ShutdownToken: the token
         // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown

@@ -88,10 +88,20 @@ fn bare_teloxide(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         })
     });
     group.finish();
-    if let Ok(stopping) = stop.shutdown() {
-        rt.block_on(stopping);
-    }
-    let _ = rt.block_on(running);
+    // A dispatcher still starting refuses a shutdown ("idle"): wait for it, but
+    // never hang the bench on a lost notification.
+    rt.block_on(async {
+        let stopped = async {
+            loop {
+                match stop.shutdown() {
+                    Ok(stopping) => break stopping.await,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), stopped).await;
+    });
+    running.abort();
 }
 
 fn vox_host(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
