@@ -69,7 +69,8 @@ impl Reloader {
         data_dir: &Path,
         stats: Arc<ReloadStats>,
     ) -> Self {
-        let stamp_now = |p: &Path| std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+        let stamp_now =
+            |p: &Path| std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
         let initial = stamp_now(&path);
         let overrides = crate::overrides::path(Some(&path), data_dir);
         let initial_overrides = stamp_now(&overrides);
