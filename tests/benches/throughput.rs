@@ -1,7 +1,7 @@
 //! Updates per second, end to end against the local fake Bot API: a bare
 //! teloxide 0.17 bot (one `sendMessage` per message) beside vox-host serving the
 //! same echo through a plugin (routing, state, rollout, tracker, metrics, the
-//! per-update log span). The bar: the host within 10% of the bare bot.
+//! per-update JSON log line). The bar: the host within 10% of the bare bot.
 //!
 //! `cargo bench -p vox-testkit --bench throughput`
 
@@ -132,6 +132,9 @@ fn vox_host(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
 }
 
 fn throughput(c: &mut Criterion) {
+    // Production logging: the host's JSON line per update at `info`, written to a
+    // sink so the disk is not what is measured. The bare bot logs nothing per update.
+    let _ = tracing::subscriber::set_global_default(vox_host::logging::json_subscriber("info", std::io::sink));
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     bare_teloxide(c, &rt);
