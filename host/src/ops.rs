@@ -221,3 +221,40 @@ async fn probe(runtime: Arc<Runtime>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(env: &[(&str, &str)]) -> Ops {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let settings = Settings::load(None, env).expect("settings");
+        Ops::bind(&settings).expect("binds")
+    }
+
+    #[test]
+    fn health_is_starting_until_telegram_answers_then_ok_then_stopping() {
+        let ops = ops(&[("VOX__OPS__LISTEN", "")]);
+        assert_eq!(ops.addr(), None, "empty listen turns the endpoints off");
+        assert_eq!(ops.health(), Health::Starting);
+        ops.reach.probe_ok();
+        assert_eq!(ops.health(), Health::Ok);
+        // A failure shorter than the threshold is not yet "unreachable".
+        ops.reach.probe_failed();
+        assert_eq!(ops.health(), Health::Ok);
+        ops.stopping();
+        assert_eq!(ops.health(), Health::Stopping);
+    }
+
+    #[test]
+    fn a_taken_port_refuses_the_start_naming_the_key() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr").to_string();
+        let env = [("VOX__OPS__LISTEN".to_owned(), addr)];
+        let settings = Settings::load(None, env).expect("settings");
+        let err = Ops::bind(&settings).expect_err("port in use").to_string();
+        assert!(err.contains("`ops.listen`"), "{err}");
+        let free = ops(&[("VOX__OPS__LISTEN", "127.0.0.1:0")]);
+        assert!(free.addr().is_some_and(|a| a.port() != 0), "the real port is known");
+    }
+}

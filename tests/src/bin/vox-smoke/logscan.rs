@@ -26,24 +26,20 @@ fn is_error(line: &str) -> bool {
     }
 }
 
-/// A log line shortened for one output line: the JSON `fields.message` (or
-/// `message`) and error if present, else the raw line, at most 200 characters.
+/// A log line shortened for one output line: the JSON line's `message` and
+/// `error` (the host writes one flat object), else the raw line, at most 200 characters.
 pub fn brief(line: &str) -> String {
     let text = match serde_json::from_str::<serde_json::Value>(line) {
         Ok(v) => {
-            let message = v["fields"]["message"].as_str().or_else(|| v["message"].as_str()).unwrap_or(line);
-            match v["fields"]["error"].as_str().or_else(|| v["error"].as_str()) {
+            let message = v["message"].as_str().unwrap_or(line);
+            match v["error"].as_str() {
                 Some(e) => format!("{message}: {e}"),
                 None => message.to_owned(),
             }
         }
         Err(_) => line.to_owned(),
     };
-    let mut short: String = text.chars().take(200).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
+    vox_my_reports::format::truncate(&text, 200)
 }
 
 #[cfg(test)]

@@ -122,15 +122,8 @@ pub fn first_line(message: &BotMessage) -> String {
     message.body().lines().next().unwrap_or_default().to_owned()
 }
 
-/// At most `max` characters, with `…` when cut.
-pub fn short(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+/// At most `max` characters, with `…` when cut: the plugin's own helper.
+pub use vox_my_reports::format::truncate as short;
 
 #[cfg(test)]
 mod tests {
