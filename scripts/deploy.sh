@@ -33,16 +33,7 @@ usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 binary="" config="" prefix="" data="" health_url="" timeout=30
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --config|--prefix|--data|--health-url|--timeout)
-      [[ $# -ge 2 ]] || die 2 "$1 needs a value"
-      case "$1" in
-        --config) config="$2" ;;
-        --prefix) prefix="$2" ;;
-        --data) data="$2" ;;
-        --health-url) health_url="$2" ;;
-        --timeout) timeout="$2" ;;
-      esac
-      shift 2 ;;
+    --config|--prefix|--data|--health-url|--timeout) parse_common_option "$@"; shift 2 ;;
     -h|--help) usage ;;
     -*) die 2 "unknown option: $1 (see scripts/deploy.sh --help)" ;;
     *) [[ -z "$binary" ]] || die 2 "one release binary at a time (got '$binary' and '$1')"
@@ -120,23 +111,18 @@ say "backup: $backup"
 if [[ -n "$old_current" ]]; then set_link previous "$old_current"; fi
 set_link current "$release"
 say "current -> $release${old_current:+, previous -> $old_current}"
-host_restart
+restart_and_wait restart
 
 # 4. Health.
-set +e
-wait_healthy "$timeout"
-health=$?
-set -e
 if [[ $health -eq 0 ]]; then
-  say "health: ${health_body:-HTTP 200}"
+  report_health
   say "OK: $release is current and healthy ($(fmt_ms "$health_ms") after start, $(fmt_ms $(($(now_ms) - started))) in all)"
   [[ -z "$old_current" ]] || say "if it misbehaves later: scripts/rollback.sh --release --prefix $prefix (back to $old_current)"
   exit 0
 fi
 
 warn "$release did not answer HTTP 200 at $health_url"
-if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer: $last_answer"; fi
-show_host_log
+report_health
 host_stop
 if [[ -z "$old_current" ]]; then
   rm -f "$prefix/current"
@@ -148,17 +134,12 @@ fi
 
 set_link current "$old_current"
 if [[ -n "$old_previous" ]]; then set_link previous "$old_previous"; else rm -f "$prefix/previous"; fi
-host_start
-set +e
-wait_healthy "$timeout"
-health=$?
-set -e
+restart_and_wait start
 if [[ $health -eq 0 ]]; then
   echo "deploy FAILED: $binary not healthy within ${timeout}s; rolled back to $old_current (healthy again after $(fmt_ms "$health_ms"))"
   say "the failed release stays in $prefix/$release; the backup of the data is $backup"
 else
-  if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer: $last_answer"; fi
-  show_host_log
+  report_health
   echo "deploy FAILED: $binary not healthy within ${timeout}s; rolled back to $old_current, but it is NOT healthy either within ${timeout}s: check the log above and $health_url; the data backup is $backup (scripts/restore.sh)"
 fi
 exit 1

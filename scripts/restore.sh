@@ -31,16 +31,7 @@ usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 backup="" config="" prefix="" data="" health_url="" timeout=30 with_config=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --config|--prefix|--data|--health-url|--timeout)
-      [[ $# -ge 2 ]] || die 2 "$1 needs a value"
-      case "$1" in
-        --config) config="$2" ;;
-        --prefix) prefix="$2" ;;
-        --data) data="$2" ;;
-        --health-url) health_url="$2" ;;
-        --timeout) timeout="$2" ;;
-      esac
-      shift 2 ;;
+    --config|--prefix|--data|--health-url|--timeout) parse_common_option "$@"; shift 2 ;;
     --with-config) with_config=true; shift ;;
     -h|--help) usage ;;
     -*) die 2 "unknown option: $1 (see scripts/restore.sh --help)" ;;
@@ -118,17 +109,11 @@ if [[ -z "${VOX_SERVICE:-}" && -z "$(link_target current)" ]]; then
   say "restored; no release is deployed under $prefix, so no host was started (deploy one with scripts/deploy.sh)"
   exit 0
 fi
-host_start
-set +e
-wait_healthy "$timeout"
-health=$?
-set -e
+restart_and_wait start
+report_health "last answer from $health_url"
 if [[ $health -eq 0 ]]; then
-  say "health: ${health_body:-HTTP 200}"
   say "OK: data restored from $backup and the host is healthy ($(fmt_ms $(($(now_ms) - started))) in all)${aside:+; the replaced data is kept in $aside}"
   exit 0
 fi
-if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer from $health_url: $last_answer"; fi
-show_host_log
 echo "restore FAILED: the data is restored but the host is not healthy within ${timeout}s at $health_url; the replaced data is in ${aside:-(none)}; check the log above"
 exit 1

@@ -41,15 +41,7 @@ config="" prefix="" health_url="" timeout=30
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --release) shift ;;
-    --config|--prefix|--health-url|--timeout)
-      [[ $# -ge 2 ]] || die 2 "$1 needs a value"
-      case "$1" in
-        --config) config="$2" ;;
-        --prefix) prefix="$2" ;;
-        --health-url) health_url="$2" ;;
-        --timeout) timeout="$2" ;;
-      esac
-      shift 2 ;;
+    --config|--prefix|--health-url|--timeout) parse_common_option "$@"; shift 2 ;;
     *) die 2 "unknown argument: $1 (scripts/rollback.sh --release [--prefix DIR] [--health-url URL] [--timeout SECS])" ;;
   esac
 done
@@ -71,18 +63,12 @@ started="$(now_ms)"
 set_link current "$previous"
 set_link previous "$current"
 say "current -> $previous, previous -> $current"
-host_restart
+restart_and_wait restart
 
-set +e
-wait_healthy "$timeout"
-health=$?
-set -e
+report_health "last answer from $health_url"
 if [[ $health -eq 0 ]]; then
-  say "health: ${health_body:-HTTP 200}"
   say "OK: $previous is serving (healthy $(fmt_ms "$health_ms") after start, $(fmt_ms $(($(now_ms) - started))) in all); $current is previous now"
   exit 0
 fi
-if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "last answer from $health_url: $last_answer"; fi
-show_host_log
 echo "rollback FAILED: $previous not healthy within ${timeout}s at $health_url; current still points at it (run scripts/rollback.sh --release again to go back to $current, or deploy a fixed binary)"
 exit 1

@@ -61,6 +61,21 @@ unique_name() {
   printf '%s\n' "$name"
 }
 
+# parse_common_option OPTION [VALUE...]: sets the variable of an option that
+# deploy, restore and rollback --release all take (call it with "$@" and shift
+# 2 after). Each script's case statement still names the ones it accepts, so
+# an option a script does not take stays an unknown one there.
+parse_common_option() {
+  [[ $# -ge 2 ]] || die 2 "$1 needs a value"
+  case "$1" in
+    --config) config="$2" ;;
+    --prefix) prefix="$2" ;;
+    --data) data="$2" ;;
+    --health-url) health_url="$2" ;;
+    --timeout) timeout="$2" ;;
+  esac
+}
+
 # Defaults shared by the scripts; call after parsing arguments and load_env_file.
 release_defaults() {
   prefix="$(abs_path "${prefix:-${VOX_PREFIX:-/opt/vox-host}}")"
@@ -201,13 +216,18 @@ managed_pid() {
   echo "$pid"
 }
 
+# service_ctl VERB: systemctl VERB on VOX_SERVICE. A failure is not fatal
+# here: the health check that follows decides.
+service_ctl() {
+  say "systemctl $1 $VOX_SERVICE"
+  systemctl "$1" "$VOX_SERVICE" || warn "systemctl $1 $VOX_SERVICE failed (exit $?); see: systemctl status $VOX_SERVICE"
+}
+
 # Stops the host: SIGTERM (it finishes the updates in flight), SIGKILL after
 # VOX_STOP_TIMEOUT seconds.
 host_stop() {
   if [[ -n "${VOX_SERVICE:-}" ]]; then
-    say "systemctl stop $VOX_SERVICE"
-    # A failure is not fatal here: the health check that follows decides.
-    systemctl stop "$VOX_SERVICE" || warn "systemctl stop $VOX_SERVICE failed (exit $?); see: systemctl status $VOX_SERVICE"
+    service_ctl stop
     return
   fi
   local pid started
@@ -235,9 +255,7 @@ host_stop() {
 # Starts PREFIX/current/vox-host in the background (pidfile mode) or the unit.
 host_start() {
   if [[ -n "${VOX_SERVICE:-}" ]]; then
-    say "systemctl start $VOX_SERVICE"
-    # A failure is not fatal here: the health check that follows decides.
-    systemctl start "$VOX_SERVICE" || warn "systemctl start $VOX_SERVICE failed (exit $?); see: systemctl status $VOX_SERVICE"
+    service_ctl start
     return
   fi
   local release bin pid
@@ -260,9 +278,7 @@ host_start() {
 
 host_restart() {
   if [[ -n "${VOX_SERVICE:-}" ]]; then
-    say "systemctl restart $VOX_SERVICE"
-    # A failure is not fatal here: the health check that follows decides.
-    systemctl restart "$VOX_SERVICE" || warn "systemctl restart $VOX_SERVICE failed (exit $?); see: systemctl status $VOX_SERVICE"
+    service_ctl restart
   else
     host_stop
     host_start
@@ -300,6 +316,29 @@ wait_healthy() {
     (($(now_ms) - started < secs * 1000)) || return 1
     sleep 0.2
   done
+}
+
+# restart_and_wait restart|start: host_restart or host_start, then
+# wait_healthy $timeout. Its status lands in `health` and this returns 0: were
+# it the return code, callers would test it in an `if`, where errexit is off
+# for everything inside, and a failing step of the (re)start must still stop
+# the script.
+restart_and_wait() {
+  "host_$1"
+  health=0
+  wait_healthy "$timeout" || health=$?
+}
+
+# report_health [LABEL]: after restart_and_wait, what the health check found:
+# the /healthz body when healthy; otherwise why not (LABEL: how the last
+# answer is introduced, default "last answer") and what the host logged.
+report_health() {
+  if [[ $health -eq 0 ]]; then
+    say "health: ${health_body:-HTTP 200}"
+    return 0
+  fi
+  if [[ -n "$exit_note" ]]; then warn "$exit_note"; else warn "${1:-last answer}: $last_answer"; fi
+  show_host_log
 }
 
 # The last lines the host wrote, to show why it failed.
