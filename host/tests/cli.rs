@@ -41,6 +41,30 @@ fn default_plugin_ids() -> Vec<String> {
 }
 
 #[test]
+fn every_example_config_is_valid() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/examples");
+    let reports = std::env::temp_dir().join(format!("vox-cli-example-reports-{}", std::process::id()));
+    let reports = reports.to_str().expect("utf-8 temp dir").to_owned();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).expect("config/examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let file = path.to_str().expect("utf-8 path");
+        // The examples point at /var/lib; plugins create their directories when built.
+        let out = vox_host(
+            &["--config", file, "check-config"],
+            &[("VOX__PLUGINS__MY_REPORTS__REPORTS_DIR", reports.as_str())],
+        );
+        assert!(out.status.success(), "{file}: {}{}", text(&out.stdout), text(&out.stderr));
+        checked += 1;
+    }
+    assert!(checked >= 2, "production and canary examples");
+    let _ = std::fs::remove_dir_all(&reports);
+}
+
+#[test]
 fn check_config_lists_every_plugin_of_the_default_config() {
     let out = vox_host(&["check-config"], &[]);
     let stdout = text(&out.stdout);
