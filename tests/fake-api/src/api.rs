@@ -54,14 +54,27 @@ impl std::fmt::Debug for FakeBotApi {
 impl FakeBotApi {
     /// Binds `127.0.0.1:0` and serves on the current tokio runtime.
     pub async fn start() -> std::io::Result<FakeBotApi> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::bind(0, false).await
+    }
+
+    /// Like [`FakeBotApi::start`] on `127.0.0.1:port` (0: any free port), also
+    /// serving the `/_control/` routes (see the `control` module) so another
+    /// process can push updates and count calls — what the standalone
+    /// `vox-fake-bot-api` binary runs.
+    pub async fn start_with_control(port: u16) -> std::io::Result<FakeBotApi> {
+        Self::bind(port, true).await
+    }
+
+    async fn bind(port: u16, control: bool) -> std::io::Result<FakeBotApi> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(World::new(BotIdentity {
             id: BOT_ID,
             first_name: "Vox Test Bot".to_owned(),
             username: "vox_test_bot".to_owned(),
         })));
-        let app = server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnKill>();
+        let app =
+            server::router(Arc::clone(&shared), control).into_make_service_with_connect_info::<ConnKill>();
         let serve = axum::serve(KillableListener(listener), app).with_graceful_shutdown(shared.stopped());
         let task = tokio::spawn(async move {
             if let Err(err) = serve.await {

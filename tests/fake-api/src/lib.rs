@@ -9,6 +9,7 @@
 //! - `error.rs` — Telegram-style error answers and their [`descriptions`].
 //! - `server.rs` — the axum handler: decode, fault, run, answer, record.
 //! - `conn.rs` — the killable connections behind [`Fault::Drop`].
+//! - `control.rs` — `/_control/` routes to drive the fake from another process.
 //! - `request.rs` — JSON / multipart / query decoding into typed parameters.
 //! - `methods/` — one file per group of Bot API methods.
 //! - `chat.rs` — a chat's messages, edits, deletions and events.
@@ -35,6 +36,7 @@
 mod api;
 mod chat;
 mod conn;
+mod control;
 mod error;
 mod faults;
 mod html;

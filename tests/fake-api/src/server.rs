@@ -13,6 +13,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::conn::ConnKill;
+use crate::control;
 use crate::error::{ApiError, ApiResult, descriptions};
 use crate::faults::Fault;
 use crate::methods;
@@ -21,9 +22,11 @@ use crate::shared::Shared;
 use crate::types::Call;
 
 /// The whole API as one fallback handler: Bot API paths carry the token in
-/// the first segment, which axum's router cannot match as a prefix.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new().fallback(handle).layer(DefaultBodyLimit::max(MAX_BODY)).with_state(shared)
+/// the first segment, which axum's router cannot match as a prefix. With
+/// `control`, the `/_control/` routes are served beside it.
+pub(crate) fn router(shared: Arc<Shared>, control: bool) -> Router {
+    let routes = if control { control::routes() } else { Router::new() };
+    routes.fallback(handle).layer(DefaultBodyLimit::max(MAX_BODY)).with_state(shared)
 }
 
 /// `/bot<token>/<method>` split into token and method.
@@ -139,6 +142,7 @@ fn record(shared: &Shared, mut call: Call) {
                 world.note_refused(chat, &call.method, description);
             }
         }
+        world.count_call(&call.method, call.status == 200);
         call.seq = world.calls.len();
         world.calls.push(call);
     }

@@ -29,6 +29,13 @@ struct QueuedUpdate {
     body: Value,
 }
 
+/// How often a method was called, and how many of those calls were answered `ok`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MethodCount {
+    pub(crate) calls: u64,
+    pub(crate) ok: u64,
+}
+
 /// What a new bot message carries, already validated by the method.
 pub(crate) struct Outgoing {
     pub(crate) content: Content,
@@ -54,6 +61,8 @@ pub(crate) struct World {
     commands: BTreeMap<(String, String), Vec<Command>>,
     blocked: HashSet<i64>,
     pub(crate) calls: Vec<Call>,
+    /// Calls per method, so a counter need not scan or clone the call log.
+    call_counts: HashMap<String, MethodCount>,
     pub(crate) faults: FaultQueue,
     pub(crate) unreachable: bool,
 }
@@ -73,6 +82,7 @@ impl World {
             commands: BTreeMap::new(),
             blocked: HashSet::new(),
             calls: Vec::new(),
+            call_counts: HashMap::new(),
             faults: FaultQueue::default(),
             unreachable: false,
         }
@@ -329,6 +339,24 @@ impl World {
     }
 
     // ----- reading back --------------------------------------------------
+
+    /// Notes one recorded call of `method`; allocates only for a method's first call.
+    pub(crate) fn count_call(&mut self, method: &str, ok: bool) {
+        let count = match self.call_counts.get_mut(method) {
+            Some(count) => count,
+            None => self.call_counts.entry(method.to_owned()).or_default(),
+        };
+        count.calls += 1;
+        count.ok += u64::from(ok);
+    }
+
+    pub(crate) fn call_count(&self, method: &str) -> MethodCount {
+        self.call_counts.get(method).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn call_counts(&self) -> impl Iterator<Item = (&str, MethodCount)> {
+        self.call_counts.iter().map(|(method, count)| (method.as_str(), *count))
+    }
 
     pub(crate) fn note_refused(&mut self, chat: i64, method: &str, description: &str) {
         if let Some(state) = self.chats.get_mut(&chat) {

@@ -1,0 +1,46 @@
+//! The `/_control/` routes the standalone binary serves, driven as the bench
+//! script drives them while a teloxide bot answers.
+
+use teloxide::prelude::*;
+
+use super::support::{bot, raw};
+use crate::FakeBotApi;
+
+#[tokio::test]
+async fn pushed_messages_are_counted_once_answered() {
+    let api = FakeBotApi::start_with_control(0).await.expect("starts");
+    let (status, body) =
+        raw(&api, "POST", "/_control/push_text?users=2&count=3&text=/echo", "text/plain", "").await;
+    assert_eq!((status, body["queued"].as_u64()), (200, Some(3)), "{body}");
+
+    let bot = bot(&api);
+    let updates = bot.get_updates().await.expect("polled");
+    let chats: Vec<i64> = updates.iter().filter_map(|u| u.chat()).map(|c| c.id.0).collect();
+    assert_eq!(chats, [1001, 1002, 1001], "round-robin over the users");
+    for chat in chats {
+        bot.send_message(ChatId(chat), "echo").await.expect("sent");
+    }
+
+    let (status, body) =
+        raw(&api, "GET", "/_control/wait?method=sendMessage&ok=3&timeout_secs=5", "text/plain", "").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, count) = raw(&api, "GET", "/_control/count?method=sendMessage", "text/plain", "").await;
+    assert_eq!((count["calls"].as_u64(), count["ok"].as_u64()), (Some(3), Some(3)));
+    let (_, counts) = raw(&api, "GET", "/_control/counts", "text/plain", "").await;
+    assert_eq!(counts["getUpdates"]["calls"].as_u64(), Some(1), "{counts}");
+}
+
+#[tokio::test]
+async fn a_wait_that_is_not_met_times_out() {
+    let api = FakeBotApi::start_with_control(0).await.expect("starts");
+    let (status, body) =
+        raw(&api, "GET", "/_control/wait?method=sendMessage&ok=1&timeout_secs=0", "text/plain", "").await;
+    assert_eq!((status, body["ok"].as_u64()), (504, Some(0)));
+}
+
+#[tokio::test]
+async fn a_fake_started_for_tests_has_no_control_routes() {
+    let api = FakeBotApi::start().await.expect("starts");
+    let (status, _) = raw(&api, "GET", "/_control/counts", "text/plain", "").await;
+    assert_eq!(status, 404);
+}
