@@ -12,8 +12,9 @@
 #   scripts/bench-throughput.sh                 # 5 rounds of 20,000 updates from 100 users
 #   scripts/bench-throughput.sh -n 9 -b 50000   # more rounds, bigger batches
 #   scripts/bench-throughput.sh --no-build      # reuse the release binaries
-#   scripts/bench-throughput.sh --perf out.data # then one extra, profiled host batch
-#                                               # (not in the table; perf slows the host)
+#   scripts/bench-throughput.sh --perf DIR      # then one extra batch per bot under
+#                                               # `perf record`: DIR/bare.data, DIR/host.data
+#                                               # (not in the table; perf slows the bot)
 #
 # Options: -n RUNS (5), -b BATCH (20000), -u USERS (100), -w WARMUP (2000).
 # The host's JSON log goes to /dev/null. Honours CARGO_TARGET_DIR.
@@ -29,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     -w) warmup="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --perf) perf_out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-throughput.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +69,8 @@ trap 'stop; rm -rf "$work"' EXIT
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 now_ns() { date +%s%N; }
+# Busy ticks of the whole machine (all CPUs), for what else ran during a batch.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 api() { curl -sS -f --max-time 130 "$@"; }
 
 start_fake() {
@@ -104,16 +107,18 @@ push_and_wait() {
   api "$control/wait?method=sendMessage&ok=$2&timeout_secs=120" >/dev/null
 }
 
-# One round for one bot: appends "bot ups cpu_ms_per_1k fake_cpu_ms_per_1k hwm_kb load" to results.
+# One round for one bot: appends "bot ups cpu_ms_per_1k fake_cpu_ms_per_1k hwm_kb others_pct load round"
+# to results; others_pct is the CPU that neither the bot nor the fake used during the
+# batch, in % of the machine: other builds, this script's curl, the kernel's own threads.
 measure() {
   local which=$1
   start_fake
   start_bot "$which"
   push_and_wait "$warmup" "$warmup"
-  local c0 f0 t0 c1 f1 t1
-  c0=$(cpu_ticks "$bot_pid") f0=$(cpu_ticks "$fake_pid") t0=$(now_ns)
+  local c0 f0 m0 t0 c1 f1 m1 t1
+  c0=$(cpu_ticks "$bot_pid") f0=$(cpu_ticks "$fake_pid") m0=$(machine_ticks) t0=$(now_ns)
   push_and_wait "$batch" $((warmup + batch))
-  t1=$(now_ns) c1=$(cpu_ticks "$bot_pid") f1=$(cpu_ticks "$fake_pid")
+  t1=$(now_ns) c1=$(cpu_ticks "$bot_pid") f1=$(cpu_ticks "$fake_pid") m1=$(machine_ticks)
   local hwm counts
   hwm=$(hwm_kb "$bot_pid")
   counts=$(api "$control/counts")
@@ -125,15 +130,18 @@ measure() {
     exit 1
   fi
   awk -v w="$which" -v n="$batch" -v ns=$((t1 - t0)) -v c=$((c1 - c0)) -v f=$((f1 - f0)) \
-    -v hz="$hz" -v hwm="$hwm" -v load="$load" 'BEGIN {
-      printf "%s %.0f %.1f %.1f %d %s\n", w, n / (ns / 1e9), c * 1000 / hz / (n / 1000), f * 1000 / hz / (n / 1000), hwm, load
+    -v m=$((m1 - m0)) -v cpus="$(nproc)" -v hz="$hz" -v hwm="$hwm" -v load="$load" -v round="$round" 'BEGIN {
+      per_1k = 1000 / hz / (n / 1000)
+      others = 100 * (m - c - f) / (ns / 1e9 * hz * cpus)
+      printf "%s %.0f %.1f %.1f %d %.0f %s %d\n", w, n / (ns / 1e9), c * per_1k, f * per_1k, hwm, others, load, round
     }' | tee -a "$work/results"
   [[ -n ${shown_counts[$which]:-} ]] || { echo "  $which Bot API calls: $counts"; shown_counts[$which]=1; }
 }
 
 declare -A shown_counts
 echo "batches of $batch /echo from $users users, $warmup warm-up; $runs rounds; $(nproc) CPUs"
-echo "bot updates/s bot_cpu_ms_per_1k fake_cpu_ms_per_1k bot_peak_rss_kb load1"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
+echo "bot updates/s bot_cpu_ms_per_1k fake_cpu_ms_per_1k bot_peak_rss_kb others_cpu_% load1 round"
 for round in $(seq "$runs"); do
   order="bare host"
   (( round % 2 == 0 )) && order="host bare"
@@ -144,7 +152,8 @@ for round in $(seq "$runs"); do
 done
 
 echo
-echo "median of $runs      updates/s  bot CPU ms/1k updates  fake CPU ms/1k  peak RSS MB  load1 range"
+printf '%-29s %10s %22s %15s %12s %13s\n' "median of $runs rounds" updates/s "bot CPU ms/1k updates" \
+  "fake CPU ms/1k" "peak RSS MB" "others CPU %"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 column_of() { awk -v w="$1" -v k="$2" '$1 == w { print $k }' "$work/results"; }
 declare -A med_ups med_cpu
@@ -153,24 +162,36 @@ for which in bare host; do
   med_cpu[$which]=$(column_of "$which" 3 | median)
   fake=$(column_of "$which" 4 | median)
   rss_mb=$(column_of "$which" 5 | median | awk '{ print $1 / 1024 }')
-  loads=$(column_of "$which" 6 | sort -n | sed -n '1p;$p' | paste -sd- -)
-  printf '%-18s %10.0f %22.1f %15.1f %12.1f  %s\n' \
-    "$which" "${med_ups[$which]}" "${med_cpu[$which]}" "$fake" "$rss_mb" "$loads"
+  others=$(column_of "$which" 6 | median)
+  printf '%-29s %10.0f %22.1f %15.1f %12.1f %13.0f\n' \
+    "$which" "${med_ups[$which]}" "${med_cpu[$which]}" "$fake" "$rss_mb" "$others"
 done
 awk -v bu="${med_ups[bare]}" -v hu="${med_ups[host]}" -v bc="${med_cpu[bare]}" -v hc="${med_cpu[host]}" 'BEGIN {
-  printf "host/bare          %9.0f%% %21.0f%%\n", 100 * hu / bu, 100 * hc / bc
+  printf "%-29s %9.0f%% %21.0f%%\n", "host/bare, of the medians", 100 * hu / bu, 100 * hc / bc
 }'
+# The machine drifts (a VM's neighbours, not visible in /proc/stat) over
+# seconds; the two bots of a round ran back to back, so their ratio is steadier.
+paired() {
+  awk -v k="$1" '{ v[$8, $1] = $k } END { for (r = 1; (r, "bare") in v; r++) print v[r, "host"] / v[r, "bare"] }' \
+    "$work/results" | median
+}
+printf '%-29s %9.0f%% %21.0f%%\n' "host/bare, median per round" "$(paired 2 | awk '{ print 100 * $1 }')" \
+  "$(paired 3 | awk '{ print 100 * $1 }')"
 
 if [[ -n $perf_out ]]; then
-  start_fake
-  start_bot host
-  push_and_wait "$warmup" "$warmup"
-  perf record -q -e cpu-clock -g -p "$bot_pid" -o "$perf_out" 2>/dev/null &
-  perf_pid=$!
-  sleep 0.5
-  push_and_wait "$batch" $((warmup + batch))
-  kill -INT "$perf_pid"
-  wait "$perf_pid" || true
-  stop
-  echo "profile of one host batch: $perf_out (perf report -i $perf_out --no-children --stdio)"
+  mkdir -p "$perf_out"
+  for which in bare host; do
+    start_fake
+    start_bot "$which"
+    push_and_wait "$warmup" "$warmup"
+    perf record -q -F 999 -e cpu-clock -g -p "$bot_pid" -o "$perf_out/$which.data" 2>/dev/null &
+    perf_pid=$!
+    sleep 0.5
+    push_and_wait "$batch" $((warmup + batch))
+    kill -INT "$perf_pid"
+    wait "$perf_pid" || true
+    stop
+  done
+  echo "profiles of one batch each: $perf_out/{bare,host}.data"
+  echo "  perf report -i $perf_out/host.data --no-children --stdio --sort sym -g none"
 fi
