@@ -1,6 +1,7 @@
 //! The tracing subscriber: human lines by default, JSON lines on request; the
 //! `log` records of teloxide are bridged into it.
 
+mod background;
 mod json;
 
 use tracing::Subscriber;
@@ -9,21 +10,38 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+pub use background::{Background, LineWriter, LogGuard};
 pub use json::JsonLayer;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber; a second call (tests) is a no-op.
-pub fn init(format: LogFormat, level: &str) {
+/// Installs the global subscriber writing to stderr through the background
+/// writer; a second call (tests) installs nothing. Keep the guard until exit:
+/// dropping it writes what is still queued.
+pub fn init(format: LogFormat, level: &str) -> Option<LogGuard> {
+    let (writer, guard) = match Background::start(std::io::stderr()) {
+        Ok(started) => started,
+        Err(e) => {
+            // No thread for the writer: log synchronously rather than not at all.
+            eprintln!("warning: log writer thread not started ({e}); logging synchronously");
+            install(format, level, std::io::stderr);
+            return None;
+        }
+    };
+    install(format, level, writer);
+    Some(guard)
+}
+
+fn install<W>(format: LogFormat, level: &str, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     match format {
         LogFormat::Human => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter(level))
-                .with_writer(std::io::stderr)
-                .try_init();
+            let _ = tracing_subscriber::fmt().with_env_filter(filter(level)).with_writer(writer).try_init();
         }
         LogFormat::Json => {
-            let _ = json_subscriber(level, std::io::stderr).try_init();
+            let _ = json_subscriber(level, writer).try_init();
         }
     }
 }

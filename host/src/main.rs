@@ -208,7 +208,7 @@ fn main() -> ExitCode {
 
 fn sandbox(settings: Settings, options: vox_host::sandbox::SandboxOptions) -> anyhow::Result<()> {
     // Only errors: log lines would interleave with the chat.
-    vox_host::logging::init(settings.log.format, "error");
+    let _log = vox_host::logging::init(settings.log.format, "error");
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
@@ -219,7 +219,8 @@ fn sandbox(settings: Settings, options: vox_host::sandbox::SandboxOptions) -> an
 }
 
 fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    vox_host::logging::init(settings.log.format, &settings.log.level);
+    // Held until `serve` returns: the shutdown's last lines are written before exit.
+    let _log = vox_host::logging::init(settings.log.format, &settings.log.level);
     let bot = match vox_host::bot(&settings) {
         Ok(bot) => bot,
         Err(e) => return Ok(ExitCode::from(vox_host::operator::refuse(&e))),
