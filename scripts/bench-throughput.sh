@@ -95,7 +95,7 @@ start_bot() {
   # Ops endpoints on (a free port), as in production: /metrics is updated per update.
   VOX__TELEGRAM__TOKEN="$fake_token" VOX__TELEGRAM__API_URL="$fake_url" \
     VOX__TELEGRAM__POLL_TIMEOUT_SECS=1 VOX__HOST__DATA_DIR="$data" \
-    VOX__OPS__LISTEN=127.0.0.1:0 VOX__LOG__FORMAT=json VOX__LOG__LEVEL=info \
+    VOX__OPS__LISTEN=127.0.0.1:0 VOX__LOG__FORMAT=json VOX__LOG__LEVEL="${VOX_BENCH_LOG_LEVEL:-info}" \
     "$bin" >/dev/null 2>/dev/null &
   bot_pid=$!
   api "$control/wait?method=getUpdates&ok=1&timeout_secs=20" >/dev/null

@@ -12,6 +12,9 @@ use tracing_subscriber::fmt::MakeWriter;
 const QUEUE_LINES: usize = 16 * 1024;
 /// Bytes gathered before one write.
 const BATCH_BYTES: usize = 64 * 1024;
+/// After a batch the writer rests this long: lines queued meanwhile cost their
+/// senders no wake-up, and go out together. Also the most a line waits when quiet.
+const REST: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Where the subscriber's lines go: the writer thread's queue.
 #[derive(Clone, Debug)]
@@ -52,6 +55,7 @@ fn write_loop(rx: Receiver<Vec<u8>>, out: impl Write) {
         if stop {
             return;
         }
+        std::thread::sleep(REST);
     }
 }
 
