@@ -68,4 +68,4 @@ pub mod update;
 
 pub use config::Settings;
 pub use error::{Error, RunError, StartError};
-pub use runtime::{Host, HostBuilder, Runtime, bot, run};
+pub use runtime::{Host, HostBuilder, Runtime, bot, run, shutdown_signal};

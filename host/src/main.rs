@@ -232,7 +232,7 @@ fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode
         builder = builder.watch_config(path, std::env::vars().collect());
     }
     let result: Result<(), vox_host::Error> = match builder.build(bot) {
-        Ok(host) => runtime.block_on(host.run(shutdown_signal())).map_err(Into::into),
+        Ok(host) => runtime.block_on(host.run(vox_host::shutdown_signal())).map_err(Into::into),
         Err(e) => Err(e.into()),
     };
     Ok(match result {
@@ -242,27 +242,4 @@ fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode
             ExitCode::from(e.exit_code())
         }
     })
-}
-
-/// Ctrl-C or SIGTERM: stop polling, finish in-flight updates, exit.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use teloxide::prelude::*;
-use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, NoConfig, Plugin, Setup};
 use vox_testkit::{FakeBotApi, TestHost, TgUser};
 
 use vox_main_menu as _;
@@ -19,24 +18,9 @@ use vox_my_reports as _;
 const BATCH: usize = 2_000;
 const USERS: i64 = 50;
 
-const ECHO: Manifest =
-    Manifest { commands: &[Command::new("echo", "Echo")], ..Manifest::new("echo", "Echo") };
-
-struct Echo;
-
-#[vox_plugin::async_trait]
-impl Plugin for Echo {
-    async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
-        ctx.send_text(MessageKind::Info, "echo", None).await?;
-        Ok(())
-    }
-}
-
-fn echo(_: NoConfig, _: &Setup) -> Result<Echo, ConfigError> {
-    Ok(Echo)
-}
-
-vox_plugin::register!(ECHO, echo);
+// Shared with the other throughput bench, so both measure the same plugin.
+#[path = "common/echo.rs"]
+mod echo;
 
 /// Pushes a batch of `/echo` messages and waits until the bot answered each.
 async fn batch(api: &FakeBotApi, users: &[TgUser], mut cursor: usize) -> (Duration, usize) {

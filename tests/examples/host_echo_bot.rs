@@ -9,30 +9,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use vox_host::Settings;
-use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, NoConfig, Plugin, Setup};
 
 // What `vox-host run` links, so the registry and routing are the production ones.
 use vox_main_menu as _;
 use vox_my_reports as _;
 
-const ECHO: Manifest =
-    Manifest { commands: &[Command::new("echo", "Echo")], ..Manifest::new("echo", "Echo") };
-
-struct Echo;
-
-#[vox_plugin::async_trait]
-impl Plugin for Echo {
-    async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
-        ctx.send_text(MessageKind::Info, "echo", None).await?;
-        Ok(())
-    }
-}
-
-fn echo(_: NoConfig, _: &Setup) -> Result<Echo, ConfigError> {
-    Ok(Echo)
-}
-
-vox_plugin::register!(ECHO, echo);
+// Shared with the other throughput bench, so both measure the same plugin.
+#[path = "../benches/common/echo.rs"]
+mod echo;
 
 /// The steps of `serve` in host/src/main.rs, minus the command line.
 fn main() -> ExitCode {
@@ -59,7 +43,7 @@ fn main() -> ExitCode {
         builder = builder.watch_config(path, env);
     }
     let result: Result<(), vox_host::Error> = match builder.build(bot) {
-        Ok(host) => runtime.block_on(host.run(shutdown_signal())).map_err(Into::into),
+        Ok(host) => runtime.block_on(host.run(vox_host::shutdown_signal())).map_err(Into::into),
         Err(e) => Err(e.into()),
     };
     match result {
@@ -67,22 +51,6 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
-        }
-    }
-}
-
-/// SIGTERM (the bench's stop) or Ctrl-C.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }
