@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use vox_fake_bot_api::FakeBotApi;
 
+mod common;
+use common::{free_port, http_get};
+
 const BIN: &str = env!("CARGO_BIN_EXE_vox-host");
 
 fn repo() -> PathBuf {
@@ -26,21 +29,6 @@ fn script(name: &str, args: &[&str], data: &Path) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A port nobody listens on now, for the child's ops endpoints.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
-}
-
-/// The raw answer to `GET path` on 127.0.0.1:`port`.
-fn get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
 }
 
 struct Host(Child);
@@ -160,8 +148,8 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(host.0.try_wait().expect("wait").is_none(), "SIGHUP must not stop the host");
-    let health = get(ops_port, "/healthz");
-    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let health = http_get(ops_port, "/healthz");
+    assert!(health.as_ref().is_some_and(|(code, _)| *code == 200), "{health:?}");
 
     // Graceful shutdown on SIGTERM.
     let pid = host.0.id().to_string();
