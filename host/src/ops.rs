@@ -164,7 +164,7 @@ fn router(runtime: Arc<Runtime>) -> Router {
 pub fn start(runtime: &Arc<Runtime>) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![
         tokio::spawn(probe(Arc::clone(runtime))),
-        tokio::spawn(crate::metrics::watch_event_loop(Arc::clone(&runtime.services.telegram.metrics))),
+        tokio::spawn(crate::metrics::watch_event_loop(Arc::clone(&runtime.services.metrics))),
     ];
     let listener = runtime.ops.listener.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(std_listener) = listener {
@@ -190,7 +190,7 @@ pub fn start(runtime: &Arc<Runtime>) -> Vec<tokio::task::JoinHandle<()>> {
 /// while no updates arrive.
 async fn probe(runtime: Arc<Runtime>) {
     let ops = &runtime.ops;
-    let metrics = &runtime.services.telegram.metrics;
+    let metrics = &runtime.services.metrics;
     let bot = &runtime.services.telegram.bot;
     let timeout = ops.probe_every.max(Duration::from_secs(5));
     let mut tick = tokio::time::interval(ops.probe_every);

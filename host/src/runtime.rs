@@ -85,7 +85,7 @@ impl Runtime {
 
     /// The host's metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.services.telegram.metrics
+        &self.services.metrics
     }
 
     /// Seconds on the host's clock since start, for the health windows.
@@ -131,12 +131,14 @@ impl HostBuilder {
     pub fn build(self, bot: Bot) -> Result<Host, StartError> {
         let loaded = plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
         let ops = Ops::bind(&self.settings)?;
+        let metrics = Arc::new(Metrics::default());
         let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
         let health = Arc::new(Health::new(loaded.registry.manifests()));
         let (failures_tx, failures_rx) = mpsc::unbounded_channel();
         let epoch = self.clock.now();
         let services = Arc::new(Services {
-            telegram: Telegram { bot: bot.clone(), metrics: Arc::new(Metrics::default()) },
+            telegram: Telegram { bot: bot.clone(), metrics: Arc::clone(&metrics) },
+            metrics,
             registry: Arc::clone(&loaded.registry),
             state,
             tracker: Tracker::default(),
@@ -276,7 +278,7 @@ struct PollErrors(Arc<Runtime>);
 impl ErrorHandler<RequestError> for PollErrors {
     fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
         tracing::error!(error = %error, "polling failed");
-        self.0.services.telegram.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
+        self.0.services.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
         self.0.ops.reach.poll_failed();
         Box::pin(async {})
     }

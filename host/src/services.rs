@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::health::{Event, Health};
 use crate::locks::UserLocks;
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::state::{DialogueState, StateStore};
 use crate::telegram::{self, Telegram};
@@ -17,8 +18,10 @@ use crate::tracker::Tracker;
 
 /// What every handler's [`vox_plugin::Ctx`] talks to.
 pub struct Services {
-    /// The Bot API client with its call metrics.
+    /// The Bot API client (it counts its calls into `metrics`).
     pub telegram: Telegram,
+    /// Everything `/metrics` shows that the update path counts.
+    pub metrics: Arc<Metrics>,
     /// The validated registry (step declarations).
     pub registry: Arc<Registry>,
     /// Dialogue state.
