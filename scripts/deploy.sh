@@ -43,7 +43,7 @@ done
 [[ -n "$binary" ]] || usage
 
 # Refusals first: nothing is touched until the inputs are right.
-[[ -e "$binary" ]] || die 2 "release binary $binary does not exist; build it (cargo build --release -p vox-host) and pass its path"
+[[ -e "$binary" ]] || die 2 "release binary $binary does not exist; build it (cargo build --release -p vox-bot) and pass its path"
 [[ -f "$binary" && -x "$binary" ]] || die 2 "release binary $binary is not an executable file (chmod +x it?)"
 load_env_file
 release_defaults

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scaffolds a plugin crate: plugins/<name>/ (crate vox-<name>, id <name with _>),
-# adds it to the workspace, links it into the host binary and gives it a
-# section in config/default.toml. Usage: scripts/new-plugin.sh <name>
+# adds it to the workspace, links it into the binary (bot/) and gives it a
+# section in config/plugins.toml. Usage: scripts/new-plugin.sh <name>
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 name="${1:-}"
@@ -16,8 +16,8 @@ if [[ -e "$dir" ]]; then
   echo "plugins/$name already exists" >&2
   exit 2
 fi
-if grep -q "^\[plugins\.$id\]" "$root/config/default.toml"; then
-  echo "config/default.toml already has [plugins.$id]" >&2
+if grep -q "^\[plugins\.$id\]" "$root/config/plugins.toml"; then
+  echo "config/plugins.toml already has [plugins.$id]" >&2
   exit 2
 fi
 
@@ -30,9 +30,9 @@ done
 sed -i -E "s|^(members = \[.*)\]|\1, \"plugins/$name\"]|; s|^(default-members = \[.*)\]|\1, \"plugins/$name\"]|" "$root/Cargo.toml"
 sed -i "s|^vox-main-menu = { path = \"plugins/main-menu\" }|&\n$crate = { path = \"plugins/$name\" }|" "$root/Cargo.toml"
 # The host binary links it: a dependency and a `use` in main.rs.
-sed -i "s|^vox-main-menu.workspace = true|&\n$crate.workspace = true|" "$root/host/Cargo.toml"
-sed -i "s|^use vox_main_menu as _;|&\nuse ${crate//-/_} as _;|" "$root/host/src/main.rs"
-printf '\n[plugins.%s]\n# greeting = "..."\n' "$id" >> "$root/config/default.toml"
+sed -i "s|^vox-main-menu.workspace = true|&\n$crate.workspace = true|" "$root/bot/Cargo.toml"
+sed -i "s|^use vox_main_menu as _;|&\nuse ${crate//-/_} as _;|" "$root/bot/src/main.rs"
+printf '\n[plugins.%s]\n# greeting = "..."\n' "$id" >> "$root/config/plugins.toml"
 
-echo "created plugins/$name (crate $crate, plugin id $id), linked into host/src/main.rs"
-echo "next: cargo run -p vox-host -- check-config"
+echo "created plugins/$name (crate $crate, plugin id $id), linked into bot/src/main.rs"
+echo "next: cargo run -p vox-bot -- check-config"

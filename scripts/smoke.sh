@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-cargo build --locked "${build_args[@]}" -p vox-host -p vox-testkit --bin vox-host --bin vox-smoke
+cargo build --locked "${build_args[@]}" -p vox-bot -p vox-testkit --bin vox-host --bin vox-smoke
 
 target_dir="$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
   | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"

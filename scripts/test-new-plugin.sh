@@ -11,7 +11,7 @@ cd "$work"
 scripts/new-plugin.sh demo-plugin >/dev/null
 # Reuse the repository's compiled dependencies.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-cargo build -q -p vox-host
+cargo build -q -p vox-bot
 table="$("$CARGO_TARGET_DIR/debug/vox-host" check-config)"
 if ! grep -q '^demo_plugin ' <<<"$table"; then
   echo "scaffold: FAILED — demo_plugin not registered:" >&2

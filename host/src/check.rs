@@ -3,14 +3,14 @@
 
 use std::fmt::Write;
 
-use crate::plugins::Loaded;
+use crate::plugins::Checked;
 
 /// One line per plugin: id, on/off, versions (the configured one starred),
 /// commands, callback prefixes and steps (with time-to-live).
-pub fn plugin_table(loaded: &Loaded) -> String {
+pub fn plugin_table(checked: &Checked) -> String {
     let header = ["PLUGIN", "ON", "VERSIONS", "ROLLOUT", "COMMANDS", "CALLBACK PREFIXES", "STEPS"];
     let mut rows: Vec<[String; 7]> = Vec::new();
-    for p in &loaded.plugins {
+    for p in &checked.plugins {
         let m = p.manifest;
         let versions = m
             .versions

@@ -2,7 +2,7 @@
 //! by `--config` / `VOX_CONFIG`, then `VOX__SECTION__KEY` environment variables.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -118,25 +118,66 @@ pub enum StateBackend {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-impl Settings {
-    /// Loads the layers. `env` is the process environment (passed in so tests
-    /// need not mutate it); only `VOX__*`, `TELOXIDE_TOKEN` and
+/// Where settings come from, in layers: the library's defaults, the binary's
+/// defaults (its plugins' sections), the file, the environment. The config
+/// owner keeps it, so a reload reads exactly the layers the host started from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Embedded TOML layered over [`DEFAULT_TOML`] (the binary's plugin sections).
+    pub defaults: Vec<&'static str>,
+    /// The operator's file (`--config` / `VOX_CONFIG`).
+    pub file: Option<PathBuf>,
+    /// The process environment; only `VOX__*`, `TELOXIDE_TOKEN` and
     /// `TELOXIDE_API_URL` are read from it.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let env: HashMap<String, String> = env.into_iter().collect();
+    pub env: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// The file and the environment over the library's defaults.
+    pub fn new(file: Option<PathBuf>, env: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self { defaults: Vec::new(), file, env: env.into_iter().collect() }
+    }
+
+    /// Adds an embedded defaults layer (after the library's, before the file).
+    pub fn with_defaults(mut self, toml: &'static str) -> Self {
+        self.defaults.push(toml);
+        self
+    }
+
+    /// Loads and validates the host's keys (plugins' own keys are checked by
+    /// the plugins, see `plugins::check`).
+    pub fn load(&self) -> Result<Settings, ConfigError> {
+        self.load_read().map(|(settings, _)| settings)
+    }
+
+    /// As [`Sources::load`], also returning the file's text as it was read (the
+    /// live config is known by it: see `rollout::file_stamp`).
+    pub fn load_read(&self) -> Result<(Settings, Option<String>), ConfigError> {
+        let text =
+            match &self.file {
+                None => None,
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("config file `{}` cannot be read: {e}", path.display()))
+                })?),
+            };
+        Ok((self.layered(text.as_deref())?, text))
+    }
+
+    /// As [`Sources::load`], with `text` standing for the file's content: an
+    /// edit is checked in memory before it is written.
+    pub fn load_text(&self, text: &str) -> Result<Settings, ConfigError> {
+        self.layered(Some(text))
+    }
+
+    fn layered(&self, file: Option<&str>) -> Result<Settings, ConfigError> {
+        let env: HashMap<String, String> = self.env.iter().cloned().collect();
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
-        if let Some(path) = file {
-            if !path.is_file() {
-                return Err(ConfigError(format!(
-                    "config file `{}` does not exist or is not a file",
-                    path.display()
-                )));
-            }
-            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        for layer in &self.defaults {
+            builder = builder.add_source(config::File::from_str(layer, config::FileFormat::Toml));
+        }
+        if let Some(text) = file {
+            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
         }
         let vox_env: HashMap<String, String> =
             env.iter().filter(|(k, _)| k.starts_with("VOX__")).map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -147,11 +188,23 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(vox_env)),
         );
+        let file = self.file.as_deref();
         let raw = builder.build().map_err(|e| ConfigError(describe(&e, file)))?;
         let mut settings: Settings = raw.try_deserialize().map_err(|e| ConfigError(describe(&e, file)))?;
         settings.apply_teloxide_env(&env)?;
         settings.validate()?;
         Ok(settings)
+    }
+}
+
+impl Settings {
+    /// Loads the layers over the library's defaults (see [`Sources`]). `env` is
+    /// the process environment (passed in so tests need not mutate it).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        Sources::new(file.map(Path::to_owned), env).load()
     }
 
     /// Teloxide's own variables, for operators who already use them.
@@ -249,9 +302,23 @@ mod tests {
     fn defaults_load_and_have_no_token() {
         let s = Settings::load(None, env(&[])).expect("defaults load");
         assert_eq!(s.log.format, LogFormat::Human);
-        assert!(s.plugins.contains_key("main_menu"));
+        assert!(s.plugins.is_empty(), "the library's defaults know no plugin: {:?}", s.plugins.keys());
         let err = s.token().expect_err("no token");
         assert!(err.0.contains("VOX__TELEGRAM__TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn a_binary_layers_its_plugin_sections_under_the_file() {
+        let dir = std::env::temp_dir().join(format!("vox-config-layers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("vox.toml");
+        std::fs::write(&file, "[plugins.p]\nb = 3\n").expect("file");
+        let sources = Sources::new(Some(file), env(&[])).with_defaults("[plugins.p]\na = 1\nb = 2\n");
+        let s = sources.load().expect("loads");
+        assert_eq!(s.plugins["p"], serde_json::json!({"a": 1, "b": 3}));
+        let text = sources.load_text("[plugins.p]\nb = 4\n").expect("in memory");
+        assert_eq!(text.plugins["p"]["b"], 4);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

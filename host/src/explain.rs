@@ -4,10 +4,10 @@
 use std::fmt::Write;
 
 use crate::live::LivePlugin;
-use crate::plugins::LoadedPlugin;
+use crate::plugins::CheckedPlugin;
 
 /// One line per versioned plugin: `my_reports: v2 (allow)`.
-pub fn explain(plugins: &[LoadedPlugin], live: &[LivePlugin], user: i64) -> String {
+pub fn explain(plugins: &[CheckedPlugin], live: &[LivePlugin], user: i64) -> String {
     let mut out = String::new();
     for (p, l) in plugins.iter().zip(live) {
         if p.manifest.versions.is_empty() {

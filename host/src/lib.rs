@@ -13,7 +13,6 @@
 //! - [`overrides`]: automatic rollbacks kept across restarts.
 //! - [`plugins`]: linked plugins built from their config sections.
 //! - [`rollout`]: which version serves a user (canary, kill switch, sticky buckets).
-//! - [`sandbox`]: `vox-host sandbox`, the bot in a terminal against an embedded fake Telegram.
 //! - [`router`]: which plugin serves an input.
 //! - [`health`]: each version's recent failures, for automatic rollback.
 //! - [`incoming`]: an update taken apart (chat, user, input).
@@ -56,7 +55,6 @@ pub mod reload;
 pub mod rollout;
 pub mod router;
 pub mod runtime;
-pub mod sandbox;
 pub mod served;
 pub mod services;
 pub mod state;

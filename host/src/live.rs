@@ -1,14 +1,15 @@
 //! The part of the config that changes without a restart — per plugin: on/off
 //! and the version policy — held as one snapshot that is swapped atomically, so
-//! no update ever sees half a change.
+//! no update ever sees half a change. [`writer`] is its one writer.
 
-use std::collections::BTreeMap;
+pub mod writer;
+
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
 use crate::overrides::Overrides;
-use crate::plugins::{LoadedPlugin, host_keys};
+use crate::plugins::CheckedPlugin;
 use crate::registry::Registry;
 use crate::rollout::Policy;
 
@@ -56,42 +57,27 @@ pub struct LiveConfig {
     pub generation: u64,
     /// Plugin `i` is the registry's manifest `i`.
     pub plugins: Vec<LivePlugin>,
+    /// [`file_stamp`] of the config file text this was rebuilt from (`None`:
+    /// no file). The rollout CLI confirms an edit only once the running host
+    /// reports the stamp of the text it wrote.
+    pub stamp: Option<String>,
 }
 
-/// The shared, swappable live config.
+/// The shared, swappable live config. Only [`writer::LiveWriter`] stores into it.
 pub type Live = Arc<ArcSwap<LiveConfig>>;
 
 impl LiveConfig {
-    /// Generation 1, from the plugins as built at start.
-    pub fn initial(plugins: &[LoadedPlugin]) -> Self {
-        let plugins = plugins
+    /// The file's part of the live config, from checked sections (no overrides yet).
+    pub fn from_checked(plugins: &[CheckedPlugin]) -> Vec<LivePlugin> {
+        plugins
             .iter()
             .map(|p| LivePlugin { enabled: p.enabled, policy: p.policy.clone(), override_reason: None })
-            .collect();
-        Self { generation: 1, plugins }
+            .collect()
     }
 
-    /// Compiles the live part of freshly loaded plugin sections; errors name the key.
-    pub fn compile(
-        registry: &Registry,
-        sections: &BTreeMap<String, serde_json::Value>,
-    ) -> Result<Vec<LivePlugin>, String> {
-        if let Some(id) = sections.keys().find(|id| registry.index_of(id).is_none()) {
-            return Err(format!("`plugins.{id}`: no plugin with id `{id}` is linked into this binary"));
-        }
-        let empty = serde_json::Value::Object(serde_json::Map::new());
-        registry
-            .manifests()
-            .iter()
-            .map(|m| {
-                let mut section = sections.get(m.id).unwrap_or(&empty).clone();
-                host_keys(m, &mut section).map(|(enabled, policy)| LivePlugin {
-                    enabled,
-                    policy,
-                    override_reason: None,
-                })
-            })
-            .collect()
+    /// Generation 1 from checked sections, as the operator's commands show it.
+    pub fn initial(plugins: &[CheckedPlugin]) -> Self {
+        Self { generation: 1, plugins: Self::from_checked(plugins), stamp: None }
     }
 
     /// Applies standing automatic rollbacks: the overridden candidate is killed.
@@ -104,4 +90,15 @@ impl LiveConfig {
             }
         }
     }
+}
+
+/// How the live config names the file text it came from: FNV-1a 64 of the
+/// bytes, in hex. Not a security hash: it tells one edit from the next.
+pub fn file_stamp(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }

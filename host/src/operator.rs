@@ -1,5 +1,9 @@
 //! The operator's commands behind the binary's CLI — check-config and the
 //! rollout family — each printing for a person and returning the exit code.
+//! They run beside a production host, so they never build a plugin: plugin
+//! sections are checked with `plugins::check` (no file opened, locked or
+//! written), and the only files written are the config file and the override
+//! file, each atomically.
 
 use crate::{Settings, StartError};
 
@@ -11,9 +15,9 @@ pub fn refuse(e: &StartError) -> u8 {
 
 /// `check-config`: the plugin table.
 pub fn check_config(settings: &Settings) -> u8 {
-    match crate::plugins::load(&crate::plugins::linked(), &settings.plugins, &settings.setup()) {
-        Ok(loaded) => {
-            print!("{}", crate::check::plugin_table(&loaded));
+    match crate::plugins::check(&crate::plugins::linked(), &settings.plugins, &settings.setup()) {
+        Ok(checked) => {
+            print!("{}", crate::check::plugin_table(&checked));
             if settings.token().is_err() {
                 println!("\nnote: no Telegram token is set; `run` needs VOX__TELEGRAM__TOKEN.");
             }
@@ -26,10 +30,10 @@ pub fn check_config(settings: &Settings) -> u8 {
 
 /// `rollout explain <user>`.
 pub fn explain(settings: &Settings, user: i64) -> u8 {
-    match crate::plugins::load(&crate::plugins::linked(), &settings.plugins, &settings.setup()) {
-        Ok(loaded) => {
-            let live = crate::live::LiveConfig::initial(&loaded.plugins);
-            print!("{}", crate::explain::explain(&loaded.plugins, &live.plugins, user));
+    match crate::plugins::check(&crate::plugins::linked(), &settings.plugins, &settings.setup()) {
+        Ok(checked) => {
+            let live = crate::live::LiveConfig::initial(&checked.plugins);
+            print!("{}", crate::explain::explain(&checked.plugins, &live.plugins, user));
             0
         }
         Err(e) => refuse(&e),
@@ -38,12 +42,13 @@ pub fn explain(settings: &Settings, user: i64) -> u8 {
 
 /// `rollout status`.
 pub fn status(settings: &Settings) -> u8 {
-    let loaded = match crate::plugins::load(&crate::plugins::linked(), &settings.plugins, &settings.setup()) {
-        Ok(loaded) => loaded,
+    let checked = match crate::plugins::check(&crate::plugins::linked(), &settings.plugins, &settings.setup())
+    {
+        Ok(checked) => checked,
         Err(e) => return refuse(&e),
     };
-    let live = crate::live::LiveConfig::initial(&loaded.plugins);
-    let config: Vec<_> = loaded
+    let live = crate::live::LiveConfig::initial(&checked.plugins);
+    let config: Vec<_> = checked
         .plugins
         .iter()
         .zip(&live.plugins)
@@ -84,7 +89,8 @@ pub fn check(settings: &Settings, plugin: &str) -> u8 {
     0
 }
 
-/// `rollout clear-override`.
+/// `rollout clear-override`: confirmed once the running host serves the
+/// candidate again (no override in its status).
 pub fn clear_override(settings: &Settings, config: Option<&std::path::Path>, plugin: &str, wait: u64) -> u8 {
     let path = crate::overrides::path(config, &settings.host.data_dir);
     let mut all = crate::overrides::load(&path);
@@ -92,71 +98,71 @@ pub fn clear_override(settings: &Settings, config: Option<&std::path::Path>, plu
         println!("no automatic rollback of `{}` stands (`{}`)", plugin, path.display());
         return 0;
     }
-    let before = crate::rollout::commands::running_generation(&settings.host.data_dir);
+    let running = crate::rollout::commands::running_generation(&settings.host.data_dir).is_some();
     if let Err(e) = crate::overrides::save(&path, &all) {
         eprintln!("error: cannot write `{}`: {e}", path.display());
         return 1;
     }
     println!("automatic rollback of `{}` cleared", plugin);
-    confirm(settings, before, wait)
+    confirm(settings, running, wait, |status| {
+        plugin_status(status, plugin).is_some_and(|p| p["config"]["override"].is_null())
+    })
 }
 
-/// Waits for the running host to apply a change made on disk, and says so.
-fn confirm(settings: &Settings, before: Option<u64>, wait: u64) -> u8 {
+fn plugin_status<'a>(status: &'a serde_json::Value, plugin: &str) -> Option<&'a serde_json::Value> {
+    status["plugins"].as_array()?.iter().find(|p| p["id"] == plugin)
+}
+
+/// Waits for the running host to show a change made on disk live, and says so.
+fn confirm(settings: &Settings, running: bool, wait: u64, live: impl Fn(&serde_json::Value) -> bool) -> u8 {
     let data_dir = &settings.host.data_dir;
-    match (before, wait) {
-        (_, 0) => 0,
-        (None, _) => {
+    if wait == 0 {
+        return 0;
+    }
+    if !running {
+        println!(
+            "no running host seen (no fresh status file in `{}`): it applies the change when it starts",
+            data_dir.display()
+        );
+        return 0;
+    }
+    match crate::rollout::commands::wait_live(data_dir, std::time::Duration::from_secs(wait), live) {
+        Some((took, status)) => {
             println!(
-                "no running host seen (no fresh status file in `{}`): it applies the change when it starts",
-                data_dir.display()
+                "confirmed by the running host in {} ms (generation {})",
+                took.as_millis(),
+                status["generation"]
             );
             0
         }
-        (Some(before), wait) => {
-            match crate::rollout::commands::wait_applied(
-                data_dir,
-                before,
-                std::time::Duration::from_secs(wait),
-            ) {
-                Some(took) => {
-                    println!(
-                        "confirmed by the running host in {} ms (generation {})",
-                        took.as_millis(),
-                        before + 1
-                    );
-                    0
-                }
-                None => {
-                    eprintln!(
-                        "error: the running host did not confirm within {wait} s — check `vox-host rollout status` and its logs"
-                    );
-                    1
-                }
+        None => {
+            let refused = crate::rollout::commands::running_status(data_dir)
+                .and_then(|s| s["last_reload_error"].as_str().map(str::to_owned));
+            match refused {
+                Some(e) => eprintln!("error: the running host refused the change: {e}"),
+                None => eprintln!(
+                    "error: the running host did not confirm within {wait} s — check `vox-host rollout status` and its logs"
+                ),
             }
+            1
         }
     }
 }
 
-/// `rollout set|allow|deny|enable|disable|kill|unkill`.
+/// `rollout set|allow|deny|enable|disable|kill|unkill`: confirmed once the
+/// running host reports the edited file's text as live.
 pub fn edit_rollout(
     settings: &Settings,
-    config: Option<&std::path::Path>,
+    sources: &crate::config::Sources,
     change: crate::rollout::commands::Change,
     plugin: &str,
     wait: u64,
 ) -> u8 {
-    let Some(config) = config else {
+    let Some(config) = sources.file.as_deref() else {
         eprintln!("error: rollout changes edit the config file: give it with --config FILE or VOX_CONFIG");
         return 2;
     };
-    let registry = match crate::registry::Registry::build(crate::plugins::linked().iter().map(|r| r.manifest))
-    {
-        Ok(r) => r,
-        Err(errors) => return refuse(&StartError::Registry(errors)),
-    };
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let edited = match crate::rollout::commands::apply(config, env, &registry, plugin, &change) {
+    let edited = match crate::rollout::commands::apply(sources, &crate::plugins::linked(), plugin, &change) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -172,5 +178,5 @@ pub fn edit_rollout(
         return 0;
     }
     println!("config `{}` updated: {change:?} for `{}`", config.display(), plugin);
-    confirm(settings, edited.generation_before, wait)
+    confirm(settings, edited.host_running, wait, |status| status["config_stamp"] == edited.stamp.as_str())
 }

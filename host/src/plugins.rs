@@ -14,23 +14,46 @@ use crate::rollout::config::take_policy;
 /// Keys of a plugin section that the host reads itself.
 pub const HOST_KEYS: &[&str] = &["enabled", "version", "versions", "rollout"];
 
-/// A plugin built from its config, with the host's settings for it.
-pub struct LoadedPlugin {
+/// A plugin's section, checked without building anything: what the
+/// operator's commands and config reload see.
+pub struct CheckedPlugin {
     /// Its declaration.
     pub manifest: &'static Manifest,
-    /// Its behaviour.
-    pub plugin: Box<dyn Plugin>,
+    /// Its constructor, config check and live-change hook.
+    pub registration: &'static Registration,
     /// `enabled = false` switches it off: its buttons and commands answer
     /// "Раздел временно недоступен".
     pub enabled: bool,
     /// Which version serves whom: enabled versions, the configured one, a canary.
     pub policy: Policy,
+    /// The plugin's own keys (the section without the host's keys), as checked.
+    pub section: serde_json::Value,
 }
 
-/// The registry and the built plugins, in the registry's order.
+/// Every linked plugin's section checked, in the registry's order.
+pub struct Checked {
+    /// Validated routes.
+    pub registry: Arc<Registry>,
+    /// Plugin `i` is the registry's manifest `i`.
+    pub plugins: Vec<CheckedPlugin>,
+}
+
+/// A plugin built from its config: what serves updates.
+pub struct LoadedPlugin {
+    /// Its declaration.
+    pub manifest: &'static Manifest,
+    /// Its constructor, config check and live-change hook.
+    pub registration: &'static Registration,
+    /// Its behaviour.
+    pub plugin: Box<dyn Plugin>,
+}
+
+/// The checked sections and the built plugins, in the registry's order.
 pub struct Loaded {
     /// Validated routes.
     pub registry: Arc<Registry>,
+    /// The sections as checked (the live config starts from them).
+    pub checked: Vec<CheckedPlugin>,
     /// Plugin `i` is the registry's manifest `i`.
     pub plugins: Vec<LoadedPlugin>,
 }
@@ -40,13 +63,14 @@ pub fn linked() -> Vec<&'static Registration> {
     vox_plugin::registrations().collect()
 }
 
-/// Validates the registry, then builds each plugin from its section. Reports
-/// every problem found, each naming its plugin or key.
-pub fn load(
+/// Validates the registry and every section — host keys and each plugin's own
+/// typed config — with no side effects: nothing is built, no file is touched.
+/// Reports every problem found, each naming its plugin or key.
+pub fn check(
     registrations: &[&'static Registration],
     sections: &BTreeMap<String, serde_json::Value>,
     setup: &Setup,
-) -> Result<Loaded, StartError> {
+) -> Result<Checked, StartError> {
     let registry = Registry::build(registrations.iter().map(|r| r.manifest)).map_err(StartError::Registry)?;
     let mut errors = Vec::new();
 
@@ -55,7 +79,7 @@ pub fn load(
             let linked: Vec<&str> = registry.manifests().iter().map(|m| m.id).collect();
             errors.push(format!(
                 "`plugins.{id}`: no plugin with id `{id}` is linked into this binary (linked: {}). \
-                 Link its crate in host/src/main.rs (`use <crate> as _;`) or remove the section.",
+                 Link its crate in bot/src/main.rs (`use <crate> as _;`) or remove the section.",
                 linked.join(", ")
             ));
         }
@@ -75,14 +99,39 @@ pub fn load(
                 continue;
             }
         };
-        match (registration.build)(&section, setup) {
-            Ok(plugin) => plugins.push(LoadedPlugin { manifest, plugin, enabled, policy }),
+        match (registration.validate)(&section, setup) {
+            Ok(()) => plugins.push(CheckedPlugin { manifest, registration, enabled, policy, section }),
             Err(e) => errors.push(e.to_string()),
         }
     }
 
     if errors.is_empty() {
-        Ok(Loaded { registry: Arc::new(registry), plugins })
+        Ok(Checked { registry: Arc::new(registry), plugins })
+    } else {
+        Err(StartError::Plugins(errors))
+    }
+}
+
+/// [`check`], then builds each plugin from its checked section: what a serving
+/// host does, once, at start.
+pub fn load(
+    registrations: &[&'static Registration],
+    sections: &BTreeMap<String, serde_json::Value>,
+    setup: &Setup,
+) -> Result<Loaded, StartError> {
+    let Checked { registry, plugins: checked } = check(registrations, sections, setup)?;
+    let mut errors = Vec::new();
+    let mut plugins = Vec::with_capacity(checked.len());
+    for c in &checked {
+        match (c.registration.build)(&c.section, setup) {
+            Ok(plugin) => {
+                plugins.push(LoadedPlugin { manifest: c.manifest, registration: c.registration, plugin })
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Loaded { registry, checked, plugins })
     } else {
         Err(StartError::Plugins(errors))
     }

@@ -4,43 +4,23 @@
 //! in whole and appended to the audit log; an invalid one is refused, logged with
 //! its key and counted, and the running config stays.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::config::Settings;
-use crate::live::{Live, LiveConfig};
-use crate::registry::Registry;
+use crate::live::writer::LiveWriter;
 
 /// How often the file's stamp is compared when no file event arrives (network
 /// filesystems and some editors do not raise inotify events).
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// How long the file must stay unchanged before it is read (editors write in steps).
 const DEBOUNCE: Duration = Duration::from_millis(100);
-/// The audit log's file name inside `host.data_dir`.
-pub const AUDIT_FILE: &str = "rollout-audit.jsonl";
 
-/// What reloading has done so far, for status output and metrics.
-#[derive(Debug, Default)]
-pub struct ReloadStats {
-    /// Changes applied.
-    pub applied: AtomicU64,
-    /// Files refused.
-    pub failed: AtomicU64,
-    /// The last refusal's message, until a later change applies.
-    pub last_error: Mutex<Option<String>>,
-}
-
-/// Re-reads one config file into the live config.
+/// Watches one config file (and the override file beside it) and hands every
+/// settled change to the live config's writer.
 pub struct Reloader {
+    writer: Arc<LiveWriter>,
     path: PathBuf,
-    env: Vec<(String, String)>,
-    registry: Arc<Registry>,
-    live: Live,
-    audit: PathBuf,
-    stats: Arc<ReloadStats>,
     /// The file's stamp when it was read at start: a change made before the
     /// watcher's first look still counts as a change.
     initial: Option<(u64, SystemTime)>,
@@ -50,70 +30,15 @@ pub struct Reloader {
     initial_overrides: Option<(u64, SystemTime)>,
 }
 
-/// The result of one reload.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Reloaded {
-    /// Applied as this generation.
-    Applied(u64),
-    /// Valid, but nothing live changed.
-    Unchanged,
-}
-
 impl Reloader {
-    /// A reloader of `path` (layered over the defaults and `env`, as at start).
-    pub fn new(
-        path: PathBuf,
-        env: Vec<(String, String)>,
-        registry: Arc<Registry>,
-        live: Live,
-        data_dir: &Path,
-        stats: Arc<ReloadStats>,
-    ) -> Self {
+    /// A reloader of the writer's config file; `None` when no file is watched.
+    pub fn new(writer: Arc<LiveWriter>) -> Option<Self> {
         let stamp_now =
             |p: &Path| std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
-        let initial = stamp_now(&path);
-        let overrides = crate::overrides::path(Some(&path), data_dir);
-        let initial_overrides = stamp_now(&overrides);
-        let audit = data_dir.join(AUDIT_FILE);
-        Self { path, env, registry, live, audit, stats, initial, overrides, initial_overrides }
-    }
-
-    /// Reads the file and applies it if valid. Blocking: call off the executor.
-    pub fn reload_blocking(&self) -> Result<Reloaded, String> {
-        let result = self.try_reload();
-        match &result {
-            Ok(Reloaded::Applied(generation)) => {
-                self.stats.applied.fetch_add(1, Ordering::Relaxed);
-                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                tracing::info!(generation, path = %self.path.display(), "config change applied");
-            }
-            Ok(Reloaded::Unchanged) => {
-                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            }
-            Err(e) => {
-                self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
-                tracing::error!(path = %self.path.display(), error = %e, "config change refused; the running config stays");
-            }
-        }
-        result
-    }
-
-    fn try_reload(&self) -> Result<Reloaded, String> {
-        let settings = Settings::load(Some(&self.path), self.env.clone()).map_err(|e| e.0)?;
-        let mut plugins = LiveConfig::compile(&self.registry, &settings.plugins)?;
-        LiveConfig::apply_overrides(&self.registry, &mut plugins, &crate::overrides::load(&self.overrides));
-        let current = self.live.load();
-        if plugins == current.plugins {
-            return Ok(Reloaded::Unchanged);
-        }
-        let next = LiveConfig { generation: current.generation + 1, plugins };
-        // Audit first: a change that cannot be recorded is not applied.
-        append_audit(&self.audit, &self.registry, &current, &next, None)
-            .map_err(|e| format!("audit log `{}`: {e}", self.audit.display()))?;
-        let generation = next.generation;
-        self.live.store(Arc::new(next));
-        Ok(Reloaded::Applied(generation))
+        let path = writer.config_path()?.to_owned();
+        let overrides = writer.override_path().to_owned();
+        let (initial, initial_overrides) = (stamp_now(&path), stamp_now(&overrides));
+        Some(Self { writer, path, initial, overrides, initial_overrides })
     }
 
     /// Watches the file until `shutdown` resolves.
@@ -151,8 +76,8 @@ impl Reloader {
             if forced {
                 tracing::info!("SIGHUP: re-reading the config");
             }
-            let this = Arc::clone(&self);
-            if let Err(e) = tokio::task::spawn_blocking(move || this.reload_blocking()).await {
+            let writer = Arc::clone(&self.writer);
+            if let Err(e) = tokio::task::spawn_blocking(move || writer.reload()).await {
                 tracing::error!(error = %e, "config reload task failed");
             }
         }
@@ -229,39 +154,4 @@ impl Reloader {
             }
         }
     }
-}
-
-/// Appends one JSON line per plugin whose live settings changed (time,
-/// generation, old, new, and what caused it when not a config edit).
-pub fn append_audit(
-    audit: &Path,
-    registry: &Registry,
-    old: &LiveConfig,
-    new: &LiveConfig,
-    cause: Option<&str>,
-) -> std::io::Result<()> {
-    if let Some(dir) = audit.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut lines = String::new();
-    for (i, manifest) in registry.manifests().iter().enumerate() {
-        let (before, after) = (&old.plugins[i], &new.plugins[i]);
-        if before == after {
-            continue;
-        }
-        let line = serde_json::json!({
-            "time": time,
-            "generation": new.generation,
-            "plugin": manifest.id,
-            "cause": cause.unwrap_or("config"),
-            "old": before.describe(),
-            "new": after.describe(),
-        });
-        lines.push_str(&line.to_string());
-        lines.push('\n');
-    }
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(audit)?;
-    file.write_all(lines.as_bytes())?;
-    file.sync_data()
 }

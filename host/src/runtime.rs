@@ -18,18 +18,18 @@ use vox_plugin::{Clock, HostApi};
 
 use std::path::PathBuf;
 
-use arc_swap::ArcSwap;
-
 use crate::config::Settings;
+use crate::config::Sources;
 use crate::error::{Error, RunError, StartError};
 use crate::health::Health;
-use crate::live::{Live, LiveConfig};
+use crate::live::writer::{LiveWriter, ReloadStats, WriterSetup};
+use crate::live::{Live, LiveConfig, file_stamp};
 use crate::locks::UserLocks;
 use crate::metrics::Metrics;
 use crate::ops::Ops;
-use crate::plugins::{self, LoadedPlugin};
+use crate::plugins::{self, Checked, Loaded, LoadedPlugin};
 use crate::registry::Registry;
-use crate::reload::{ReloadStats, Reloader};
+use crate::reload::Reloader;
 use crate::served::Served;
 use crate::services::Services;
 use crate::state::{MemoryStore, StateStore};
@@ -42,24 +42,24 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Expired dialogues are kept this long so a returning user still hears that
 /// the step timed out; after that they are dropped silently.
 const KEEP_EXPIRED: Duration = Duration::from_secs(3600);
+/// Failure reports queued for the automatic-rollback watcher at most.
+const FAILURE_CHECKS: usize = 64;
 
 /// Everything one update needs, shared by all of them.
 pub struct Runtime {
     pub(crate) services: Arc<Services>,
     pub(crate) api: Arc<dyn HostApi>,
     pub(crate) registry: Arc<Registry>,
-    pub(crate) plugins: Vec<LoadedPlugin>,
+    pub(crate) plugins: Arc<[LoadedPlugin]>,
+    /// Read on every update; only `writer` stores into it.
     pub(crate) live: Live,
-    pub(crate) reload_stats: Arc<ReloadStats>,
+    pub(crate) writer: Arc<LiveWriter>,
     pub(crate) served: Served,
     pub(crate) data_dir: PathBuf,
     pub(crate) health: Arc<Health>,
-    pub(crate) override_path: PathBuf,
-    pub(crate) trip_lock: std::sync::Mutex<()>,
-    pub(crate) rollbacks: std::sync::atomic::AtomicU64,
     pub(crate) ops: Ops,
     epoch: std::time::Instant,
-    failures: std::sync::Mutex<Option<mpsc::UnboundedReceiver<usize>>>,
+    failures: std::sync::Mutex<Option<mpsc::Receiver<usize>>>,
 }
 
 impl Runtime {
@@ -68,14 +68,19 @@ impl Runtime {
         self.live.load()
     }
 
+    /// The live config's one writer (config reload, automatic rollback).
+    pub fn writer(&self) -> &Arc<LiveWriter> {
+        &self.writer
+    }
+
     /// What config reloading has done.
     pub fn reload_stats(&self) -> &ReloadStats {
-        &self.reload_stats
+        self.writer.stats()
     }
 
     /// Automatic rollbacks since start.
     pub fn rollbacks(&self) -> u64 {
-        self.rollbacks.load(std::sync::atomic::Ordering::Relaxed)
+        self.writer.rollbacks()
     }
 
     /// Where `/healthz` and `/metrics` listen, if they are on.
@@ -99,20 +104,25 @@ pub struct HostBuilder {
     settings: Settings,
     clock: Clock,
     state: Option<Arc<dyn StateStore>>,
-    watch: Option<(PathBuf, Vec<(String, String)>)>,
+    sources: Option<Sources>,
 }
 
 impl HostBuilder {
     /// A builder over validated settings.
     pub fn new(settings: Settings) -> Self {
-        Self { settings, clock: Clock::default(), state: None, watch: None }
+        Self { settings, clock: Clock::default(), state: None, sources: None }
     }
 
-    /// Applies changes of this config file (layered over the defaults and `env`,
-    /// as at start) without a restart.
-    pub fn watch_config(mut self, path: PathBuf, env: Vec<(String, String)>) -> Self {
-        self.watch = Some((path, env));
+    /// Applies changes of the config file of `sources` (re-read with the same
+    /// layers as at start) without a restart.
+    pub fn watch(mut self, sources: Sources) -> Self {
+        self.sources = Some(sources).filter(|s| s.file.is_some());
         self
+    }
+
+    /// [`HostBuilder::watch`] of this file over the library's defaults and `env`.
+    pub fn watch_config(self, path: PathBuf, env: Vec<(String, String)>) -> Self {
+        self.watch(Sources::new(Some(path), env))
     }
 
     /// Uses this clock (tests move it forward).
@@ -129,17 +139,19 @@ impl HostBuilder {
 
     /// Validates the registry and builds every plugin; the bot is not contacted yet.
     pub fn build(self, bot: Bot) -> Result<Host, StartError> {
-        let loaded = plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
+        let Loaded { registry, checked, plugins } =
+            plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
+        let plugins: Arc<[LoadedPlugin]> = plugins.into();
         let ops = Ops::bind(&self.settings)?;
         let metrics = Arc::new(Metrics::default());
         let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
-        let health = Arc::new(Health::new(loaded.registry.manifests()));
-        let (failures_tx, failures_rx) = mpsc::unbounded_channel();
+        let health = Arc::new(Health::new(registry.manifests()));
+        let (failures_tx, failures_rx) = mpsc::channel(FAILURE_CHECKS);
         let epoch = self.clock.now();
         let services = Arc::new(Services {
             telegram: Telegram { bot: bot.clone(), metrics: Arc::clone(&metrics) },
             metrics,
-            registry: Arc::clone(&loaded.registry),
+            registry: Arc::clone(&registry),
             state,
             tracker: Tracker::default(),
             locks: UserLocks::default(),
@@ -148,48 +160,35 @@ impl HostBuilder {
             failures: failures_tx,
             epoch,
         });
-        let override_path = crate::overrides::path(
-            self.watch.as_ref().map(|(p, _)| p.as_path()),
-            &self.settings.host.data_dir,
-        );
-        let mut initial = LiveConfig::initial(&loaded.plugins);
-        let standing = crate::overrides::load(&override_path);
-        LiveConfig::apply_overrides(&loaded.registry, &mut initial.plugins, &standing);
-        for (id, o) in &standing {
-            tracing::error!(plugin = %id, candidate = %o.candidate, reason = %o.reason, since = %o.at,
-                "automatic rollback still in force; clear it with `vox-host rollout clear-override`");
-        }
-        let live: Live = Arc::new(ArcSwap::from_pointee(initial));
-        let reload_stats = Arc::new(ReloadStats::default());
-        let reloader = self.watch.map(|(path, env)| {
-            let data_dir = self.settings.host.data_dir.clone();
-            let registry = Arc::clone(&loaded.registry);
-            Arc::new(Reloader::new(
-                path,
-                env,
-                registry,
-                Arc::clone(&live),
-                &data_dir,
-                Arc::clone(&reload_stats),
-            ))
-        });
-        let served = Served::new(loaded.registry.manifests());
+        let config_path = self.sources.as_ref().and_then(|s| s.file.clone());
+        let stamp =
+            config_path.as_deref().and_then(|p| std::fs::read_to_string(p).ok()).map(|t| file_stamp(&t));
+        let writer = Arc::new(LiveWriter::new(
+            &Checked { registry: Arc::clone(&registry), plugins: checked },
+            Arc::clone(&plugins),
+            WriterSetup {
+                sources: self.sources,
+                setup: self.settings.setup(),
+                override_path: crate::overrides::path(config_path.as_deref(), &self.settings.host.data_dir),
+                data_dir: self.settings.host.data_dir.clone(),
+                stamp,
+            },
+        ));
+        let reloader = Reloader::new(Arc::clone(&writer)).map(Arc::new);
+        let served = Served::new(registry.manifests());
         let runtime = Arc::new(Runtime {
             served,
             data_dir: self.settings.host.data_dir.clone(),
             health,
-            override_path,
-            trip_lock: std::sync::Mutex::new(()),
-            rollbacks: std::sync::atomic::AtomicU64::new(0),
             ops,
             epoch,
             failures: std::sync::Mutex::new(Some(failures_rx)),
             api: Arc::clone(&services) as Arc<dyn HostApi>,
             services,
-            registry: loaded.registry,
-            plugins: loaded.plugins,
-            live,
-            reload_stats,
+            registry,
+            plugins,
+            live: Arc::clone(writer.live()),
+            writer,
         });
         Ok(Host { runtime, bot, settings: self.settings, reloader })
     }

@@ -34,8 +34,9 @@ pub struct Services {
     pub clock: Clock,
     /// Each version's recent failures.
     pub health: Arc<Health>,
-    /// Plugins to check for automatic rollback.
-    pub failures: mpsc::UnboundedSender<usize>,
+    /// Plugins to check for automatic rollback. Bounded: when it is full, checks
+    /// are already queued and the watcher's periodic pass sees every plugin anyway.
+    pub failures: mpsc::Sender<usize>,
     /// Start of the health windows' clock.
     pub epoch: Instant,
 }
@@ -114,6 +115,6 @@ impl HostApi for Services {
         let now = self.clock.now().saturating_duration_since(self.epoch).as_secs();
         self.health.record(idx, version, Event::Critical, now);
         tracing::warn!(plugin, version, failure = what, "critical failure reported");
-        let _ = self.failures.send(idx);
+        let _ = self.failures.try_send(idx);
     }
 }

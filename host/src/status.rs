@@ -39,6 +39,7 @@ pub fn snapshot(runtime: &Runtime) -> serde_json::Value {
         "pid": std::process::id(),
         "updated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "generation": live.generation,
+        "config_stamp": live.stamp,
         "reloads_applied": stats.applied.load(Ordering::Relaxed),
         "reloads_failed": stats.failed.load(Ordering::Relaxed),
         "last_reload_error": last_error,
@@ -59,17 +60,19 @@ pub fn write_blocking(path: &Path, status: &serde_json::Value) -> std::io::Resul
 /// Rewrites the status every second (and at once when the generation moves) until aborted.
 pub async fn write_loop(runtime: Arc<Runtime>, path: PathBuf) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
-    let mut written_generation = 0;
+    let mut written: Option<Arc<crate::live::LiveConfig>> = None;
     let mut since = Duration::ZERO;
     loop {
         tick.tick().await;
         since += Duration::from_millis(100);
-        let generation = runtime.live().generation;
-        if generation == written_generation && since < EVERY {
+        // A new live config (a new generation, or the same settings from a new
+        // file text) is written at once: the rollout CLI waits for it.
+        let live = runtime.live.load_full();
+        if written.as_ref().is_some_and(|w| Arc::ptr_eq(w, &live)) && since < EVERY {
             continue;
         }
         since = Duration::ZERO;
-        written_generation = generation;
+        written = Some(live);
         let status = snapshot(&runtime);
         let target = path.clone();
         match tokio::task::spawn_blocking(move || write_blocking(&target, &status)).await {

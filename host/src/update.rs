@@ -199,7 +199,7 @@ impl Runtime {
             let event = if failed { Event::Failed } else { Event::Ok };
             self.health.record(idx, v, event, self.now_secs());
             if failed {
-                let _ = self.services.failures.send(idx);
+                let _ = self.services.failures.try_send(idx);
             }
         }
         outcome

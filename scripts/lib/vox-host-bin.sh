@@ -8,7 +8,7 @@ if [[ -z "${VOX_HOST_BIN:-}" ]]; then
   VOX_HOST_BIN="${VOX_HOST_BIN:-$(command -v vox-host || true)}"
 fi
 if [[ -z "$VOX_HOST_BIN" ]]; then
-  echo "vox-host binary not found: build it (cargo build --release -p vox-host) or set VOX_HOST_BIN" >&2
+  echo "vox-host binary not found: build it (cargo build --release -p vox-bot) or set VOX_HOST_BIN" >&2
   exit 2
 fi
 config_args=()

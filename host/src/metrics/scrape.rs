@@ -158,7 +158,7 @@ fn read(runtime: &Runtime) -> Snapshot {
         failing.map_or(0.0, |d| d.as_secs_f64()),
     );
 
-    for p in &runtime.plugins {
+    for p in runtime.plugins.iter() {
         plugin_samples(&mut s, p.manifest.id, p.plugin.metrics());
     }
 

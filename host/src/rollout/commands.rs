@@ -1,15 +1,18 @@
 //! The operator's rollout commands (`vox-host rollout set|allow|deny|enable|
 //! disable|kill|unkill`): edit the config file in place (comments kept,
 //! atomically), refuse an edit that would make it invalid, and wait until the
-//! running host's status file shows the change applied.
+//! running host's status file shows the edited text live (its stamp), so a
+//! confirmation is never printed for a change the host did not apply.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::config::Settings;
+use vox_plugin::Registration;
+
+use crate::config::Sources;
 use crate::config_edit::{self, Edit, EditValue};
-use crate::live::LiveConfig;
-use crate::registry::Registry;
+use crate::live::{LiveConfig, file_stamp};
+use crate::plugins;
 use crate::status::{FRESH, STATUS_FILE};
 
 /// One operator change.
@@ -34,30 +37,38 @@ pub enum Change {
 /// What an applied edit looks like from outside.
 #[derive(Debug)]
 pub struct Edited {
-    /// The running host's generation before the edit, if a host is running.
-    pub generation_before: Option<u64>,
+    /// Whether a running host was seen before the edit (a fresh status file).
+    pub host_running: bool,
     /// Whether the file changed (an edit to the value already there changes nothing).
     pub changed: bool,
+    /// The edited text's stamp: the running host reports it once this text is live.
+    pub stamp: String,
 }
 
 fn key(plugin: &str, rest: &[&str]) -> Vec<String> {
     ["plugins", plugin].iter().chain(rest).map(|s| (*s).to_owned()).collect()
 }
 
-/// Edits `config` for `change` on `plugin`, validating the result as the host would.
+/// Edits the config file of `sources` for `change` on `plugin`, validating the
+/// result in memory exactly as the host will read it (host keys and every
+/// plugin's own keys; nothing is built, no probe file is written).
 pub fn apply(
-    config: &Path,
-    env: Vec<(String, String)>,
-    registry: &Registry,
+    sources: &Sources,
+    registrations: &[&'static Registration],
     plugin: &str,
     change: &Change,
 ) -> Result<Edited, String> {
-    let Some(idx) = registry.index_of(plugin) else {
+    let Some(config) = sources.file.as_deref() else {
+        return Err("rollout changes edit the config file: give it with --config FILE or VOX_CONFIG".into());
+    };
+    let current = sources.load().map_err(|e| e.0)?;
+    let checked =
+        plugins::check(registrations, &current.plugins, &current.setup()).map_err(|e| e.to_string())?;
+    let Some(idx) = checked.registry.index_of(plugin) else {
         return Err(format!("no plugin `{plugin}` is linked into this binary"));
     };
-    let manifest = registry.manifests()[idx];
-    let current = Settings::load(Some(config), env.clone()).map_err(|e| e.0)?;
-    let live = LiveConfig::compile(registry, &current.plugins)?;
+    let manifest = checked.registry.manifests()[idx];
+    let live = LiveConfig::from_checked(&checked.plugins);
     let mut edits = Vec::new();
     let needs_rollout =
         matches!(change, Change::Set(_) | Change::Allow(_) | Change::Deny(_) | Change::Kill | Change::Unkill);
@@ -102,39 +113,46 @@ pub fn apply(
         }
     }
 
-    let generation_before = running_generation(&current.host.data_dir);
+    let host_running = running_generation(&current.host.data_dir).is_some();
     // The edited text is checked exactly as the host will read it before it replaces the file.
     let check = |edited: &str| {
-        let probe = config.with_extension("toml.check");
-        std::fs::write(&probe, edited).map_err(|e| format!("cannot write `{}`: {e}", probe.display()))?;
-        let checked = Settings::load(Some(&probe), env)
+        let checked = sources
+            .load_text(edited)
             .map_err(|e| e.0)
-            .and_then(|s| LiveConfig::compile(registry, &s.plugins).map(|_| ()));
-        let _ = std::fs::remove_file(&probe);
-        checked.map_err(|e| format!("refused, the config would be invalid: {e}"))
+            .and_then(|s| plugins::check(registrations, &s.plugins, &s.setup()).map_err(|e| e.to_string()));
+        checked.map(|_| ()).map_err(|e| format!("refused, the config would be invalid: {e}"))
     };
     let before = std::fs::read_to_string(config).ok();
     let after = config_edit::edit_file_checked(config, &edits, check).map_err(|e| e.to_string())?;
-    Ok(Edited { generation_before, changed: before.as_deref() != Some(after.as_str()) })
+    Ok(Edited { host_running, changed: before.as_deref() != Some(after.as_str()), stamp: file_stamp(&after) })
 }
 
 /// The running host's generation, if its status file is fresh.
 pub fn running_generation(data_dir: &Path) -> Option<u64> {
+    running_status(data_dir)?["generation"].as_u64()
+}
+
+/// The running host's status, if its status file is fresh.
+pub fn running_status(data_dir: &Path) -> Option<serde_json::Value> {
     let path = data_dir.join(STATUS_FILE);
     let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?.elapsed().ok()?;
     if age > FRESH {
         return None;
     }
-    let status: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    status["generation"].as_u64()
+    serde_json::from_slice(&std::fs::read(&path).ok()?).ok()
 }
 
-/// Waits until the running host's generation passes `before`; returns how long it took.
-pub fn wait_applied(data_dir: &Path, before: u64, timeout: Duration) -> Option<Duration> {
+/// Waits until the running host's status satisfies `live` (a change is live
+/// there); returns how long it took and that status.
+pub fn wait_live(
+    data_dir: &Path,
+    timeout: Duration,
+    live: impl Fn(&serde_json::Value) -> bool,
+) -> Option<(Duration, serde_json::Value)> {
     let started = Instant::now();
     while started.elapsed() < timeout {
-        if running_generation(data_dir).is_some_and(|g| g > before) {
-            return Some(started.elapsed());
+        if let Some(status) = running_status(data_dir).filter(|s| live(s)) {
+            return Some((started.elapsed(), status));
         }
         std::thread::sleep(Duration::from_millis(25));
     }

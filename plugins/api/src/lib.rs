@@ -68,7 +68,7 @@ pub use context::{Ctx, CtxParts, Input, StepState, User};
 pub use error::{ConfigError, HandlerError, HostError};
 pub use host::{HostApi, StateKey, UserLock};
 pub use manifest::{Command, Manifest, Step, Version};
-pub use plugin::{NoConfig, Plugin, Registration, registrations};
+pub use plugin::{NoConfig, Plugin, PluginConfig, Registration, registrations};
 pub use reply::{Button, ButtonAction, Document, DocumentSource, Keyboard, MessageKind, Outgoing};
 pub use setup::Setup;
 /// Re-exported so a plugin logs through the host's subscriber without its own dependency.
@@ -77,29 +77,48 @@ pub use tracing;
 /// Registers a plugin: its `const` [`Manifest`] and a constructor that takes the
 /// plugin's typed config section (`[plugins.<id>]`) and the host's [`Setup`].
 ///
-/// The constructor is `fn(C, &Setup) -> Result<P, ConfigError>` where `C: serde::de::DeserializeOwned`
-/// (use [`NoConfig`] when there is nothing to configure) and `P: Plugin`. The host
-/// deserializes and builds every plugin once at start, so a bad section stops the
-/// start with an error that names the key.
+/// The constructor is `fn(C, &Setup) -> Result<P, ConfigError>` where
+/// `C:` [`PluginConfig`] (use [`NoConfig`] when there is nothing to configure)
+/// and `P: Plugin`. The host deserializes and checks every section at start
+/// (and on every config reload), so a bad section is refused with an error that
+/// names the key; the constructor runs once, in the process that serves.
+///
+/// A plugin that can take a changed section without a restart names a method
+/// `fn(&P, C, &Setup) -> Result<(), ConfigError>` as `reconfigure = …`; without it, a
+/// changed section is refused on reload with "needs a restart" naming the key.
 ///
 /// ```
-/// # use vox_plugin::{Ctx, HandlerError, Manifest, Plugin, ConfigError};
+/// # use std::sync::RwLock;
+/// # use vox_plugin::{Ctx, HandlerError, Manifest, Plugin, PluginConfig, ConfigError};
 /// #[derive(serde::Deserialize)]
 /// #[serde(deny_unknown_fields)]
 /// struct Config { greeting: String }
 ///
-/// struct Hello(Config);
+/// impl PluginConfig for Config {}
+///
+/// struct Hello(RwLock<String>);
+///
+/// impl Hello {
+///     fn new(c: Config, _: &vox_plugin::Setup) -> Result<Hello, ConfigError> {
+///         Ok(Hello(RwLock::new(c.greeting)))
+///     }
+///     fn reconfigure(&self, c: Config, _: &vox_plugin::Setup) -> Result<(), ConfigError> {
+///         *self.0.write().unwrap_or_else(|p| p.into_inner()) = c.greeting;
+///         Ok(())
+///     }
+/// }
 ///
 /// #[vox_plugin::async_trait]
 /// impl Plugin for Hello {
 ///     async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
-///         ctx.send_text(vox_plugin::MessageKind::Info, self.0.greeting.clone(), None).await?;
+///         let text = self.0.read().unwrap_or_else(|p| p.into_inner()).clone();
+///         ctx.send_text(vox_plugin::MessageKind::Info, text, None).await?;
 ///         Ok(())
 ///     }
 /// }
 ///
 /// const MANIFEST: Manifest = Manifest::new("hello", "Hello");
-/// vox_plugin::register!(MANIFEST, |c: Config, _: &vox_plugin::Setup| -> Result<Hello, ConfigError> { Ok(Hello(c)) });
+/// vox_plugin::register!(MANIFEST, Hello::new, reconfigure = Hello::reconfigure);
 /// # fn main() {}
 /// ```
 #[macro_export]
@@ -108,7 +127,21 @@ macro_rules! register {
         $crate::__private::inventory::submit! {
             $crate::Registration {
                 manifest: &$manifest,
+                validate: |section, _setup| $crate::__private::validate(&$manifest, section, $ctor).map(|_| ()),
                 build: |section, setup| $crate::__private::build(&$manifest, section, setup, $ctor),
+                reconfigure: None,
+            }
+        }
+    };
+    ($manifest:expr, $ctor:expr, reconfigure = $reconfigure:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::Registration {
+                manifest: &$manifest,
+                validate: |section, _setup| $crate::__private::validate(&$manifest, section, $ctor).map(|_| ()),
+                build: |section, setup| $crate::__private::build(&$manifest, section, setup, $ctor),
+                reconfigure: Some(|plugin, section, setup| {
+                    $crate::__private::reconfigure(&$manifest, plugin, section, setup, $reconfigure)
+                }),
             }
         }
     };
@@ -118,9 +151,23 @@ macro_rules! register {
 pub mod __private {
     pub use inventory;
 
-    use crate::{ConfigError, Manifest, Plugin, Setup};
+    use crate::{ConfigError, Manifest, Plugin, PluginConfig, Setup};
 
-    /// Deserializes a plugin's section with the failing key's path, then calls its constructor.
+    /// Deserializes a plugin's section with the failing key's path and checks it.
+    /// The constructor is taken only to name the config type.
+    pub fn validate<C, P>(
+        manifest: &Manifest,
+        section: &serde_json::Value,
+        _ctor: impl FnOnce(C, &Setup) -> Result<P, ConfigError>,
+    ) -> Result<C, ConfigError>
+    where
+        C: PluginConfig,
+        P: Plugin,
+    {
+        typed(manifest, section)
+    }
+
+    /// [`validate`], then the constructor.
     pub fn build<C, P>(
         manifest: &Manifest,
         section: &serde_json::Value,
@@ -128,9 +175,38 @@ pub mod __private {
         ctor: impl FnOnce(C, &Setup) -> Result<P, ConfigError>,
     ) -> Result<Box<dyn Plugin>, ConfigError>
     where
-        C: serde::de::DeserializeOwned,
+        C: PluginConfig,
         P: Plugin,
     {
+        let config: C = typed(manifest, section)?;
+        let plugin = ctor(config, setup).map_err(|e| e.within(manifest.id))?;
+        Ok(Box::new(plugin))
+    }
+
+    /// [`validate`], then the plugin's own `reconfigure` on the running plugin.
+    pub fn reconfigure<C, P>(
+        manifest: &Manifest,
+        plugin: &dyn Plugin,
+        section: &serde_json::Value,
+        setup: &Setup,
+        apply: impl FnOnce(&P, C, &Setup) -> Result<(), ConfigError>,
+    ) -> Result<(), ConfigError>
+    where
+        C: PluginConfig,
+        P: Plugin,
+    {
+        let config: C = typed(manifest, section)?;
+        let any: &dyn std::any::Any = plugin;
+        let Some(plugin) = any.downcast_ref::<P>() else {
+            return Err(ConfigError::new(
+                format!("plugins.{}", manifest.id),
+                "the running plugin is not the type that registered this section",
+            ));
+        };
+        apply(plugin, config, setup).map_err(|e| e.within(manifest.id))
+    }
+
+    fn typed<C: PluginConfig>(manifest: &Manifest, section: &serde_json::Value) -> Result<C, ConfigError> {
         let config: C = serde_path_to_error::deserialize(section).map_err(|e| {
             let path = e.path().to_string();
             let key = if path == "." {
@@ -140,7 +216,7 @@ pub mod __private {
             };
             ConfigError::new(key, e.into_inner().to_string())
         })?;
-        let plugin = ctor(config, setup).map_err(|e| e.within(manifest.id))?;
-        Ok(Box::new(plugin))
+        config.validate().map_err(|e| e.within(manifest.id))?;
+        Ok(config)
     }
 }

@@ -23,7 +23,7 @@ use crate::{ConfigError, Ctx, HandlerError, Manifest, Setup, StepState};
 /// }
 /// ```
 #[async_trait::async_trait]
-pub trait Plugin: Send + Sync + 'static {
+pub trait Plugin: std::any::Any + Send + Sync + 'static {
     /// Serves one update. An `Err` (or a panic) is logged by the host with the
     /// chat, plugin, version and step, and the user gets a short apology.
     async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError>;
@@ -67,17 +67,66 @@ pub trait Plugin: Send + Sync + 'static {
     }
 }
 
-/// What [`crate::register!`] submits: the manifest and a constructor over the
-/// plugin's config section. Read by the host; plugins never build one by hand.
+/// What [`crate::register!`] submits: the manifest, a side-effect-free check of
+/// the plugin's config section, its constructor and, when the plugin takes
+/// config changes live, how to hand it one. Read by the host; plugins never
+/// build one by hand.
 pub struct Registration {
     /// The plugin's declaration.
     pub manifest: &'static Manifest,
-    /// Builds the plugin from its `[plugins.<id>]` section (host keys removed).
+    /// Checks a `[plugins.<id>]` section (host keys removed) without building
+    /// anything: the operator's commands and config reload call only this.
+    pub validate: ValidateFn,
+    /// Builds the plugin from its section (host keys removed): called once, by
+    /// the process that serves.
     pub build: BuildFn,
+    /// Hands a running plugin a changed, valid section; `None` when every
+    /// change of the section needs a restart.
+    pub reconfigure: Option<ReconfigureFn>,
 }
 
 /// A plugin constructor as the host calls it: section (host keys removed), setup.
 pub type BuildFn = fn(&serde_json::Value, &Setup) -> Result<Box<dyn Plugin>, ConfigError>;
+
+/// A config check as the host calls it: section (host keys removed), setup.
+pub type ValidateFn = fn(&serde_json::Value, &Setup) -> Result<(), ConfigError>;
+
+/// A live config change as the host calls it: the running plugin, its new
+/// section (host keys removed, already validated), setup.
+pub type ReconfigureFn = fn(&dyn Plugin, &serde_json::Value, &Setup) -> Result<(), ConfigError>;
+
+/// A plugin's typed config section (`[plugins.<id>]` without the host's keys).
+///
+/// [`PluginConfig::validate`] checks what serde alone cannot. It must have no
+/// side effects — no files opened, created or locked —, because the operator's
+/// commands (`check-config`, `rollout explain`, `rollout status`, the rollout
+/// edits) and config reload call it beside a running host.
+///
+/// ```
+/// use vox_plugin::{ConfigError, PluginConfig};
+///
+/// #[derive(serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct Config { greeting: String }
+///
+/// impl PluginConfig for Config {
+///     fn validate(&self) -> Result<(), ConfigError> {
+///         if self.greeting.is_empty() {
+///             return Err(ConfigError::new("greeting", "must not be empty"));
+///         }
+///         Ok(())
+///     }
+/// }
+/// # assert!(Config { greeting: String::new() }.validate().is_err());
+/// ```
+pub trait PluginConfig: serde::de::DeserializeOwned + Send + 'static {
+    /// Checks the values; the error names the key relative to the section.
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+impl PluginConfig for NoConfig {}
 
 inventory::collect!(Registration);
 

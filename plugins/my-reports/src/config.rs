@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use vox_plugin::ConfigError;
+use vox_plugin::{ConfigError, PluginConfig};
 
 /// The plugin's config section (the host takes `enabled` and `version` out first).
 #[derive(Debug, Clone, Deserialize)]
@@ -43,9 +43,10 @@ fn default_max_wrong_inputs() -> u32 {
     3
 }
 
-impl Config {
-    /// Checks the values that serde alone cannot.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl PluginConfig for Config {
+    /// Checks the values that serde alone cannot (no side effects: the
+    /// operator's commands and config reload call it).
+    fn validate(&self) -> Result<(), ConfigError> {
         if self.reports_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("reports_dir", "must not be empty"));
         }
@@ -83,6 +84,7 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vox_plugin::PluginConfig;
 
     #[test]
     fn defaults_are_valid_and_bad_values_name_their_key() {

@@ -33,7 +33,7 @@ fn fixture(name: &str, reports: u32, config: Config) -> Fixture {
         let ts =
             chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date").and_hms_opt(10, 0, i).expect("time");
         plugin
-            .storage
+            .storage()
             .save_report_blocking(NewReport {
                 user_id: USER,
                 username: Some("alice".into()),
@@ -165,7 +165,7 @@ async fn view_rename_and_delete_do_what_they_say() {
     f.type_text("Новое имя").await;
     f.press("v2", &f.button("Да, переименовать")).await;
     assert_eq!(
-        f.plugin.storage.get_blocking(USER, 1).expect("get").map(|r| r.title),
+        f.plugin.storage().get_blocking(USER, 1).expect("get").map(|r| r.title),
         Some("Новое имя".into())
     );
 
@@ -173,8 +173,8 @@ async fn view_rename_and_delete_do_what_they_say() {
     f.press("v2", &f.button("Удалить")).await;
     f.type_text("3").await;
     f.press("v2", &f.button("Да, удалить")).await;
-    assert!(f.plugin.storage.get_blocking(USER, 3).expect("get").is_none());
-    assert_eq!(f.plugin.storage.list_blocking(USER).expect("list").len(), 2);
+    assert!(f.plugin.storage().get_blocking(USER, 3).expect("get").is_none());
+    assert_eq!(f.plugin.storage().list_blocking(USER).expect("list").len(), 2);
     assert_eq!(
         (
             f.plugin.metrics.views.ok.get(),
@@ -192,8 +192,8 @@ async fn a_report_deleted_after_the_list_is_not_acted_on() {
     f.open().await;
     f.press("v2", &f.button("Удалить")).await;
     f.type_text("2").await;
-    let path = f.plugin.storage.get_blocking(USER, 2).expect("get").expect("exists").file_path;
-    f.plugin.storage.delete_blocking(USER, 2, &path).expect("deleted elsewhere");
+    let path = f.plugin.storage().get_blocking(USER, 2).expect("get").expect("exists").file_path;
+    f.plugin.storage().delete_blocking(USER, 2, &path).expect("deleted elsewhere");
     f.press("v2", &f.button("Да, удалить")).await;
     assert!(f.last_text().contains("Отчет №2 уже удален или изменен"), "{}", f.last_text());
     assert_eq!(f.plugin.metrics.deletes.ok.get(), 0);
@@ -224,11 +224,11 @@ async fn a_second_operation_waits_then_is_told_to_retry() {
     let held = vox_plugin::HostApi::lock_user(&f.host, USER, Duration::ZERO).await.expect("free");
     f.press("v2", &f.button("Да, удалить")).await;
     assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::texts::BUSY));
-    assert!(f.plugin.storage.get_blocking(USER, 1).expect("get").is_some(), "nothing deleted while busy");
+    assert!(f.plugin.storage().get_blocking(USER, 1).expect("get").is_some(), "nothing deleted while busy");
     assert_eq!((f.plugin.metrics.lock_waits.get(), f.plugin.metrics.lock_busy.get()), (1, 1));
     drop(held);
     f.press("v2", &f.button("Да, удалить")).await;
-    assert!(f.plugin.storage.get_blocking(USER, 1).expect("get").is_none());
+    assert!(f.plugin.storage().get_blocking(USER, 1).expect("get").is_none());
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn lists_and_files_over_the_limits_are_refused() {
     assert_eq!(f.plugin.metrics.size_refusals.get(), 1);
 
     let g = fixture("bigfile", 1, Config::default());
-    let report = g.plugin.storage.get_blocking(USER, 1).expect("get").expect("exists");
+    let report = g.plugin.storage().get_blocking(USER, 1).expect("get").expect("exists");
     let file = std::fs::OpenOptions::new().write(true).open(g.dir.join(&report.file_path)).expect("open");
     file.set_len(51 * 1024 * 1024).expect("sparse 51 MB");
     g.open().await;
@@ -255,7 +255,7 @@ async fn lists_and_files_over_the_limits_are_refused() {
 #[tokio::test]
 async fn a_missing_file_is_reported_in_both_versions() {
     let f = fixture("missing", 1, Config::default());
-    let report = f.plugin.storage.get_blocking(USER, 1).expect("get").expect("exists");
+    let report = f.plugin.storage().get_blocking(USER, 1).expect("get").expect("exists");
     std::fs::remove_file(f.dir.join(&report.file_path)).expect("remove");
     f.open().await;
     f.press("v2", &f.button("Посмотреть")).await;

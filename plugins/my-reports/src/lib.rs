@@ -46,11 +46,11 @@ mod v2;
 #[cfg(test)]
 mod flow_tests;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use vox_plugin::{
-    Command, ConfigError, Ctx, HandlerError, Manifest, Plugin, Setup, Step, StepState, Version,
+    Command, ConfigError, Ctx, HandlerError, Manifest, Plugin, PluginConfig, Setup, Step, StepState, Version,
 };
 
 pub use config::Config;
@@ -112,29 +112,53 @@ pub const MANIFEST: Manifest = Manifest {
     ..Manifest::new("my_reports", "Мои отчеты")
 };
 
-/// The plugin: its config, the storage both versions share, list snapshots, counters.
+/// The plugin: its config, the storage both versions share, list snapshots,
+/// counters. Config and storage sit behind locks only a config reload writes,
+/// so every key can change without a restart.
 pub struct MyReports {
-    config: Config,
-    storage: Storage,
+    config: RwLock<Arc<Config>>,
+    storage: RwLock<Storage>,
     snapshots: snapshot::Snapshots,
     metrics: Arc<Metrics>,
 }
 
 impl MyReports {
     /// Opens the reports directory (creating it if missing; a relative path is
-    /// inside the host's data directory) and checks the config.
+    /// inside the host's data directory) and checks the config. Called only by
+    /// the serving process: the operator's commands use [`PluginConfig::validate`].
     pub fn new(config: Config, setup: &Setup) -> Result<Self, ConfigError> {
         config.validate()?;
-        let dir = setup.resolve(&config.reports_dir);
-        let storage = Storage::open(&dir)
-            .map_err(|e| ConfigError::new("reports_dir", format!("cannot open `{}`: {e}", dir.display())))?;
+        let storage = open_storage(&config, setup)?;
         let snapshots = snapshot::Snapshots::new(Duration::from_secs(config.snapshot_ttl_secs));
-        Ok(Self { config, storage, snapshots, metrics: Arc::new(Metrics::default()) })
+        Ok(Self {
+            config: RwLock::new(Arc::new(config)),
+            storage: RwLock::new(storage),
+            snapshots,
+            metrics: Arc::new(Metrics::default()),
+        })
     }
 
-    /// The storage, for other plugins' `save_report` and for tests.
-    pub fn storage(&self) -> &Storage {
-        &self.storage
+    /// Takes a changed (already validated) config live: limits and the
+    /// snapshot time-to-live at once, a new `reports_dir` by opening it first
+    /// (a directory that cannot be opened refuses the change and keeps the old one).
+    pub fn reconfigure(&self, config: Config, setup: &Setup) -> Result<(), ConfigError> {
+        if config.reports_dir != self.config().reports_dir {
+            let storage = open_storage(&config, setup)?;
+            *self.storage.write().unwrap_or_else(|p| p.into_inner()) = storage;
+        }
+        self.snapshots.set_ttl(Duration::from_secs(config.snapshot_ttl_secs));
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+        Ok(())
+    }
+
+    /// The config now.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The storage, for other plugins' `save_report` and for tests (a cheap handle).
+    pub fn storage(&self) -> Storage {
+        self.storage.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The counters.
@@ -143,8 +167,14 @@ impl MyReports {
     }
 
     fn lock_wait(&self) -> Duration {
-        Duration::from_millis(self.config.lock_wait_ms)
+        Duration::from_millis(self.config().lock_wait_ms)
     }
+}
+
+fn open_storage(config: &Config, setup: &Setup) -> Result<Storage, ConfigError> {
+    let dir = setup.resolve(&config.reports_dir);
+    Storage::open(&dir)
+        .map_err(|e| ConfigError::new("reports_dir", format!("cannot open `{}`: {e}", dir.display())))
 }
 
 #[vox_plugin::async_trait]
@@ -168,4 +198,4 @@ impl Plugin for MyReports {
     }
 }
 
-vox_plugin::register!(MANIFEST, MyReports::new);
+vox_plugin::register!(MANIFEST, MyReports::new, reconfigure = MyReports::reconfigure);

@@ -60,9 +60,15 @@ struct PerUser {
 
 /// Snapshots per (chat, user).
 pub struct Snapshots {
-    ttl: Duration,
+    /// Milliseconds; a config reload changes it for lists sent from then on and
+    /// for the ones already out.
+    ttl_ms: AtomicU64,
     next_id: AtomicU64,
     users: Mutex<HashMap<StateKey, PerUser>>,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Above this many users, expired snapshots are dropped on the next insert.
@@ -71,7 +77,11 @@ const PRUNE_ABOVE: usize = 4096;
 impl Snapshots {
     /// Snapshots valid for `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, next_id: AtomicU64::new(1), users: Mutex::new(HashMap::new()) }
+        Self {
+            ttl_ms: AtomicU64::new(millis(ttl)),
+            next_id: AtomicU64::new(1),
+            users: Mutex::new(HashMap::new()),
+        }
     }
 
     fn users(&self) -> std::sync::MutexGuard<'_, HashMap<StateKey, PerUser>> {
@@ -80,7 +90,12 @@ impl Snapshots {
 
     /// The time-to-live.
     pub fn ttl(&self) -> Duration {
-        self.ttl
+        Duration::from_millis(self.ttl_ms.load(Ordering::Relaxed))
+    }
+
+    /// Changes the time-to-live (config reload).
+    pub fn set_ttl(&self, ttl: Duration) {
+        self.ttl_ms.store(millis(ttl), Ordering::Relaxed);
     }
 
     /// Stores a new list for `key`, replacing the previous one; returns it.
@@ -89,7 +104,7 @@ impl Snapshots {
         let snapshot = Arc::new(Snapshot { id, taken_at: now, entries });
         let mut users = self.users();
         if users.len() > PRUNE_ABOVE {
-            let ttl = self.ttl;
+            let ttl = self.ttl();
             users.retain(|_, u| {
                 u.current.as_ref().is_some_and(|s| now.saturating_duration_since(s.taken_at) < ttl)
             });
@@ -105,7 +120,7 @@ impl Snapshots {
         if current.id != id {
             return Err(Stale::Replaced);
         }
-        if now.saturating_duration_since(current.taken_at) >= self.ttl {
+        if now.saturating_duration_since(current.taken_at) >= self.ttl() {
             return Err(Stale::Expired);
         }
         Ok(Arc::clone(current))

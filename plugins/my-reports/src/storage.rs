@@ -18,6 +18,7 @@ mod atomic;
 mod cache;
 mod consistency;
 mod counters;
+pub mod demo;
 mod entry;
 mod error;
 mod index;

@@ -173,7 +173,7 @@ async fn fresh_snapshot(
             }
             ctx.answer(None).await?;
             let text = match stale {
-                Stale::Expired | Stale::Replaced => texts::list_outdated(p.config.snapshot_ttl_secs),
+                Stale::Expired | Stale::Replaced => texts::list_outdated(p.config().snapshot_ttl_secs),
             };
             ctx.send_text(MessageKind::Menu, text, Some(reopen_keyboard())).await?;
             Ok(None)

@@ -94,7 +94,7 @@ async fn number(
     let mut op = Op::start("v2_choose", ctx.user().id);
     op.number(number);
     // The list is a snapshot: make sure the report is still the one it showed.
-    let current = match p.storage.get(ctx.user().id, number).await {
+    let current = match p.storage().get(ctx.user().id, number).await {
         Ok(Some(r)) if r.file_path == entry.file_path => r,
         Ok(_) => {
             ctx.clear_step().await?;
@@ -171,7 +171,7 @@ async fn wrong(
 ) -> Result<(), HandlerError> {
     p.metrics.invalid_inputs.inc();
     data.tries += 1;
-    let max = p.config.max_wrong_inputs;
+    let max = p.config().max_wrong_inputs;
     if data.tries >= max {
         ctx.clear_step().await?;
         ctx.send_text(

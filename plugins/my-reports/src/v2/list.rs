@@ -22,7 +22,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         ctx.clear_step().await?;
     }
     ctx.answer(None).await?;
-    let mut reports = match p.storage.list(user).await {
+    let mut reports = match p.storage().list(user).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
@@ -55,7 +55,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
     let heading = filter.as_ref().map(Filter::describe);
     let bytes = listing::txt(&ctx.user().name, &generated, heading.as_deref(), &reports);
     let size = bytes.len() as u64;
-    if size > p.config.max_list_bytes {
+    if size > p.config().max_list_bytes {
         p.metrics.size_refusals.inc();
         tracing::warn!(user, bytes = size, count = reports.len(), "list over the size limit, not sent");
         let kb = Keyboard::new()
@@ -109,7 +109,7 @@ pub(super) async fn export(
         return Ok(());
     };
     ctx.answer(None).await?;
-    let reports: Vec<Report> = match p.storage.list(user).await {
+    let reports: Vec<Report> = match p.storage().list(user).await {
         Ok(all) => all
             .into_iter()
             .filter(|r| snapshot.entry(r.number).is_some_and(|e| e.file_path == r.file_path))
@@ -127,7 +127,7 @@ pub(super) async fn export(
         Export::Json => (listing::json(&reports), "Мои_отчеты.json"),
     };
     let size = bytes.len() as u64;
-    if size > p.config.max_list_bytes {
+    if size > p.config().max_list_bytes {
         p.metrics.size_refusals.inc();
         p.metrics.exports.failed.inc();
         tracing::warn!(user, bytes = size, "export over the size limit, not sent");

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, Plugin, Setup, Step};
+use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, Plugin, PluginConfig, Setup, Step};
 
 /// What this plugin owns. Ids, commands, callback prefixes and step names must
 /// not collide with other plugins': the host refuses to start if they do.
@@ -57,10 +57,19 @@ impl Plugin for ThisPlugin {
     }
 }
 
-fn build(config: Config, _: &Setup) -> Result<ThisPlugin, ConfigError> {
-    if config.greeting.trim().is_empty() {
-        return Err(ConfigError::new("greeting", "must not be empty"));
+// Checks without side effects: the operator's commands and config reload call
+// it beside a running host.
+impl PluginConfig for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.greeting.trim().is_empty() {
+            return Err(ConfigError::new("greeting", "must not be empty"));
+        }
+        Ok(())
     }
+}
+
+// Called once, by the serving process, with a config that passed `validate`.
+fn build(config: Config, _: &Setup) -> Result<ThisPlugin, ConfigError> {
     Ok(ThisPlugin { config })
 }
 

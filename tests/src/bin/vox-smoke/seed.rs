@@ -1,7 +1,7 @@
-//! Seeds the reports directory before the host starts: the sandbox's demo
-//! reports (`vox_host::sandbox::seed_demo`) for each user of the flow checks,
-//! merged into one `index.json` as VoxPersona keeps it, plus the user whose
-//! list is over the size limit (see `big_list.rs`).
+//! Seeds the reports directory before the host starts: the demo reports
+//! (`vox_my_reports::storage::demo`, saved through the store) for each user of
+//! the flow checks, plus the user whose list is over the size limit (see
+//! `big_list.rs`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -34,19 +34,13 @@ pub fn seed(
 ) -> std::io::Result<Seeded> {
     let started = Instant::now();
     std::fs::create_dir_all(reports)?;
-    let scratch = reports.with_file_name("seed-scratch");
-    let mut entries: Vec<Value> = Vec::new();
+    let storage = vox_my_reports::Storage::open(reports).map_err(std::io::Error::other)?;
     for &user in demo_users {
-        // `seed_demo` writes a whole reports directory for one user: seed it aside,
-        // then move the user's files in and keep the index entries.
-        let dir = scratch.join(user.to_string());
-        vox_host::sandbox::seed_demo(&dir, user)?;
-        std::fs::rename(dir.join(format!("user_{user}")), reports.join(format!("user_{user}")))?;
-        let index = std::fs::read_to_string(dir.join("index.json"))?;
-        let seeded: Vec<Value> = serde_json::from_str(&index).map_err(std::io::Error::other)?;
-        entries.extend(seeded);
+        vox_my_reports::storage::demo::seed_demo(&storage, user).map_err(std::io::Error::other)?;
     }
-    std::fs::remove_dir_all(&scratch)?;
+    drop(storage);
+    let index = std::fs::read_to_string(reports.join("index.json"))?;
+    let mut entries: Vec<Value> = serde_json::from_str(&index).map_err(std::io::Error::other)?;
     let big = big_list::seed(reports, big_user, limit, budget, &mut entries)?;
     // As the Python bot writes it: json.dump(indent=2, ensure_ascii=False).
     let text = serde_json::to_string_pretty(&entries).map_err(std::io::Error::other)?;

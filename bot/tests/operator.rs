@@ -33,6 +33,31 @@ fn text(b: &[u8]) -> String {
 
 struct Host(Child);
 
+/// `vox-host run` as a child serving `api`, logging to `dir/host.log`; returns
+/// once it wrote its status file.
+async fn spawn_host(dir: &Path, cfg: &str, api: &FakeBotApi, ops_port: u16) -> Host {
+    let data = dir.join("data");
+    let log = std::fs::File::create(dir.join("host.log")).expect("log file");
+    let child = Command::new(BIN)
+        .args(["--config", cfg, "run"])
+        .env("VOX__TELEGRAM__TOKEN", api.token())
+        .env("VOX__TELEGRAM__API_URL", api.url())
+        .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
+        .env("VOX__HOST__DATA_DIR", &data)
+        .env("VOX__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("host starts");
+    let host = Host(child);
+    let started = Instant::now();
+    while !data.join("rollout-status.json").exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the host never wrote its status");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    host
+}
+
 impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -56,24 +81,7 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
 
     let api = FakeBotApi::start().await.expect("fake api");
     let ops_port = free_port();
-    let log = std::fs::File::create(dir.join("host.log")).expect("log file");
-    let child = Command::new(BIN)
-        .args(["--config", cfg, "run"])
-        .env("VOX__TELEGRAM__TOKEN", api.token())
-        .env("VOX__TELEGRAM__API_URL", api.url())
-        .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
-        .env("VOX__HOST__DATA_DIR", &data)
-        .env("VOX__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("host starts");
-    let mut host = Host(child);
-    let started = Instant::now();
-    while !data.join("rollout-status.json").exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the host never wrote its status");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut host = spawn_host(&dir, cfg, &api, ops_port).await;
 
     let mut alice = api.user(4242, "Алиса");
     alice.send_text("/reports");
@@ -163,5 +171,87 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(code.success(), "exit status {code}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every file under `dir`: (path, inode, length, modification time, bytes).
+fn tree(dir: &Path) -> Vec<(PathBuf, u64, u64, std::time::SystemTime, Vec<u8>)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            let bytes = if meta.is_file() { std::fs::read(&path).expect("read") } else { Vec::new() };
+            out.push((path, meta.ino(), meta.len(), meta.modified().expect("mtime"), bytes));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The operator's read-only commands beside a running host never open the
+/// report store: no journal replayed, no temp file removed, no lock taken (the
+/// test holds the writers' lock throughout, as a busy host would).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_leave_the_reports_directory_untouched() {
+    let dir = std::env::temp_dir().join(format!("vox-operator-ro-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let reports = dir.join("reports");
+    std::fs::create_dir_all(reports.join("user_7")).expect("dirs");
+    std::fs::write(
+        reports.join("index.json"),
+        "[\n  {\n    \"file_path\": \"user_7/voxpersona_20250101_100000.txt\",\n    \"user_id\": 7,\n    \"question\": \"Отчет\",\n    \"timestamp\": \"2025-01-01T10:00:00\",\n    \"report_number\": 1\n  }\n]",
+    )
+    .expect("index");
+    std::fs::write(reports.join("user_7/voxpersona_20250101_100000.txt"), "текст").expect("report");
+    let config = dir.join("vox.toml");
+    let reports_str = reports.to_str().expect("utf-8 path");
+    std::fs::write(
+        &config,
+        format!("[plugins.my_reports]\nversion = \"v2\"\nreports_dir = \"{reports_str}\"\n"),
+    )
+    .expect("config");
+    let cfg = config.to_str().expect("utf-8 path");
+    let api = FakeBotApi::start().await.expect("fake api");
+    let _host = spawn_host(&dir, cfg, &api, free_port()).await;
+
+    // Planted after the host opened the store: an interrupted rename and a stray temp file.
+    std::fs::write(
+        reports.join(".vox-journal.json"),
+        r#"{"op":"rename","user":7,"number":1,"file_path":"user_7/voxpersona_20250101_100000.txt","title":"Новое"}"#,
+    )
+    .expect("journal");
+    std::fs::write(reports.join("user_7/.voxpersona_x.txt.vox-tmp.1.1"), "temp").expect("temp file");
+    let lock_path = reports.join(".vox-index.lock");
+    let mut holder = Command::new("flock")
+        .args(["-x", lock_path.to_str().expect("utf-8"), "sleep", "120"])
+        .spawn()
+        .expect("flock(1) holds the writers' lock");
+    let before = tree(&reports);
+
+    let data = dir.join("data");
+    for args in [&["check-config"][..], &["rollout", "explain", "1"], &["rollout", "status"]] {
+        let out = Command::new(BIN)
+            .args(["--config", cfg])
+            .args(args)
+            .env("VOX__HOST__DATA_DIR", &data)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+    }
+    let after = tree(&reports);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(
+        before.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        after.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        "same files"
+    );
+    assert!(before == after, "every file byte-for-byte and inode-for-inode as it was");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,6 @@
 //! The `vox-host` binary: parses the command line, loads config, links every
-//! plugin crate and hands over to the runtime.
+//! plugin crate and hands over to the runtime. The library (`vox-host`) knows
+//! no plugin and no fake Telegram; this crate is where they meet.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +8,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use vox_host::config::LogFormat;
+use vox_host::config::Sources;
 use vox_host::{Settings, StartError};
+
+mod sandbox;
+
+/// The linked plugins' config sections (their defaults, every key written out).
+const PLUGIN_DEFAULTS: &str = include_str!("../../config/plugins.toml");
 
 // Linking a plugin crate is what registers it: name every one here.
 use vox_main_menu as _;
@@ -137,7 +144,8 @@ struct EditOpts {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+    let sources = Sources::new(cli.config.clone(), std::env::vars()).with_defaults(PLUGIN_DEFAULTS);
+    let mut settings = match sources.load() {
         Ok(s) => s,
         Err(e) => return ExitCode::from(vox_host::operator::refuse(&StartError::Config(e))),
     };
@@ -150,8 +158,8 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => ExitCode::from(vox_host::operator::check_config(&settings)),
         Command::Sandbox { user, data } => {
-            let options = vox_host::sandbox::SandboxOptions { user, data, own_config: cli.config.is_some() };
-            match sandbox(settings, options) {
+            let options = sandbox::SandboxOptions { user, data, own_config: cli.config.is_some() };
+            match run_sandbox(settings, options) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
@@ -169,7 +177,7 @@ fn main() -> ExitCode {
             ExitCode::from(vox_host::operator::check(&settings, &plugin))
         }
         Command::Rollout { command: RolloutCommand::ClearOverride { edit } } => ExitCode::from(
-            vox_host::operator::clear_override(&settings, cli.config.as_deref(), &edit.plugin, edit.wait),
+            vox_host::operator::clear_override(&settings, sources.file.as_deref(), &edit.plugin, edit.wait),
         ),
         Command::Rollout { command } => {
             use vox_host::rollout::commands::Change;
@@ -190,13 +198,13 @@ fn main() -> ExitCode {
             };
             ExitCode::from(vox_host::operator::edit_rollout(
                 &settings,
-                cli.config.as_deref(),
+                &sources,
                 change,
                 &edit.plugin,
                 edit.wait,
             ))
         }
-        Command::Run => match serve(settings, cli.config) {
+        Command::Run => match serve(settings, sources) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -206,7 +214,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn sandbox(settings: Settings, options: vox_host::sandbox::SandboxOptions) -> anyhow::Result<()> {
+fn run_sandbox(settings: Settings, options: sandbox::SandboxOptions) -> anyhow::Result<()> {
     // Only errors: log lines would interleave with the chat.
     let _log = vox_host::logging::init(settings.log.format, "error");
     let runtime =
@@ -214,11 +222,11 @@ fn sandbox(settings: Settings, options: vox_host::sandbox::SandboxOptions) -> an
     runtime.block_on(async {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
         let mut stdout = std::io::stdout();
-        vox_host::sandbox::run(settings, options, stdin, &mut stdout).await
+        sandbox::run(settings, options, stdin, &mut stdout).await
     })
 }
 
-fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode> {
     // Held until `serve` returns: the shutdown's last lines are written before exit.
     let _log = vox_host::logging::init(settings.log.format, &settings.log.level);
     let bot = match vox_host::bot(&settings) {
@@ -228,8 +236,8 @@ fn serve(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     let mut builder = vox_host::HostBuilder::new(settings);
-    if let Some(path) = config {
-        builder = builder.watch_config(path, std::env::vars().collect());
+    if sources.file.is_some() {
+        builder = builder.watch(sources);
     }
     let result: Result<(), vox_host::Error> = match builder.build(bot) {
         Ok(host) => runtime.block_on(host.run(vox_host::shutdown_signal())).map_err(Into::into),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use vox_fake_bot_api::{BotMessage, FakeBotApi, TgUser};
 
-use crate::{HostBuilder, Settings};
+use vox_host::{HostBuilder, Settings};
 
 /// How long the bot may stay quiet before its answer counts as complete.
 const SETTLE: Duration = Duration::from_millis(400);
@@ -27,36 +27,12 @@ pub struct SandboxOptions {
     pub own_config: bool,
 }
 
-const DEMO: &[(&str, &str, &str)] = &[
-    ("2025-03-03T09:15:00", "Интервью с клиентом: ожидания от сервиса", "deep"),
-    ("2025-03-10T14:40:00", "Анализ встречи отдела продаж", "fast"),
-    ("2025-03-17T11:05:00", "Обратная связь по новому тарифу", "deep"),
-    ("2025-03-24T16:30:00", "Итоги планерки 24 марта", "fast"),
-    ("2025-03-31T10:00:00", "Разбор звонка в поддержку", "fast"),
-    ("2025-04-07T12:20:00", "Сводка голосовых сообщений за неделю", "deep"),
-];
-
-/// Writes demo reports for `user` in VoxPersona's layout (`index.json` + `user_<id>/`).
-pub fn seed_demo(reports: &Path, user: i64) -> std::io::Result<()> {
-    let dir = reports.join(format!("user_{user}"));
-    std::fs::create_dir_all(&dir)?;
-    let mut entries = Vec::new();
-    for (i, (timestamp, title, search)) in DEMO.iter().enumerate() {
-        let stamp = timestamp.replace(['-', ':'], "").replace('T', "_");
-        let rel = format!("user_{user}/voxpersona_{stamp}.txt");
-        let body = format!(
-            "{title}\n\nКраткие выводы:\n- участники обсудили главные вопросы;\n- решения записаны;\n- следующий шаг назначен.\n\n\
-             (демонстрационный отчет песочницы vox-host)\n"
-        );
-        std::fs::write(reports.join(&rel), &body)?;
-        entries.push(serde_json::json!({
-            "file_path": rel, "user_id": user, "username": "sandbox", "timestamp": timestamp,
-            "question": title, "size_bytes": body.len(), "tokens": 1500 + 100 * i, "search_type": search,
-            "report_number": i + 1,
-        }));
-    }
-    let index = serde_json::to_string_pretty(&entries).map_err(std::io::Error::other)?;
-    std::fs::write(reports.join("index.json"), index)
+/// Saves the demo reports for `user` in a fresh reports directory, through the
+/// report store (the one writer of `index.json`).
+pub fn seed_demo(reports: &Path, user: i64) -> anyhow::Result<()> {
+    let storage = vox_my_reports::Storage::open(reports)?;
+    vox_my_reports::storage::demo::seed_demo(&storage, user)?;
+    Ok(())
 }
 
 /// Colours when the terminal takes them.
@@ -114,7 +90,7 @@ pub async fn run(
             map.insert("version".into(), "v2".into());
         }
     }
-    let bot = crate::bot(&settings)?;
+    let bot = vox_host::bot(&settings)?;
     let host = HostBuilder::new(settings).build(bot)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(host.run(async {

@@ -30,9 +30,9 @@ fn config_file(name: &str, body: &str) -> PathBuf {
     path
 }
 
-/// Every plugin section of `config/default.toml`, read from the file itself.
+/// Every plugin section the binary carries (`config/plugins.toml`), read from the file itself.
 fn default_plugin_ids() -> Vec<String> {
-    let defaults = include_str!("../../config/default.toml");
+    let defaults = include_str!("../../config/plugins.toml");
     defaults
         .lines()
         .filter_map(|l| l.trim().strip_prefix("[plugins.")?.strip_suffix(']').map(str::to_owned))
@@ -75,7 +75,7 @@ fn check_config_lists_every_plugin_of_the_default_config() {
     for id in ids {
         assert!(
             stdout.lines().any(|l| l.split_whitespace().next() == Some(id.as_str())),
-            "plugin `{id}` of config/default.toml is not linked into vox-host: {stdout}"
+            "plugin `{id}` of config/plugins.toml is not linked into vox-host: {stdout}"
         );
     }
     assert!(stdout.contains("config OK"));
