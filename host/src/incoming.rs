@@ -64,7 +64,7 @@ pub(crate) fn kind_of(input: &Input) -> &'static str {
         Input::Text(_) => "text",
         Input::Command { .. } => "command",
         Input::Callback { .. } => "callback",
-        Input::Unsupported => "other",
+        Input::Unsupported => "unsupported",
     }
 }
 

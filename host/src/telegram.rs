@@ -23,9 +23,10 @@ const MAX_RETRIES: u32 = 3;
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 /// Telegram's upload limit for bots.
 pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
-/// Telegram's limit on a message's text, in characters.
+/// Telegram's limit on a message's text, in UTF-16 code units (how Telegram
+/// counts: an emoji outside the BMP is 2).
 pub const MAX_TEXT_CHARS: usize = 4096;
-/// Telegram's limit on a caption, in characters.
+/// Telegram's limit on a caption, in UTF-16 code units.
 pub const MAX_CAPTION_CHARS: usize = 1024;
 /// deleteMessages takes at most this many ids.
 const DELETE_BATCH: usize = 100;
@@ -153,9 +154,11 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
 
 /// Refuses what Telegram would refuse, before a round trip, with a clearer message.
 fn check_len(what: &str, text: &str, max: usize) -> Result<(), HostError> {
-    let chars = text.chars().count();
-    if chars == 0 || chars > max {
-        return Err(HostError::Telegram(format!("message {what} must be 1-{max} characters, not {chars}")));
+    let units = text.encode_utf16().count();
+    if units == 0 || units > max {
+        return Err(HostError::Telegram(format!(
+            "message {what} must be 1-{max} UTF-16 code units (as Telegram counts), not {units}"
+        )));
     }
     Ok(())
 }
@@ -252,5 +255,9 @@ mod tests {
         assert!(check_len("text", &"я".repeat(4096), MAX_TEXT_CHARS).is_ok());
         assert!(check_len("text", &"я".repeat(4097), MAX_TEXT_CHARS).is_err());
         assert!(check_len("text", "", MAX_TEXT_CHARS).is_err());
+        // Telegram counts UTF-16 code units: an emoji outside the BMP is two.
+        assert!(check_len("text", &"😀".repeat(2048), MAX_TEXT_CHARS).is_ok());
+        assert!(check_len("text", &"😀".repeat(2049), MAX_TEXT_CHARS).is_err());
+        assert!(check_len("caption", &"😀".repeat(513), MAX_CAPTION_CHARS).is_err());
     }
 }

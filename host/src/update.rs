@@ -84,9 +84,10 @@ impl Runtime {
             if let Err(e) = self.services.state.remove(key).await {
                 tracing::error!(error = %e, "could not drop expired state");
             }
-            self.expire(chat, &user, &input, expired).await;
-            if matches!(input, Input::Text(_) | Input::Unsupported) {
-                // The text was the step's answer; the expiry notice is the reply.
+            let answered = self.expire(chat, &user, &input, expired).await;
+            if answered || matches!(input, Input::Text(_) | Input::Unsupported) {
+                // The text was the step's answer, or the plugin answered the press
+                // itself: the expiry notice is the reply (a callback is answered once).
                 return "expired";
             }
         }
@@ -136,6 +137,15 @@ impl Runtime {
         let key = StateKey { chat, user: user.id };
         let open = state.as_ref().filter(|s| s.plugin == plugin_id).and_then(|s| s.version);
 
+        if !settings.enabled {
+            // Refused before any version is chosen: not served, not a rollout decision.
+            self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
+            if !matches!(input, Input::Callback { .. }) {
+                self.say(chat, texts::SECTION_UNAVAILABLE).await;
+            }
+            return "plugin_disabled";
+        }
+
         let (version, reason) = match pinned {
             // A version's own button is served by that version while it may serve.
             Some(Pin::Button(v)) => {
@@ -169,14 +179,6 @@ impl Runtime {
         }
         span.record("reason", reason);
         self.metrics().decision(plugin_id, version, reason);
-
-        if !settings.enabled {
-            self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
-            if !matches!(input, Input::Callback { .. }) {
-                self.say(chat, texts::SECTION_UNAVAILABLE).await;
-            }
-            return "plugin_disabled";
-        }
 
         let step = match state {
             Some(s) if s.plugin == plugin_id => {
@@ -305,9 +307,10 @@ impl Runtime {
         }
     }
 
-    /// Tells the owning plugin its dialogue expired; says so itself if the plugin fails.
-    async fn expire(self: &Arc<Self>, chat: i64, user: &User, input: &Input, expired: DialogueState) {
-        let Some(step) = self.registry.step(expired.step) else { return };
+    /// Tells the owning plugin its dialogue expired; says so itself if the plugin
+    /// fails. Returns whether the plugin answered the update's callback query.
+    async fn expire(self: &Arc<Self>, chat: i64, user: &User, input: &Input, expired: DialogueState) -> bool {
+        let Some(step) = self.registry.step(expired.step) else { return false };
         let loaded = &self.plugins[step.plugin];
         let state = StepState { name: expired.step, version: expired.version, data: expired.data };
         let mut ctx = Ctx::new(CtxParts {
@@ -332,6 +335,7 @@ impl Runtime {
                 self.say(chat, texts::STEP_EXPIRED).await;
             }
         }
+        ctx.is_answered()
     }
 
     /// Sends one of the host's own messages; failures are logged, not raised.

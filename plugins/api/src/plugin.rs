@@ -31,7 +31,9 @@ pub trait Plugin: std::any::Any + Send + Sync + 'static {
     /// Told when the host dropped this plugin's dialogue state because its step's
     /// time-to-live ran out. `ctx` carries the update that found it expired; when
     /// that update was text meant for the step, the host routes it no further, so
-    /// this is the place to tell the user what happened.
+    /// this is the place to tell the user what happened. A callback query
+    /// answered here ([`Ctx::answer`]) is answered once: the host then takes the
+    /// expiry as the reply to that press and routes the update no further.
     async fn on_expired(&self, ctx: &mut Ctx, expired: StepState) -> Result<(), HandlerError> {
         let _ = (ctx, expired);
         Ok(())

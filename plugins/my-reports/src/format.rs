@@ -44,9 +44,38 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// At most `max` UTF-16 code units — how Telegram measures texts and
+/// captions (an emoji outside the BMP is two) —, with `…` when cut.
+pub fn truncate_units(text: &str, max: usize) -> String {
+    if text.encode_utf16().count() <= max {
+        return text.to_owned();
+    }
+    let budget = max.saturating_sub(1);
+    let mut used = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        used += c.len_utf16();
+        if used > budget {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captions_are_cut_in_utf16_code_units() {
+        assert_eq!(truncate_units("Отчет", 10), "Отчет");
+        let cut = truncate_units(&"😀".repeat(600), 1024);
+        assert!(cut.encode_utf16().count() <= 1024, "{}", cut.encode_utf16().count());
+        assert!(cut.ends_with('…'));
+        assert_eq!(truncate_units("😀😀😀", 4), "😀…");
+    }
 
     #[test]
     fn sizes_dates_and_types_read_naturally() {

@@ -186,7 +186,7 @@ pub fn confirm_delete(number: u32, title: &str) -> String {
 
 /// Caption of a sent report.
 pub fn report_caption(number: u32, title: &str) -> String {
-    format::truncate(&format!("№{number}: {title}"), 1024)
+    format::truncate_units(&format!("№{number}: {title}"), 1024)
 }
 
 /// Done: renamed.

@@ -134,7 +134,7 @@ async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), Hand
         Ok(reports) => reports.into_iter().find(|r| r.file_path == rel).map(|r| r.title),
         Err(_) => None,
     };
-    let caption = format::truncate(title.as_deref().unwrap_or(delivery::file_name(rel)), 1024);
+    let caption = format::truncate_units(title.as_deref().unwrap_or(delivery::file_name(rel)), 1024);
     match delivery::send_file(ctx, &path, delivery::file_name(rel), caption, None).await {
         Delivery::Sent => {
             p.metrics.views.ok.inc();

@@ -68,3 +68,19 @@ async fn a_cancel_button_in_a_step_ends_the_dialogue() {
     alice.expect_text("Я не понял").await;
     host.stop().await.expect("clean stop");
 }
+
+/// A plugin that answers the press inside `on_expired` has answered it: the
+/// host answers no second time (Telegram refuses a second answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_answered_in_on_expired_is_answered_once() {
+    let host = TestHost::builder().start().await;
+    let mut alice = host.user(3006, "Алиса");
+    alice.send_text("/ask");
+    alice.expect_text("Как вас зовут?").await;
+    host.clock().advance(Duration::from_secs(61));
+    alice.press("Отмена");
+    assert_eq!(alice.expect_callback_answered().await.text.as_deref(), Some("Время вышло"));
+    alice.expect_text("Время вышло: ask_name").await;
+    alice.expect_silence(Duration::from_millis(200)).await;
+    host.stop().await.expect("clean stop: no callback answered twice");
+}

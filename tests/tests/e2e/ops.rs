@@ -143,3 +143,34 @@ async fn healthz_is_ok_while_polling_and_503_while_telegram_is_unreachable() {
     assert_eq!(status, 404, "{body}");
     host.stop().await.expect("clean stop");
 }
+
+/// A switched-off plugin's refusals are neither served users of a version nor
+/// rollout decisions: `/metrics` shows no version serving it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_plugin_is_not_counted_as_served_or_decided() {
+    let host = TestHost::builder().config("[plugins.test_canary]\nenabled = false\n").start().await;
+    let mut alice = host.user(ALICE + 50, "Алиса");
+    alice.send_text("/canary");
+    alice.expect_text("Раздел временно недоступен").await;
+    // The outcome is counted once the reply is out: wait for it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut metrics = scrape(&host).await;
+    while value(&metrics, "vox_update_outcomes_total{outcome=\"plugin_disabled\"}").is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "the refusal is never counted: {metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        metrics = scrape(&host).await;
+    }
+    let canary_lines: Vec<&str> = metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("plugin=\"test_canary\""))
+        .filter(|l| l.starts_with("vox_rollout_decisions") || l.starts_with("vox_rollout_served_users"))
+        .filter(|l| !l.ends_with(" 0"))
+        .collect();
+    assert!(canary_lines.is_empty(), "{canary_lines:?}");
+    assert_eq!(
+        value(&metrics, "vox_update_outcomes_total{outcome=\"plugin_disabled\"}"),
+        Some(1.0),
+        "{metrics}"
+    );
+    host.stop().await.expect("clean stop");
+}

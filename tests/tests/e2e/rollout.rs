@@ -216,3 +216,29 @@ async fn a_failure_the_candidate_reports_rolls_it_back_at_once() {
     alice.expect_text("v1 ok").await;
     host.stop().await.expect("clean stop");
 }
+
+/// Config reload checks my-reports' own keys with its typed config: an invalid
+/// value is refused naming the key (the running config stays), a valid one is
+/// applied live — here the sent list's time-to-live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_own_keys_are_checked_and_applied_on_reload() {
+    let host = fx::host("v2", rows(), "").start().await;
+    host.write_config(&fx::config("v2", "max_list_bytes = 5\n"));
+    host.wait_until("the invalid key is refused", |h| h.reload_failures() == 1).await;
+    let error = host.runtime().reload_stats().last_error.lock().expect("lock").clone().unwrap_or_default();
+    assert!(error.contains("`plugins.my_reports.max_list_bytes`"), "{error}");
+
+    host.write_config(&fx::config("v2", "snapshot_ttl_secs = 30\n"));
+    host.wait_until("the new time-to-live is applied", |h| {
+        h.runtime().reload_stats().applied.load(std::sync::atomic::Ordering::Relaxed) == 1
+    })
+    .await;
+    let mut alice = host.user(ALICE, "Алиса");
+    alice.send_text("/reports");
+    alice.expect_document().await;
+    alice.expect_text("Выберите действие").await;
+    host.clock().advance(std::time::Duration::from_secs(31));
+    alice.press("Посмотреть");
+    alice.expect_text("Список устарел").await;
+    host.stop().await.expect("clean stop");
+}

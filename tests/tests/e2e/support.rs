@@ -51,6 +51,9 @@ impl Plugin for Ask {
     }
 
     async fn on_expired(&self, ctx: &mut Ctx, expired: StepState) -> Result<(), HandlerError> {
+        if ctx.callback_data().is_some() {
+            ctx.answer(Some("Время вышло")).await?;
+        }
         ctx.send_text(MessageKind::Status, format!("Время вышло: {}", expired.name), None).await?;
         Ok(())
     }

@@ -1,14 +1,15 @@
 //! Text, caption and keyboard validation shared by the send and edit methods,
-//! with Telegram's limits (text 1–4096 characters, caption up to 1024).
+//! with Telegram's limits (text 1–4096, caption up to 1024), counted as
+//! Telegram counts them: in UTF-16 code units (an emoji outside the BMP is 2).
 
 use crate::error::{ApiError, ApiResult, descriptions};
 use crate::html;
 use crate::keyboard::{self, Markup};
 use crate::request::Params;
 
-/// The longest message text, in characters after entity parsing.
+/// The longest message text, in UTF-16 code units after entity parsing.
 pub(super) const MAX_TEXT: usize = 4096;
-/// The longest caption, in characters after entity parsing.
+/// The longest caption, in UTF-16 code units after entity parsing.
 pub(super) const MAX_CAPTION: usize = 1024;
 
 /// What the user sees of `raw` under `parse_mode`. Only HTML is parsed;
@@ -28,7 +29,7 @@ pub(super) fn text(params: &Params) -> ApiResult<(String, Option<String>)> {
     if text.trim().is_empty() {
         return Err(ApiError::bad_request(descriptions::MESSAGE_TEXT_IS_EMPTY));
     }
-    if text.chars().count() > MAX_TEXT {
+    if text.encode_utf16().count() > MAX_TEXT {
         return Err(ApiError::bad_request(descriptions::MESSAGE_IS_TOO_LONG));
     }
     Ok((text, parse_mode))
@@ -41,7 +42,7 @@ pub(super) fn caption(params: &Params) -> ApiResult<(Option<String>, Option<Stri
         return Ok((None, parse_mode));
     };
     let caption = visible(&raw, parse_mode.as_deref())?;
-    if caption.chars().count() > MAX_CAPTION {
+    if caption.encode_utf16().count() > MAX_CAPTION {
         return Err(ApiError::bad_request(descriptions::MESSAGE_CAPTION_IS_TOO_LONG));
     }
     Ok(((!caption.is_empty()).then_some(caption), parse_mode))

@@ -193,6 +193,9 @@ async fn telegram_limits_on_text_captions_and_buttons_are_enforced() {
     let bot = bot(&api);
     let chat = ChatId(3);
     assert!(bot.send_message(chat, "я".repeat(4096)).await.is_ok());
+    // Telegram counts UTF-16 code units: 2,048 emoji fill the limit, one more is over.
+    assert!(bot.send_message(chat, "😀".repeat(2048)).await.is_ok());
+    assert!(bot.send_message(chat, "😀".repeat(2049)).await.is_err());
     let long = bot.send_message(chat, "я".repeat(4097)).await;
     assert_eq!(api_error(long), ApiError::MessageIsTooLong);
     let empty = bot.send_message(chat, " ").await;
