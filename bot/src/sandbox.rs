@@ -30,8 +30,8 @@ pub struct SandboxOptions {
 /// Saves the demo reports for `user` in a fresh reports directory, through the
 /// report store (the one writer of `index.json`).
 pub fn seed_demo(reports: &Path, user: i64) -> anyhow::Result<()> {
-    let storage = vox_my_reports::Storage::open(reports)?;
-    vox_my_reports::storage::demo::seed_demo(&storage, user)?;
+    let storage = vox_report_store::Storage::open(reports)?;
+    vox_report_store::demo::seed_demo(&storage, user)?;
     Ok(())
 }
 

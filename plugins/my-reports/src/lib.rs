@@ -19,7 +19,7 @@
 //! user gets; buttons of either version's old messages keep working.
 //!
 //! # Layout
-//! - [`storage`]: VoxPersona's reports directory — index, files, atomic writes.
+//! - [`storage`]: VoxPersona's reports directory — the `vox-report-store` crate.
 //! - `v1.rs`, `v2.rs` (+ `v2/`): the two handler versions.
 //! - [`config`]: the `plugins.my_reports` section.
 //! - [`input`]: report numbers and titles as users type them.
@@ -38,7 +38,6 @@ pub mod listing;
 pub mod metrics;
 pub mod ops;
 pub mod snapshot;
-pub mod storage;
 pub mod texts;
 mod v1;
 mod v2;
@@ -52,6 +51,9 @@ use std::time::Duration;
 use vox_plugin::{
     Command, ConfigError, Ctx, HandlerError, Manifest, Plugin, PluginConfig, Setup, Step, StepState, Version,
 };
+
+/// The reports directory, from its own crate (`vox-report-store`).
+pub use vox_report_store as storage;
 
 pub use config::Config;
 pub use metrics::Metrics;

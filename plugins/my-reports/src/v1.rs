@@ -28,7 +28,8 @@ pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
 
 /// The user's reports, or `None` after telling the user the storage failed.
 async fn list_or_say(p: &MyReports, ctx: &mut Ctx) -> Result<Option<Vec<Report>>, HandlerError> {
-    match p.storage().list(ctx.user().id).await {
+    let user = ctx.user().id;
+    match p.storage().off(move |s| s.list_blocking(user)).await {
         Ok(reports) => Ok(Some(reports)),
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
@@ -111,7 +112,8 @@ async fn show_all(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
 async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), HandlerError> {
     let user = ctx.user().id;
     let op = Op::start("v1_send_report", user);
-    let path = match p.storage().resolve_user_file(user, rel).await {
+    let owned = rel.to_owned();
+    let path = match p.storage().off(move |s| s.resolve_user_file_blocking(user, &owned)).await {
         Ok(path) => path,
         Err(refusal) => {
             if matches!(refusal, PathRefusal::Missing) {
@@ -130,7 +132,7 @@ async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), Hand
         }
     };
     ctx.answer(None).await?;
-    let title = match p.storage().list(user).await {
+    let title = match p.storage().off(move |s| s.list_blocking(user)).await {
         Ok(reports) => reports.into_iter().find(|r| r.file_path == rel).map(|r| r.title),
         Err(_) => None,
     };

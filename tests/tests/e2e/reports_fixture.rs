@@ -1,9 +1,9 @@
-//! A VoxPersona reports directory for end-to-end tests, written the way the
-//! Python bot writes it (indent=2, Cyrillic unescaped), and read back.
+//! A VoxPersona reports directory for end-to-end tests, stored through the
+//! report store (`import`, keeping the numbers and paths given), and read back.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use vox_testkit::TestHostBuilder;
 
 /// `n` reports for `user`, numbered 1..=n, one day apart (newest has the highest number).
@@ -22,35 +22,29 @@ pub fn file_path(user: i64, number: u32) -> String {
     format!("user_{user}/voxpersona_20250101_1000{number:02}.txt")
 }
 
-/// Writes `index.json` and the files under `dir` (created).
+/// Stores the reports and their files under `dir` (created) through the store.
 pub fn write(dir: &Path, rows: &[(i64, u32, String, String)]) {
-    std::fs::create_dir_all(dir).expect("reports dir");
-    let mut entries = Vec::new();
-    for (user, number, title, timestamp) in rows {
-        let rel = file_path(*user, *number);
-        let content = format!("Отчет №{number}: {title}\n\nТекст анализа.\n");
-        let path = dir.join(&rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("user dir");
-        std::fs::write(&path, &content).expect("report file");
-        entries.push(json!({
-            "file_path": rel,
-            "user_id": user,
-            "username": format!("user{user}"),
-            "timestamp": timestamp,
-            "question": title,
-            "size_bytes": content.len(),
-            "tokens": 1200,
-            "search_type": if number % 2 == 0 { "deep" } else { "fast" },
-            "report_number": number,
-        }));
-    }
-    write_index(dir, &Value::Array(entries));
-}
-
-/// Writes `index.json` as Python's `json.dump(indent=2, ensure_ascii=False)` would.
-pub fn write_index(dir: &Path, index: &Value) {
-    let text = serde_json::to_string_pretty(index).expect("json");
-    std::fs::write(dir.join("index.json"), text).expect("index.json");
+    let batch = rows
+        .iter()
+        .map(|(user, number, title, timestamp)| {
+            let content = format!("Отчет №{number}: {title}\n\nТекст анализа.\n").into_bytes();
+            let report = vox_report_store::Report {
+                number: *number,
+                file_path: file_path(*user, *number),
+                user_id: *user,
+                username: Some(format!("user{user}")),
+                title: title.clone(),
+                timestamp: chrono::NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%S")
+                    .expect("fixture timestamp"),
+                size_bytes: content.len() as u64,
+                tokens: 1200,
+                search_type: if number % 2 == 0 { "deep" } else { "fast" }.to_owned(),
+            };
+            vox_report_store::Imported { report, content }
+        })
+        .collect();
+    let storage = vox_report_store::Storage::open(dir).expect("reports dir");
+    storage.import_blocking(batch).expect("fixture reports import");
 }
 
 /// The index as stored now.

@@ -94,7 +94,8 @@ async fn number(
     let mut op = Op::start("v2_choose", ctx.user().id);
     op.number(number);
     // The list is a snapshot: make sure the report is still the one it showed.
-    let current = match p.storage().get(ctx.user().id, number).await {
+    let user = ctx.user().id;
+    let current = match p.storage().off(move |s| s.get_blocking(user, number)).await {
         Ok(Some(r)) if r.file_path == entry.file_path => r,
         Ok(_) => {
             ctx.clear_step().await?;

@@ -74,7 +74,8 @@ async fn current(
     number: u32,
     expected: &str,
 ) -> Result<Option<Report>, HandlerError> {
-    match p.storage().get(ctx.user().id, number).await {
+    let user = ctx.user().id;
+    match p.storage().off(move |s| s.get_blocking(user, number)).await {
         Ok(Some(r)) if r.file_path == expected => Ok(Some(r)),
         Ok(_) => {
             ctx.send_text(MessageKind::Menu, texts::report_gone(number), Some(reopen_keyboard())).await?;
@@ -99,7 +100,8 @@ async fn view(
         p.metrics.views.failed.inc();
         return Ok("report_gone");
     };
-    let path = match p.storage().report_path(&report).await {
+    let r = report.clone();
+    let path = match p.storage().off(move |s| s.report_path_blocking(&r)).await {
         Ok(path) => path,
         Err(refusal) => {
             tracing::warn!(reason = %refusal, file_path = %report.file_path, "report file unavailable");
@@ -146,7 +148,8 @@ async fn rename(
     expected: &str,
     title: &str,
 ) -> Result<&'static str, HandlerError> {
-    match p.storage().rename(ctx.user().id, number, expected, title).await {
+    let (user, expected, title) = (ctx.user().id, expected.to_owned(), title.to_owned());
+    match p.storage().off(move |s| s.rename_blocking(user, number, &expected, &title)).await {
         Ok(Renamed::Renamed { new, .. }) => {
             p.metrics.renames.ok.inc();
             ctx.send_text(MessageKind::Menu, texts::renamed(number, &new.title), Some(reopen_keyboard()))
@@ -174,10 +177,11 @@ async fn delete(
     expected: &str,
 ) -> Result<&'static str, HandlerError> {
     let user = ctx.user().id;
-    match p.storage().delete(user, number, expected).await {
+    let expected = expected.to_owned();
+    match p.storage().off(move |s| s.delete_blocking(user, number, &expected)).await {
         Ok(Deleted::Deleted(report)) => {
             // The rollback trigger watches this: a delete must leave neither file nor entry.
-            let entry_gone = matches!(p.storage().get(user, number).await, Ok(None));
+            let entry_gone = matches!(p.storage().off(move |s| s.get_blocking(user, number)).await, Ok(None));
             let file_gone =
                 !tokio::fs::try_exists(p.storage().dir().join(&report.file_path)).await.unwrap_or(true);
             if !(entry_gone && file_gone) {

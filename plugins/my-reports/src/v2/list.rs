@@ -22,7 +22,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         ctx.clear_step().await?;
     }
     ctx.answer(None).await?;
-    let mut reports = match p.storage().list(user).await {
+    let mut reports = match p.storage().off(move |s| s.list_blocking(user)).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
@@ -109,7 +109,7 @@ pub(super) async fn export(
         return Ok(());
     };
     ctx.answer(None).await?;
-    let reports: Vec<Report> = match p.storage().list(user).await {
+    let reports: Vec<Report> = match p.storage().off(move |s| s.list_blocking(user)).await {
         Ok(all) => all
             .into_iter()
             .filter(|r| snapshot.entry(r.number).is_some_and(|e| e.file_path == r.file_path))

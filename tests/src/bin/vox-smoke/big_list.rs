@@ -13,14 +13,15 @@
 //! limit is lowered to fit what was written (the run passes it to the host
 //! through the environment and says so in check 12's line).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Minutes, NaiveDate, NaiveDateTime};
-use serde_json::{Value, json};
+use vox_report_store::{Imported, Report, Storage};
 
 /// How far over the limit the estimate must be.
 const MARGIN: f64 = 1.05;
+/// Reports imported per index write.
+const BATCH: usize = 5000;
 /// Longest title, as the plugin's rename allows.
 const TITLE_CHARS: usize = 200;
 
@@ -58,27 +59,23 @@ const ASKS: &[&str] = &[
     "Где мы теряем клиента и что предложить взамен?",
 ];
 
-/// Appends the user's entries to `entries` and writes their files under
-/// `reports`, until the list is over `limit` — or `budget` has passed, then
-/// the limit is lowered below what was written.
-pub fn seed(
-    reports: &Path,
-    user: i64,
-    limit: u64,
-    budget: Duration,
-    entries: &mut Vec<Value>,
-) -> std::io::Result<BigList> {
+/// Stores the user's reports through the store (imported in batches) until
+/// the list is over `limit` — or `budget` has passed, then the limit is
+/// lowered below what was written.
+pub fn seed(storage: &Storage, user: i64, limit: u64, budget: Duration) -> std::io::Result<BigList> {
     let started = Instant::now();
-    let dir = reports.join(format!("user_{user}"));
-    std::fs::create_dir_all(&dir)?;
     let start = NaiveDate::from_ymd_opt(2022, 1, 3)
         .and_then(|d| d.and_hms_opt(9, 0, 0))
         .ok_or_else(|| std::io::Error::other("start date"))?;
     let target = (limit as f64 * MARGIN) as u64;
     let mut estimate = 0u64;
-    let mut number = 0u64;
+    let mut number = 0u32;
     let mut lowered = None;
     let mut limit = limit;
+    let mut batch = Vec::with_capacity(BATCH);
+    let store = |batch: &mut Vec<Imported>| {
+        storage.import_blocking(std::mem::take(batch)).map_err(std::io::Error::other)
+    };
     while estimate < target {
         if started.elapsed() > budget && number > 0 {
             let wanted = limit;
@@ -90,23 +87,31 @@ pub fn seed(
             break;
         }
         number += 1;
-        let at: NaiveDateTime = start + Minutes::minutes(53 * number as i64);
-        let title = question(number);
+        let at: NaiveDateTime = start + Minutes::minutes(53 * i64::from(number));
+        let title = question(u64::from(number));
         let body = format!(
             "{title}\n\nКраткие выводы:\n- участники обсудили главные вопросы;\n- решения записаны;\n\
              - следующий шаг назначен.\n\n(отчет для проверки лимита размера списка, vox-smoke)\n"
         );
-        let rel = format!("user_{user}/voxpersona_{}.txt", at.format("%Y%m%d_%H%M%S"));
-        std::fs::write(reports.join(&rel), &body)?;
         let search = if number.is_multiple_of(3) { "deep" } else { "fast" };
-        estimate += list_lines_at_least(number, &title, search);
-        entries.push(json!({
-            "file_path": rel, "user_id": user, "username": "smoke_big",
-            "timestamp": at.format("%Y-%m-%dT%H:%M:%S").to_string(), "question": title,
-            "size_bytes": body.len(), "tokens": 2000 + number % 900, "search_type": search,
-            "report_number": number,
-        }));
+        estimate += list_lines_at_least(u64::from(number), &title, search);
+        let report = Report {
+            number,
+            file_path: format!("user_{user}/voxpersona_{}.txt", at.format("%Y%m%d_%H%M%S")),
+            user_id: user,
+            username: Some("smoke_big".to_owned()),
+            title,
+            timestamp: at,
+            size_bytes: body.len() as u64,
+            tokens: 2000 + u64::from(number % 900),
+            search_type: search.to_owned(),
+        };
+        batch.push(Imported { report, content: body.into_bytes() });
+        if batch.len() == BATCH {
+            store(&mut batch)?;
+        }
     }
+    store(&mut batch)?;
     Ok(BigList { reports: number as usize, list_bytes_at_least: estimate, limit, lowered })
 }
 
@@ -164,10 +169,12 @@ mod tests {
     #[test]
     fn a_slow_disk_lowers_the_limit_below_what_was_written() {
         let dir = std::env::temp_dir().join(format!("vox-smoke-big-list-{}", std::process::id()));
-        let mut entries = Vec::new();
-        let big = seed(&dir, 5, 10 * 1024 * 1024, Duration::ZERO, &mut entries).expect("seeded");
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!((big.reports, entries.len()), (1, 1));
+        let storage = Storage::open(&dir).expect("store");
+        let big = seed(&storage, 5, 10 * 1024 * 1024, Duration::ZERO).expect("seeded");
+        let stored = storage.list_blocking(5).expect("list").len();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((big.reports, stored), (1, 1));
         assert!(big.limit < big.list_bytes_at_least, "{big:?}");
         assert!(big.lowered.as_deref().is_some_and(|w| w.contains("via env")), "{big:?}");
     }

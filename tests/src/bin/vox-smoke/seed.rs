@@ -1,12 +1,10 @@
 //! Seeds the reports directory before the host starts: the demo reports
-//! (`vox_my_reports::storage::demo`, saved through the store) for each user of
+//! (`vox_report_store::demo`, saved through the store) for each user of
 //! the flow checks, plus the user whose list is over the size limit (see
 //! `big_list.rs`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 use crate::big_list::{self, BigList};
 
@@ -34,16 +32,13 @@ pub fn seed(
 ) -> std::io::Result<Seeded> {
     let started = Instant::now();
     std::fs::create_dir_all(reports)?;
-    let storage = vox_my_reports::Storage::open(reports).map_err(std::io::Error::other)?;
+    let storage = vox_report_store::Storage::open(reports).map_err(std::io::Error::other)?;
+    let mut entries = 0;
     for &user in demo_users {
-        vox_my_reports::storage::demo::seed_demo(&storage, user).map_err(std::io::Error::other)?;
+        entries += vox_report_store::demo::seed_demo(&storage, user).map_err(std::io::Error::other)?.len();
     }
-    drop(storage);
-    let index = std::fs::read_to_string(reports.join("index.json"))?;
-    let mut entries: Vec<Value> = serde_json::from_str(&index).map_err(std::io::Error::other)?;
-    let big = big_list::seed(reports, big_user, limit, budget, &mut entries)?;
-    // As the Python bot writes it: json.dump(indent=2, ensure_ascii=False).
-    let text = serde_json::to_string_pretty(&entries).map_err(std::io::Error::other)?;
-    std::fs::write(reports.join("index.json"), &text)?;
-    Ok(Seeded { big, entries: entries.len(), index_bytes: text.len() as u64, took: started.elapsed() })
+    let big = big_list::seed(&storage, big_user, limit, budget)?;
+    entries += big.reports;
+    let index_bytes = std::fs::metadata(reports.join("index.json"))?.len();
+    Ok(Seeded { big, entries, index_bytes, took: started.elapsed() })
 }

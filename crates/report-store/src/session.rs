@@ -1,5 +1,6 @@
-//! A write session: the in-process writer mutex plus the cross-process lock, journal replay on
-//! entry, and the one way the index is changed (write the file, then update the cache).
+//! A write session: the in-process writer mutex plus the cross-process lock, and the one way the
+//! index is changed (write the file, then update the cache). `apply::begin` opens one and replays
+//! the journal first.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -8,7 +9,7 @@ use super::error::StorageError;
 use super::index::{Edit, Index};
 use super::journal::{self, Intent};
 use super::lock::{IndexLock, Pass};
-use super::{Inner, atomic, recovery};
+use super::{Inner, atomic};
 
 /// Holds both locks until dropped. A journal written in the session is cleared by
 /// [`Session::finish`]; on an early error it stays for the next session to replay.
@@ -20,16 +21,13 @@ pub(crate) struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    /// Takes the locks (waiting at most the lock timeout in all) and completes any interrupted
-    /// operation first.
+    /// Takes the locks (waiting at most the lock timeout in all).
     pub fn begin(inner: &'a Inner) -> Result<Session<'a>, StorageError> {
         let started = Instant::now();
         let pass = inner.writers.enter(inner.lock_timeout)?;
         let lock =
             IndexLock::acquire(&inner.lock_path, inner.lock_timeout.saturating_sub(started.elapsed()))?;
-        let session = Session { inner, lock, journaled: Cell::new(false), _pass: pass };
-        recovery::recover(&session)?;
-        Ok(session)
+        Ok(Session { inner, lock, journaled: Cell::new(false), _pass: pass })
     }
 
     pub fn inner(&self) -> &'a Inner {
@@ -57,6 +55,11 @@ impl<'a> Session<'a> {
             cache.commit(base, new, edit);
         }
         Ok(value)
+    }
+
+    /// Looks at the up-to-date index without changing it.
+    pub fn read<T>(&self, look: impl FnOnce(&Index) -> T) -> Result<T, StorageError> {
+        self.edit(|index| Ok((None, look(index))))
     }
 
     /// Durably records the operation about to be done.

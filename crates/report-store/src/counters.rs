@@ -55,7 +55,7 @@ pub(crate) fn raise(path: &Path, user: i64, next: u32) -> Result<(), StorageErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testutil::TempDir;
+    use crate::testutil::TempDir;
 
     #[test]
     fn missing_file_is_empty_and_raise_only_goes_up() {

@@ -141,7 +141,7 @@ fn read_from(file: &File) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testutil::TempDir;
+    use crate::testutil::TempDir;
 
     #[test]
     fn second_holder_gets_busy_after_the_timeout() {

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use vox_my_reports::storage::{NewReport, Renamed, Storage};
+use vox_report_store::{NewReport, Renamed, Storage};
 
 const ENTRIES: usize = 100_000;
 const USER: i64 = 42;

@@ -44,6 +44,36 @@ pub enum StorageError {
     /// The blocking task running the operation panicked or was cancelled.
     #[error("storage task failed: {0}")]
     TaskFailed(String),
+    /// An import was refused as a whole, before anything was written.
+    #[error("report {report_number} of user {user_id} (`{file_path}`) cannot be imported: {reason}")]
+    InvalidImport {
+        /// The report's owner.
+        user_id: i64,
+        /// Its number.
+        report_number: u32,
+        /// Its file path.
+        file_path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A blocking store task that panicked or was cancelled (see [`crate::Storage::off`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage task failed: {0}")]
+pub struct TaskFailed(pub String);
+
+impl From<TaskFailed> for StorageError {
+    fn from(e: TaskFailed) -> Self {
+        StorageError::TaskFailed(e.0)
+    }
+}
+
+impl From<TaskFailed> for PathRefusal {
+    fn from(e: TaskFailed) -> Self {
+        tracing::error!(error = %e, "report path check task failed");
+        PathRefusal::Unavailable
+    }
 }
 
 impl StorageError {
@@ -52,8 +82,8 @@ impl StorageError {
     }
 }
 
-/// Why [`Storage::resolve_user_file`](super::Storage::resolve_user_file) or
-/// [`Storage::report_path`](super::Storage::report_path) (or their `_blocking` forms) refused a path.
+/// Why [`Storage::resolve_user_file_blocking`](super::Storage::resolve_user_file_blocking) or
+/// [`Storage::report_path_blocking`](super::Storage::report_path_blocking) refused a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PathRefusal {
     /// The path is absolute or has a root/prefix component.

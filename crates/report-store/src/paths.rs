@@ -64,7 +64,7 @@ pub(crate) fn removable_file(root: &Path, user: i64, rel: &str) -> Result<PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testutil::TempDir;
+    use crate::testutil::TempDir;
     use std::os::unix::fs::symlink;
 
     #[test]

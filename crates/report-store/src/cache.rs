@@ -8,8 +8,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockWriteGuard};
 
-use vox_plugin::tracing;
-
 use super::error::StorageError;
 use super::index::{Edit, Index};
 use super::lock;
@@ -228,7 +226,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testutil::{TempDir, legacy_entry, write_legacy};
+    use crate::testutil::{TempDir, legacy_entry, write_legacy};
 
     fn titles(cache: &Cache, user: i64) -> Vec<String> {
         cache

@@ -22,7 +22,8 @@ pub(crate) struct Index {
 pub(crate) enum Edit {
     Remove(usize),
     Replace(usize, Entry),
-    Append(Entry),
+    /// New entries at the end, in order.
+    Append(Vec<Entry>),
 }
 
 impl Index {
@@ -91,7 +92,9 @@ impl Index {
             }
         }
         if let Edit::Append(new) = edit {
-            emit(&new.raw)?;
+            for entry in new {
+                emit(&entry.raw)?;
+            }
         }
         out.write_all(if first { b"[]\n" } else { b"\n]\n" })
     }
@@ -99,7 +102,7 @@ impl Index {
     /// Applies an edit already written to disk; positions after a removal shift down by one.
     pub fn apply(&mut self, edit: Edit) {
         match edit {
-            Edit::Append(entry) => self.push(entry),
+            Edit::Append(entries) => entries.into_iter().for_each(|e| self.push(e)),
             Edit::Replace(position, entry) if position < self.entries.len() => {
                 self.forget(position);
                 self.remember(position, &entry);
@@ -147,7 +150,7 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::entry;
+    use crate::entry;
 
     const SAMPLE: &str = "[\n  {\"file_path\": \"user_1/a.txt\", \"user_id\": 1, \"timestamp\": \"2025-01-15T14:30:00\", \
         \"question\": \"a\", \"report_number\": 1},\n  42,\n  {\"file_path\": \"user_2/b.txt\", \"user_id\": 2, \

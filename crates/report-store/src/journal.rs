@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use vox_plugin::tracing;
 
 use super::atomic;
 use super::error::StorageError;
@@ -88,7 +87,7 @@ fn set_aside_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testutil::TempDir;
+    use crate::testutil::TempDir;
 
     #[test]
     fn round_trip_and_clear() {

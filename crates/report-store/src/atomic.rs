@@ -95,7 +95,7 @@ fn parent_of(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testutil::TempDir;
+    use crate::testutil::TempDir;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -12,8 +12,10 @@
 //!   readers need no lock because the index only ever changes by rename.
 //! - **Speed**: the parsed index is cached and reused while the file's stamp is unchanged; a write
 //!   re-emits the raw text of untouched entries instead of serializing them.
-//! - **Async**: `*_blocking` methods do the work; the async ones run them on tokio's blocking pool.
+//! - **Async**: `*_blocking` methods do the work; [`Storage::off`] runs any of them on tokio's
+//!   blocking pool.
 
+mod apply;
 mod atomic;
 mod cache;
 mod consistency;
@@ -21,13 +23,13 @@ mod counters;
 pub mod demo;
 mod entry;
 mod error;
+mod import;
 mod index;
 mod journal;
 mod lock;
 mod model;
 mod ops;
 mod paths;
-mod recovery;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -41,13 +43,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use vox_plugin::tracing;
-
-pub use error::{PathRefusal, StorageError};
+pub use error::{PathRefusal, StorageError, TaskFailed};
+pub use import::Imported;
 pub use model::{Consistency, Deleted, NewReport, Renamed, Report, StorageStats};
 
 use cache::Cache;
-use session::Session;
 
 /// File names inside the reports directory.
 const INDEX_FILE: &str = "index.json";
@@ -185,6 +185,14 @@ impl Storage {
         ops::save(&self.inner, new)
     }
 
+    /// Stores many reports at once with the numbers and paths they have (see
+    /// [`Imported`]): fixtures, demo data, moving a collection in. Refused as a
+    /// whole when a path is not the owner's or a number is taken; returns how
+    /// many were stored.
+    pub fn import_blocking(&self, batch: Vec<Imported>) -> Result<usize, StorageError> {
+        import::import(&self.inner, batch)
+    }
+
     /// Finds orphan files and dangling entries (and records their counts in [`Storage::stats`]).
     pub fn check_consistency_blocking(&self) -> Result<Consistency, StorageError> {
         Ok(self.scan()?.consistency)
@@ -213,76 +221,22 @@ impl Storage {
         paths::contained_file(&self.inner.dir, report.user_id, &report.file_path)
     }
 
-    /// [`Storage::list_blocking`] on the blocking pool.
-    pub async fn list(&self, user: i64) -> Result<Vec<Report>, StorageError> {
-        self.run(move |s| s.list_blocking(user)).await
-    }
-
-    /// [`Storage::get_blocking`] on the blocking pool.
-    pub async fn get(&self, user: i64, number: u32) -> Result<Option<Report>, StorageError> {
-        self.run(move |s| s.get_blocking(user, number)).await
-    }
-
-    /// [`Storage::rename_blocking`] on the blocking pool.
-    pub async fn rename(
+    /// Runs store work on tokio's blocking pool, off the async executor — the
+    /// one async entry to the store: `storage.off(move |s| s.list_blocking(user)).await`.
+    /// A task that panicked or was cancelled is a [`StorageError::TaskFailed`]
+    /// (for path checks: [`PathRefusal::Unavailable`]).
+    pub async fn off<T, E>(
         &self,
-        user: i64,
-        number: u32,
-        expected_path: &str,
-        new_title: &str,
-    ) -> Result<Renamed, StorageError> {
-        let (expected_path, new_title) = (expected_path.to_owned(), new_title.to_owned());
-        self.run(move |s| s.rename_blocking(user, number, &expected_path, &new_title)).await
-    }
-
-    /// [`Storage::delete_blocking`] on the blocking pool.
-    pub async fn delete(&self, user: i64, number: u32, expected_path: &str) -> Result<Deleted, StorageError> {
-        let expected_path = expected_path.to_owned();
-        self.run(move |s| s.delete_blocking(user, number, &expected_path)).await
-    }
-
-    /// [`Storage::save_report_blocking`] on the blocking pool.
-    pub async fn save_report(&self, new: NewReport) -> Result<Report, StorageError> {
-        self.run(move |s| s.save_report_blocking(new)).await
-    }
-
-    /// [`Storage::check_consistency_blocking`] on the blocking pool.
-    pub async fn check_consistency(&self) -> Result<Consistency, StorageError> {
-        self.run(|s| s.check_consistency_blocking()).await
-    }
-
-    /// [`Storage::resolve_user_file_blocking`] on the blocking pool.
-    pub async fn resolve_user_file(&self, user: i64, rel: &str) -> Result<PathBuf, PathRefusal> {
-        let rel = rel.to_owned();
-        self.run_checked(move |s| s.resolve_user_file_blocking(user, &rel)).await
-    }
-
-    /// [`Storage::report_path_blocking`] on the blocking pool.
-    pub async fn report_path(&self, report: &Report) -> Result<PathBuf, PathRefusal> {
-        let report = report.clone();
-        self.run_checked(move |s| s.report_path_blocking(&report)).await
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Storage) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, StorageError> {
+        work: impl FnOnce(&Storage) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<TaskFailed> + Send + 'static,
+    {
         let storage = self.clone();
         tokio::task::spawn_blocking(move || work(&storage))
             .await
-            .map_err(|e| StorageError::TaskFailed(e.to_string()))?
-    }
-
-    /// Like `run` for path checks, whose only error type is a refusal: a failed task is `Unavailable`.
-    async fn run_checked(
-        &self,
-        work: impl FnOnce(&Storage) -> Result<PathBuf, PathRefusal> + Send + 'static,
-    ) -> Result<PathBuf, PathRefusal> {
-        let storage = self.clone();
-        tokio::task::spawn_blocking(move || work(&storage)).await.unwrap_or_else(|error| {
-            tracing::error!(%error, "report path check task failed");
-            Err(PathRefusal::Unavailable)
-        })
+            .unwrap_or_else(|e| Err(E::from(TaskFailed(e.to_string()))))
     }
 
     fn scan(&self) -> Result<consistency::Scan, StorageError> {
@@ -298,7 +252,7 @@ impl Storage {
     fn startup(&self) {
         // Recovery needs the lock; if another writer keeps it past the timeout, the next write
         // session recovers instead.
-        let session = Session::begin(&self.inner)
+        let session = apply::begin(&self.inner)
             .inspect_err(|error| {
                 tracing::warn!(dir = %self.inner.dir.display(), %error,
                 "could not check for interrupted operations at open; the next write will")

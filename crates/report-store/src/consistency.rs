@@ -88,7 +88,7 @@ fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testutil::{TempDir, legacy_entry, write_legacy};
+    use crate::testutil::{TempDir, legacy_entry, write_legacy};
 
     #[test]
     fn finds_orphans_dangling_and_temp_files() {

@@ -157,21 +157,21 @@ fn index_timestamp(dir: &std::path::Path, position: usize) -> String {
 }
 
 #[tokio::test]
-async fn async_wrappers_work() {
+async fn off_runs_store_work_on_the_blocking_pool_with_typed_errors() {
     let tmp = TempDir::new("async");
     let storage = open(tmp.path());
-    let saved = storage.save_report(new_report(2, "a", Some("2025-01-01T00:00:00"))).await.expect("save");
-    assert_eq!(storage.list(2).await.expect("list"), vec![saved.clone()]);
-    assert_eq!(storage.get(2, saved.number).await.expect("get"), Some(saved.clone()));
-    assert!(storage.resolve_user_file(2, &saved.file_path).await.is_ok());
-    assert_eq!(storage.resolve_user_file(2, "user_3/x.txt").await, Err(super::super::PathRefusal::OtherUser));
-    assert!(storage.report_path(&saved).await.is_ok());
-    assert!(matches!(
-        storage.rename(2, 1, &saved.file_path, "b").await.expect("rename"),
-        Renamed::Renamed { .. }
-    ));
-    assert!(storage.check_consistency().await.expect("check").orphan_files.is_empty());
-    assert!(matches!(storage.delete(2, 1, &saved.file_path).await.expect("delete"), Deleted::Deleted(_)));
+    let new = new_report(2, "a", Some("2025-01-01T00:00:00"));
+    let saved = storage.off(move |s| s.save_report_blocking(new)).await.expect("save");
+    assert_eq!(storage.off(|s| s.list_blocking(2)).await.expect("list"), vec![saved.clone()]);
+    let rel = saved.file_path.clone();
+    assert!(storage.off(move |s| s.resolve_user_file_blocking(2, &rel)).await.is_ok());
+    let refused = storage.off(|s| s.resolve_user_file_blocking(2, "user_3/x.txt")).await;
+    assert_eq!(refused, Err(super::super::PathRefusal::OtherUser));
+    let failed: Result<(), StorageError> = storage.off(|_| panic!("a store task that panics")).await;
+    assert!(matches!(failed, Err(StorageError::TaskFailed(_))), "{failed:?}");
+    let failed: Result<(), super::super::PathRefusal> =
+        storage.off(|_| panic!("a path check that panics")).await;
+    assert_eq!(failed, Err(super::super::PathRefusal::Unavailable));
 }
 
 #[test]
