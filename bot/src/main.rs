@@ -180,7 +180,7 @@ fn main() -> ExitCode {
             vox_host::operator::clear_override(&settings, sources.file.as_deref(), &edit.plugin, edit.wait),
         ),
         Command::Rollout { command } => {
-            use vox_host::rollout::commands::Change;
+            use vox_host::operator::commands::Change;
             let (change, edit) = match command {
                 RolloutCommand::Set { percent, edit } => (Change::Set(percent), edit),
                 RolloutCommand::Allow { user_id, edit } => (Change::Allow(user_id), edit),
@@ -216,7 +216,7 @@ fn main() -> ExitCode {
 
 fn run_sandbox(settings: Settings, options: sandbox::SandboxOptions) -> anyhow::Result<()> {
     // Only errors: log lines would interleave with the chat.
-    let _log = vox_host::logging::init(settings.log.format, "error");
+    let _log = vox_host::ops::logging::init(settings.log.format, "error");
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
@@ -228,7 +228,7 @@ fn run_sandbox(settings: Settings, options: sandbox::SandboxOptions) -> anyhow::
 
 fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode> {
     // Held until `serve` returns: the shutdown's last lines are written before exit.
-    let _log = vox_host::logging::init(settings.log.format, &settings.log.level);
+    let _log = vox_host::ops::logging::init(settings.log.format, &settings.log.level);
     let bot = match vox_host::bot(&settings) {
         Ok(bot) => bot,
         Err(e) => return Ok(ExitCode::from(vox_host::operator::refuse(&e))),

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use vox_host::dispatch::router::route;
+use vox_host::dispatch::update::Incoming;
 use vox_host::registry::Registry;
-use vox_host::router::route;
-use vox_host::state::{DialogueState, MemoryStore, StateKey, StateStore};
-use vox_host::update::Incoming;
+use vox_host::services::state::{DialogueState, MemoryStore, StateKey, StateStore};
 use vox_plugin::{
     Command, ConfigError, Ctx, HandlerError, Input, Manifest, NoConfig, Plugin, Step, User, Version,
 };
@@ -111,7 +111,7 @@ fn whole_update(c: &mut Criterion) {
     // Never contacted: the handler sends nothing.
     let bot = teloxide::Bot::new("1:bench").set_api_url("http://127.0.0.1:9/".parse().expect("url"));
     let host = vox_host::HostBuilder::new(settings).build(bot).expect("host builds");
-    let runtime = Arc::clone(host.runtime());
+    let runtime = Arc::clone(host.runtime().dispatch());
     let user = User { id: 7, name: "Bench".into(), username: None };
     let incoming =
         Incoming { chat: 7, user, input: Input::Command { name: "menu".into(), args: String::new() } };
@@ -121,7 +121,7 @@ fn whole_update(c: &mut Criterion) {
     // The same with the production log line: an info span and event per update,
     // formatted as JSON (into a sink, so the disk is not measured) by the
     // subscriber `log.format = "json"` installs.
-    let subscriber = vox_host::logging::json_subscriber("info", std::io::sink);
+    let subscriber = vox_host::ops::logging::json_subscriber("info", std::io::sink);
     tracing::subscriber::with_default(subscriber, || {
         c.bench_function("update/command_to_noop_handler_with_json_log", |b| {
             b.iter(|| rt.block_on(runtime.handle(incoming.clone())))
@@ -168,7 +168,7 @@ fn metrics(c: &mut Criterion) {
 }
 
 fn rollout(c: &mut Criterion) {
-    use vox_host::rollout::{Policy, Rollout};
+    use vox_host::rollout::policy::{Policy, Rollout};
     let allow: Vec<i64> = (1..=1000).map(|i| i * 7).collect();
     let deny: Vec<i64> = (1..=1000).map(|i| i * 11 + 1).collect();
     let policy = Policy {

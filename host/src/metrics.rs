@@ -1,8 +1,9 @@
 //! The host's Prometheus metrics: what the update path counts as it goes
-//! (cheap: labels are `&'static str`, no allocation once a series exists) and
-//! [`render`], the `/metrics` page with the values read at scrape time.
+//! (cheap: labels are `&'static str`, no allocation once a series exists),
+//! [`Collect`] for what subsystems report at scrape time, and [`render`], the
+//! `/metrics` page. A floor-0 room: it imports no other room of the host.
 
-mod process;
+pub mod process;
 mod scrape;
 
 use std::time::Duration;
@@ -14,7 +15,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use process::watch_event_loop;
-pub use scrape::render;
+pub use scrape::{Collect, Kind, Scraped, render};
 
 /// Label value for "no version" (unversioned plugins) and "no step" (no dialogue).
 pub const NONE: &str = "none";

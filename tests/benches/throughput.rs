@@ -118,8 +118,10 @@ fn vox_host(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
 fn throughput(c: &mut Criterion) {
     // Production logging: the host's JSON line per update at `info`, written to a
     // sink so the disk is not what is measured. The bare bot logs nothing per update.
-    let _ =
-        tracing::subscriber::set_global_default(vox_host::logging::json_subscriber("info", std::io::sink));
+    let _ = tracing::subscriber::set_global_default(vox_host::ops::logging::json_subscriber(
+        "info",
+        std::io::sink,
+    ));
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     bare_teloxide(c, &rt);

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return ExitCode::from(vox_host::operator::refuse(&vox_host::StartError::Config(e))),
     };
-    let _log = vox_host::logging::init(settings.log.format, &settings.log.level);
+    let _log = vox_host::ops::logging::init(settings.log.format, &settings.log.level);
     let bot = match vox_host::bot(&settings) {
         Ok(bot) => bot,
         Err(e) => return ExitCode::from(vox_host::operator::refuse(&e)),

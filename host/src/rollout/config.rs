@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use vox_plugin::Manifest;
 
-use super::{Policy, Rollout};
+use super::policy::{AutoRollback, Policy, Rollout};
 
 /// `[plugins.<id>.rollout]` as written.
 #[derive(Debug, Deserialize)]
@@ -22,7 +22,7 @@ struct RolloutSection {
     kill: bool,
     salt: Option<String>,
     #[serde(default)]
-    auto_rollback: super::AutoRollback,
+    auto_rollback: AutoRollback,
 }
 
 fn declared(manifest: &Manifest) -> String {

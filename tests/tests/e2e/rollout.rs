@@ -155,7 +155,7 @@ async fn the_status_file_shows_the_applied_config_and_users_served_per_version()
     assert_eq!(status["generation"], 1);
     assert_eq!(status["plugins"][0]["id"], "my_reports");
     assert_eq!(status["plugins"][0]["config"]["rollout"]["allow"], serde_json::json!([ALICE]));
-    let text = vox_host::status::render(&[], Some(&status), None);
+    let text = vox_host::operator::status::render(&[], Some(&status), None);
     assert!(text.contains("v2: 1 users"), "{text}");
     host.stop().await.expect("clean stop");
 }

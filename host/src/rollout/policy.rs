@@ -2,9 +2,6 @@
 //! one plugin's policy — enabled versions, the configured version, and an
 //! optional canary rollout (kill switch, deny and allow lists, sticky buckets).
 
-pub mod commands;
-pub mod config;
-
 use std::fmt;
 
 /// Buckets users are hashed into; `percent` selects the first `percent × 10,000`.

@@ -1,17 +1,15 @@
 //! The part of the config that changes without a restart — per plugin: on/off
 //! and the version policy — held as one snapshot that is swapped atomically, so
-//! no update ever sees half a change. [`writer`] is its one writer.
-
-pub mod writer;
+//! no update ever sees half a change. [`super::writer`] is its one writer.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::overrides::Overrides;
-use crate::plugins::CheckedPlugin;
 use crate::registry::Registry;
-use crate::rollout::Policy;
+use crate::registry::load::CheckedPlugin;
+use crate::rollout::overrides::Overrides;
+use crate::rollout::policy::Policy;
 
 /// One plugin's live settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +61,7 @@ pub struct LiveConfig {
     pub stamp: Option<String>,
 }
 
-/// The shared, swappable live config. Only [`writer::LiveWriter`] stores into it.
+/// The shared, swappable live config. Only [`super::writer::LiveWriter`] stores into it.
 pub type Live = Arc<ArcSwap<LiveConfig>>;
 
 impl LiveConfig {

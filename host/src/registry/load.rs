@@ -4,12 +4,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use vox_plugin::metrics::{Sample, SampleKind};
 use vox_plugin::{Manifest, Plugin, Registration, Setup};
+
+use crate::metrics::{Collect, Kind, Scraped};
 
 use crate::error::StartError;
 use crate::registry::Registry;
-use crate::rollout::Policy;
 use crate::rollout::config::take_policy;
+use crate::rollout::policy::Policy;
 
 /// Keys of a plugin section that the host reads itself.
 pub const HOST_KEYS: &[&str] = &["enabled", "version", "versions", "rollout"];
@@ -137,6 +140,27 @@ pub fn load(
     }
 }
 
+/// The plugins' own samples ([`Plugin::metrics`]), each named `<plugin id>_<name>`.
+pub struct PluginSamples(pub Arc<[LoadedPlugin]>);
+
+impl Collect for PluginSamples {
+    fn collect(&self, out: &mut Scraped) {
+        for p in self.0.iter() {
+            plugin_samples(out, p.manifest.id, p.plugin.metrics());
+        }
+    }
+}
+
+fn plugin_samples(out: &mut Scraped, plugin: &str, samples: Vec<Sample>) {
+    for s in samples {
+        let kind = match s.kind {
+            SampleKind::Counter => Kind::Counter,
+            SampleKind::Gauge => Kind::Gauge,
+        };
+        out.series(format!("{plugin}_{}", s.name), s.help, kind, s.labels, s.value as f64);
+    }
+}
+
 /// Takes the host's keys out of a section (the rest is the plugin's).
 pub(crate) fn host_keys(
     manifest: &'static Manifest,
@@ -152,4 +176,35 @@ pub(crate) fn host_keys(
         Some(other) => return Err(format!("`plugins.{id}.enabled`: expected true or false, found {other}")),
     };
     Ok((enabled, take_policy(manifest, map)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_samples_are_prefixed_grouped_and_encoded_as_counters_and_gauges() {
+        let mut s = Scraped::default();
+        plugin_samples(
+            &mut s,
+            "my_reports",
+            vec![
+                Sample::counter("actions", "Actions", 3).labels(&[("action", "view"), ("outcome", "ok")]),
+                Sample::counter("actions", "Actions", 1).labels(&[("action", "view"), ("outcome", "failed")]),
+                Sample::gauge("open_dialogues", "Dialogues now", 2),
+            ],
+        );
+        let mut r = prometheus_client::registry::Registry::default();
+        r.register_collector(Box::new(s));
+        let mut out = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &r).expect("encodes");
+        assert!(out.contains("# TYPE my_reports_actions_total counter\n"), "{out}");
+        assert!(out.contains("my_reports_actions_total{action=\"view\",outcome=\"ok\"} 3\n"), "{out}");
+        assert!(out.contains("my_reports_actions_total{action=\"view\",outcome=\"failed\"} 1\n"), "{out}");
+        assert!(
+            out.contains("# TYPE my_reports_open_dialogues gauge\nmy_reports_open_dialogues 2\n"),
+            "{out}"
+        );
+        assert_eq!(out.matches("# HELP my_reports_actions_total").count(), 1, "{out}");
+    }
 }

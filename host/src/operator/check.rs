@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::plugins::Checked;
+use crate::registry::load::Checked;
 
 /// One line per plugin: id, on/off, versions (the configured one starred),
 /// commands, callback prefixes and steps (with time-to-live).

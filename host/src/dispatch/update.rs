@@ -11,16 +11,16 @@ use teloxide::types::Update;
 use tracing::{Instrument, field::Empty};
 use vox_plugin::{Ctx, CtxParts, Input, MessageKind, StateKey, StepState, User};
 
-use crate::health::Event;
+use super::Dispatch;
+use crate::dispatch::router::{Pin, Route, route};
+use crate::dispatch::texts;
 use crate::metrics::Failure;
-use crate::rollout::Reason;
-use crate::router::{Pin, Route, route};
-use crate::runtime::Runtime;
-use crate::state::DialogueState;
-use crate::texts;
+use crate::rollout::canary::Event;
+use crate::rollout::policy::Reason;
+use crate::services::state::DialogueState;
 
-use crate::incoming::kind_of;
-pub use crate::incoming::{Incoming, parse_text};
+use crate::dispatch::incoming::kind_of;
+pub use crate::dispatch::incoming::{Incoming, parse_text};
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -30,10 +30,10 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
-impl Runtime {
+impl Dispatch {
     /// Serves one update from Telegram.
     pub async fn handle_update(self: &Arc<Self>, update: Update) {
-        self.ops.reach.update_received();
+        self.services.reach.update_received();
         let Some(incoming) = Incoming::from_update(update) else {
             self.metrics().update("other");
             return;
@@ -199,7 +199,7 @@ impl Runtime {
             // Health windows are kept for canaries only: the rollback triggers read them.
             let failed = outcome == "handler_error" || outcome == "handler_panic";
             let event = if failed { Event::Failed } else { Event::Ok };
-            self.health.record(idx, v, event, self.now_secs());
+            self.services.canary.record(idx, v, event, self.now_secs());
             if failed {
                 let _ = self.services.failures.try_send(idx);
             }

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use vox_plugin::Manifest;
 
+use crate::metrics::{Collect, Kind, Scraped};
+
 struct Slot {
     version: &'static str,
     updates: AtomicU64,
@@ -16,6 +18,7 @@ struct Slot {
 
 /// Counters per plugin and version.
 pub struct Served {
+    ids: Vec<&'static str>,
     plugins: Vec<Vec<Slot>>,
 }
 
@@ -46,7 +49,7 @@ impl Served {
             updates: AtomicU64::new(0),
             users: Mutex::new(HashSet::new()),
         });
-        Self { plugins }
+        Self { ids: manifests.iter().map(|m| m.id).collect(), plugins }
     }
 
     /// Counts one update of `user` served by `version` of plugin `idx`.
@@ -74,6 +77,22 @@ impl Served {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+impl Collect for Served {
+    fn collect(&self, out: &mut Scraped) {
+        for (idx, id) in self.ids.iter().enumerate() {
+            for c in self.counts(idx) {
+                out.series(
+                    "vox_rollout_served_users",
+                    "Distinct users each version served since start",
+                    Kind::Gauge,
+                    &[("plugin", id), ("version", c.version)],
+                    c.users as f64,
+                );
+            }
+        }
     }
 }
 

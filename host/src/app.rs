@@ -1,9 +1,14 @@
-//! The running host: builds the services from config, wires them into
-//! teloxide's dispatcher (updates of one chat in order, chats in parallel) and
-//! serves until shutdown.
+//! # The composition root
+//!
+//! Builds every owner from config — the plugins, the live config's writer, the
+//! services, the per-update [`Dispatch`], the operator's endpoints —, registers
+//! each subsystem's metrics collector, wires the update path into teloxide's
+//! dispatcher (updates of one chat in order, chats in parallel) and spawns every
+//! background task. The only module that knows all the others.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,28 +19,28 @@ use teloxide::prelude::{Requester, dptree};
 use teloxide::types::{BotCommand, Update};
 use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{Bot, RequestError};
+use tokio::sync::mpsc;
 use vox_plugin::{Clock, HostApi};
 
-use std::path::PathBuf;
-
-use crate::config::Settings;
-use crate::config::Sources;
+use crate::config::{Settings, Sources};
+use crate::dispatch::Dispatch;
 use crate::error::{Error, RunError, StartError};
-use crate::health::Health;
-use crate::live::writer::{LiveWriter, ReloadStats, WriterSetup};
-use crate::live::{Live, LiveConfig, file_stamp};
-use crate::locks::UserLocks;
-use crate::metrics::Metrics;
-use crate::ops::Ops;
-use crate::plugins::{self, Checked, Loaded, LoadedPlugin};
+use crate::metrics::{Collect, Metrics};
+use crate::ops::{Endpoints, Ops};
 use crate::registry::Registry;
-use crate::reload::Reloader;
-use crate::served::Served;
+use crate::registry::load::{self as plugins, Checked, Loaded, LoadedPlugin, PluginSamples};
+use crate::rollout::autorollback::Watcher;
+use crate::rollout::canary::Canary;
+use crate::rollout::live::{LiveConfig, file_stamp};
+use crate::rollout::reload::Reloader;
+use crate::rollout::served::Served;
+use crate::rollout::status::StatusSource;
+use crate::rollout::writer::{LiveWriter, ReloadStats, WriterSetup};
 use crate::services::Services;
-use crate::state::{MemoryStore, StateStore};
-use crate::telegram::Telegram;
-use crate::tracker::Tracker;
-use tokio::sync::mpsc;
+use crate::services::locks::UserLocks;
+use crate::services::state::{MemoryStore, StateStore};
+use crate::services::telegram::Telegram;
+use crate::services::tracker::Tracker;
 
 /// How often long-expired dialogues are swept from the store.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -45,27 +50,27 @@ const KEEP_EXPIRED: Duration = Duration::from_secs(3600);
 /// Failure reports queued for the automatic-rollback watcher at most.
 const FAILURE_CHECKS: usize = 64;
 
-/// Everything one update needs, shared by all of them.
+/// The built host's owners, by name.
 pub struct Runtime {
-    pub(crate) services: Arc<Services>,
-    pub(crate) api: Arc<dyn HostApi>,
-    pub(crate) registry: Arc<Registry>,
-    pub(crate) plugins: Arc<[LoadedPlugin]>,
-    /// Read on every update; only `writer` stores into it.
-    pub(crate) live: Live,
-    pub(crate) writer: Arc<LiveWriter>,
-    pub(crate) served: Served,
-    pub(crate) data_dir: PathBuf,
-    pub(crate) health: Arc<Health>,
-    pub(crate) ops: Ops,
-    epoch: std::time::Instant,
+    dispatch: Arc<Dispatch>,
+    writer: Arc<LiveWriter>,
+    ops: Arc<Ops>,
+    endpoints: Arc<Endpoints>,
+    watcher: Arc<Watcher>,
+    status: Arc<StatusSource>,
+    data_dir: PathBuf,
     failures: std::sync::Mutex<Option<mpsc::Receiver<usize>>>,
 }
 
 impl Runtime {
+    /// What one update needs (benchmarks and tests drive updates through it).
+    pub fn dispatch(&self) -> &Arc<Dispatch> {
+        &self.dispatch
+    }
+
     /// The live config now (cheap; no allocation).
     pub fn live(&self) -> arc_swap::Guard<Arc<LiveConfig>> {
-        self.live.load()
+        self.dispatch.live()
     }
 
     /// The live config's one writer (config reload, automatic rollback).
@@ -90,12 +95,7 @@ impl Runtime {
 
     /// The host's metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.services.metrics
-    }
-
-    /// Seconds on the host's clock since start, for the health windows.
-    pub fn now_secs(&self) -> u64 {
-        self.services.clock.now().saturating_duration_since(self.epoch).as_secs()
+        self.dispatch.metrics()
     }
 }
 
@@ -142,21 +142,22 @@ impl HostBuilder {
         let Loaded { registry, checked, plugins } =
             plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
         let plugins: Arc<[LoadedPlugin]> = plugins.into();
-        let ops = Ops::bind(&self.settings)?;
+        let ops = Arc::new(Ops::bind(&self.settings)?);
         let metrics = Arc::new(Metrics::default());
         let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
-        let health = Arc::new(Health::new(registry.manifests()));
+        let canary = Arc::new(Canary::new(registry.manifests()));
         let (failures_tx, failures_rx) = mpsc::channel(FAILURE_CHECKS);
         let epoch = self.clock.now();
         let services = Arc::new(Services {
             telegram: Telegram { bot: bot.clone(), metrics: Arc::clone(&metrics) },
-            metrics,
+            metrics: Arc::clone(&metrics),
             registry: Arc::clone(&registry),
             state,
             tracker: Tracker::default(),
             locks: UserLocks::default(),
-            clock: self.clock,
-            health: Arc::clone(&health),
+            clock: self.clock.clone(),
+            canary: Arc::clone(&canary),
+            reach: Arc::clone(&ops.reach),
             failures: failures_tx,
             epoch,
         });
@@ -169,26 +170,57 @@ impl HostBuilder {
             WriterSetup {
                 sources: self.sources,
                 setup: self.settings.setup(),
-                override_path: crate::overrides::path(config_path.as_deref(), &self.settings.host.data_dir),
+                override_path: crate::rollout::overrides::path(
+                    config_path.as_deref(),
+                    &self.settings.host.data_dir,
+                ),
                 data_dir: self.settings.host.data_dir.clone(),
                 stamp,
             },
         ));
         let reloader = Reloader::new(Arc::clone(&writer)).map(Arc::new);
-        let served = Served::new(registry.manifests());
-        let runtime = Arc::new(Runtime {
-            served,
-            data_dir: self.settings.host.data_dir.clone(),
-            health,
-            ops,
+        let served = Arc::new(Served::new(registry.manifests()));
+        let collectors: Vec<Arc<dyn Collect>> = vec![
+            Arc::clone(&ops) as Arc<dyn Collect>,
+            Arc::clone(&writer) as Arc<dyn Collect>,
+            Arc::clone(&served) as Arc<dyn Collect>,
+            Arc::new(PluginSamples(Arc::clone(&plugins))),
+        ];
+        let endpoints = Arc::new(Endpoints {
+            ops: Arc::clone(&ops),
+            metrics,
+            collectors,
+            live: Arc::clone(writer.live()),
+        });
+        let watcher = Arc::new(Watcher {
+            writer: Arc::clone(&writer),
+            canary,
+            clock: self.clock,
             epoch,
-            failures: std::sync::Mutex::new(Some(failures_rx)),
+            plugins: registry.manifests().len(),
+        });
+        let status = Arc::new(StatusSource {
+            writer: Arc::clone(&writer),
+            served: Arc::clone(&served),
+            registry: Arc::clone(&registry),
+        });
+        let dispatch = Arc::new(Dispatch {
             api: Arc::clone(&services) as Arc<dyn HostApi>,
             services,
             registry,
             plugins,
             live: Arc::clone(writer.live()),
+            served,
+        });
+        let runtime = Arc::new(Runtime {
+            dispatch,
             writer,
+            ops,
+            endpoints,
+            watcher,
+            status,
+            data_dir: self.settings.host.data_dir.clone(),
+            failures: std::sync::Mutex::new(Some(failures_rx)),
         });
         Ok(Host { runtime, bot, settings: self.settings, reloader })
     }
@@ -203,7 +235,7 @@ pub struct Host {
 }
 
 impl Host {
-    /// The shared runtime (benchmarks and tests drive updates through it).
+    /// The built host (benchmarks and tests drive updates through it).
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
     }
@@ -212,13 +244,16 @@ impl Host {
     /// stops polling and lets in-flight updates finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
         let Host { runtime, bot, settings, reloader } = self;
-        register_commands(&bot, &runtime.registry).await;
+        let dispatch = Arc::clone(&runtime.dispatch);
+        register_commands(&bot, &dispatch.registry).await;
 
-        let sweeper = tokio::spawn(sweep(Arc::clone(&runtime)));
-        let status_path = runtime.data_dir.join(crate::status::STATUS_FILE);
-        let status = tokio::spawn(crate::status::write_loop(Arc::clone(&runtime), status_path));
+        let sweeper = tokio::spawn(sweep(Arc::clone(&dispatch.services)));
+        let status_path = runtime.data_dir.join(crate::rollout::status::STATUS_FILE);
+        let status =
+            tokio::spawn(crate::rollout::status::write_loop(Arc::clone(&runtime.status), status_path));
         let failures = runtime.failures.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let rollback = failures.map(|rx| tokio::spawn(crate::autorollback::watch(Arc::clone(&runtime), rx)));
+        let rollback = failures
+            .map(|rx| tokio::spawn(crate::rollout::autorollback::watch(Arc::clone(&runtime.watcher), rx)));
         let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
         let watcher = reloader.map(|r| {
             tokio::spawn(r.watch(async {
@@ -226,7 +261,7 @@ impl Host {
             }))
         });
         let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
-            .dependencies(dptree::deps![Arc::clone(&runtime)])
+            .dependencies(dptree::deps![Arc::clone(&dispatch)])
             .build();
         let mut listener = Polling::builder(bot)
             .timeout(Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs)))
@@ -235,7 +270,7 @@ impl Host {
             .build();
         // After the listener exists: /healthz turns ok at the probe's first answer,
         // so "ok" never precedes polling.
-        let ops_tasks = crate::ops::start(&runtime);
+        let ops_tasks = crate::ops::start(Arc::clone(&runtime.endpoints), dispatch.services.telegram.clone());
 
         // Stop through the listener, not the dispatcher's ShutdownToken: the token
         // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown
@@ -243,15 +278,16 @@ impl Host {
         // (seen as a rare hang). The listener's stop flag is sticky; once polling
         // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
         let stop_polling = listener.stop_token();
-        let stopping = Arc::clone(&runtime);
+        let ops = Arc::clone(&runtime.ops);
         let stopper = tokio::spawn(async move {
             shutdown.await;
-            stopping.ops.stopping();
+            ops.stopping();
             tracing::info!("shutting down: no new updates; finishing the ones in flight");
             stop_polling.stop();
         });
-        let result =
-            dispatcher.try_dispatch_with_listener(listener, Arc::new(PollErrors(Arc::clone(&runtime)))).await;
+        let poll_errors =
+            PollErrors { telegram: dispatch.services.telegram.clone(), ops: Arc::clone(&runtime.ops) };
+        let result = dispatcher.try_dispatch_with_listener(listener, Arc::new(poll_errors)).await;
         stopper.abort();
         for task in ops_tasks {
             task.abort();
@@ -272,20 +308,23 @@ impl Host {
 }
 
 /// Long-poll failures: logged, counted, and seen by `/healthz`.
-struct PollErrors(Arc<Runtime>);
+struct PollErrors {
+    telegram: Telegram,
+    ops: Arc<Ops>,
+}
 
 impl ErrorHandler<RequestError> for PollErrors {
     fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
         tracing::error!(error = %error, "polling failed");
-        self.0.services.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
-        self.0.ops.reach.poll_failed();
+        self.telegram.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
+        self.ops.reach.poll_failed();
         Box::pin(async {})
     }
 }
 
 fn handler() -> UpdateHandler<Infallible> {
-    dptree::endpoint(|update: Update, runtime: Arc<Runtime>| async move {
-        runtime.handle_update(update).await;
+    dptree::endpoint(|update: Update, dispatch: Arc<Dispatch>| async move {
+        dispatch.handle_update(update).await;
         Ok(())
     })
 }
@@ -304,12 +343,12 @@ async fn register_commands(bot: &Bot, registry: &Registry) {
     }
 }
 
-async fn sweep(runtime: Arc<Runtime>) {
+async fn sweep(services: Arc<Services>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tick.tick().await;
-        let Some(cutoff) = runtime.services.clock.now().checked_sub(KEEP_EXPIRED) else { continue };
-        match runtime.services.state.purge_expired(cutoff).await {
+        let Some(cutoff) = services.clock.now().checked_sub(KEEP_EXPIRED) else { continue };
+        match services.state.purge_expired(cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(purged = n, "swept long-expired dialogues"),
             Err(e) => tracing::warn!(error = %e, "state sweep failed"),

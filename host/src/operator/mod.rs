@@ -4,6 +4,18 @@
 //! sections are checked with `plugins::check` (no file opened, locked or
 //! written), and the only files written are the config file and the override
 //! file, each atomically.
+//!
+//! - [`check`](mod@check): the plugin table of `check-config`.
+//! - [`explain`](mod@explain): `rollout explain`.
+//! - [`commands`]: the rollout edits (`set`, `allow`, `kill`, …) and their confirmation.
+//! - [`edit`]: editing the TOML config file in place, comments kept, atomically.
+//! - [`status`](mod@status): `rollout status` as a person reads it.
+
+pub mod check;
+pub mod commands;
+pub mod edit;
+pub mod explain;
+pub mod status;
 
 use crate::{Settings, StartError};
 
@@ -15,9 +27,10 @@ pub fn refuse(e: &StartError) -> u8 {
 
 /// `check-config`: the plugin table.
 pub fn check_config(settings: &Settings) -> u8 {
-    match crate::plugins::check(&crate::plugins::linked(), &settings.plugins, &settings.setup()) {
+    match crate::registry::load::check(&crate::registry::load::linked(), &settings.plugins, &settings.setup())
+    {
         Ok(checked) => {
-            print!("{}", crate::check::plugin_table(&checked));
+            print!("{}", crate::operator::check::plugin_table(&checked));
             if settings.token().is_err() {
                 println!("\nnote: no Telegram token is set; `run` needs VOX__TELEGRAM__TOKEN.");
             }
@@ -30,10 +43,11 @@ pub fn check_config(settings: &Settings) -> u8 {
 
 /// `rollout explain <user>`.
 pub fn explain(settings: &Settings, user: i64) -> u8 {
-    match crate::plugins::check(&crate::plugins::linked(), &settings.plugins, &settings.setup()) {
+    match crate::registry::load::check(&crate::registry::load::linked(), &settings.plugins, &settings.setup())
+    {
         Ok(checked) => {
-            let live = crate::live::LiveConfig::initial(&checked.plugins);
-            print!("{}", crate::explain::explain(&checked.plugins, &live.plugins, user));
+            let live = crate::rollout::live::LiveConfig::initial(&checked.plugins);
+            print!("{}", crate::operator::explain::explain(&checked.plugins, &live.plugins, user));
             0
         }
         Err(e) => refuse(&e),
@@ -42,12 +56,15 @@ pub fn explain(settings: &Settings, user: i64) -> u8 {
 
 /// `rollout status`.
 pub fn status(settings: &Settings) -> u8 {
-    let checked = match crate::plugins::check(&crate::plugins::linked(), &settings.plugins, &settings.setup())
-    {
+    let checked = match crate::registry::load::check(
+        &crate::registry::load::linked(),
+        &settings.plugins,
+        &settings.setup(),
+    ) {
         Ok(checked) => checked,
         Err(e) => return refuse(&e),
     };
-    let live = crate::live::LiveConfig::initial(&checked.plugins);
+    let live = crate::rollout::live::LiveConfig::initial(&checked.plugins);
     let config: Vec<_> = checked
         .plugins
         .iter()
@@ -55,18 +72,18 @@ pub fn status(settings: &Settings) -> u8 {
         .filter(|(p, _)| !p.manifest.versions.is_empty())
         .map(|(p, l)| (p.manifest.id, l.describe()))
         .collect();
-    let path = settings.host.data_dir.join(crate::status::STATUS_FILE);
+    let path = settings.host.data_dir.join(crate::rollout::status::STATUS_FILE);
     let status: Option<serde_json::Value> =
         std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-    print!("{}", crate::status::render(&config, status.as_ref(), age));
+    print!("{}", status::render(&config, status.as_ref(), age));
     0
 }
 
 /// `rollout check`: 0 healthy, 3 rolled back, 4 no running host.
 pub fn check(settings: &Settings, plugin: &str) -> u8 {
-    let path = settings.host.data_dir.join(crate::status::STATUS_FILE);
-    let fresh = crate::rollout::commands::running_generation(&settings.host.data_dir).is_some();
+    let path = settings.host.data_dir.join(crate::rollout::status::STATUS_FILE);
+    let fresh = crate::operator::commands::running_generation(&settings.host.data_dir).is_some();
     let status: Option<serde_json::Value> =
         std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let (Some(status), true) = (status, fresh) else {
@@ -92,14 +109,14 @@ pub fn check(settings: &Settings, plugin: &str) -> u8 {
 /// `rollout clear-override`: confirmed once the running host serves the
 /// candidate again (no override in its status).
 pub fn clear_override(settings: &Settings, config: Option<&std::path::Path>, plugin: &str, wait: u64) -> u8 {
-    let path = crate::overrides::path(config, &settings.host.data_dir);
-    let mut all = crate::overrides::load(&path);
+    let path = crate::rollout::overrides::path(config, &settings.host.data_dir);
+    let mut all = crate::rollout::overrides::load(&path);
     if all.remove(plugin).is_none() {
         println!("no automatic rollback of `{}` stands (`{}`)", plugin, path.display());
         return 0;
     }
-    let running = crate::rollout::commands::running_generation(&settings.host.data_dir).is_some();
-    if let Err(e) = crate::overrides::save(&path, &all) {
+    let running = crate::operator::commands::running_generation(&settings.host.data_dir).is_some();
+    if let Err(e) = crate::rollout::overrides::save(&path, &all) {
         eprintln!("error: cannot write `{}`: {e}", path.display());
         return 1;
     }
@@ -126,7 +143,7 @@ fn confirm(settings: &Settings, running: bool, wait: u64, live: impl Fn(&serde_j
         );
         return 0;
     }
-    match crate::rollout::commands::wait_live(data_dir, std::time::Duration::from_secs(wait), live) {
+    match crate::operator::commands::wait_live(data_dir, std::time::Duration::from_secs(wait), live) {
         Some((took, status)) => {
             println!(
                 "confirmed by the running host in {} ms (generation {})",
@@ -136,7 +153,7 @@ fn confirm(settings: &Settings, running: bool, wait: u64, live: impl Fn(&serde_j
             0
         }
         None => {
-            let refused = crate::rollout::commands::running_status(data_dir)
+            let refused = crate::operator::commands::running_status(data_dir)
                 .and_then(|s| s["last_reload_error"].as_str().map(str::to_owned));
             match refused {
                 Some(e) => eprintln!("error: the running host refused the change: {e}"),
@@ -154,7 +171,7 @@ fn confirm(settings: &Settings, running: bool, wait: u64, live: impl Fn(&serde_j
 pub fn edit_rollout(
     settings: &Settings,
     sources: &crate::config::Sources,
-    change: crate::rollout::commands::Change,
+    change: crate::operator::commands::Change,
     plugin: &str,
     wait: u64,
 ) -> u8 {
@@ -162,13 +179,14 @@ pub fn edit_rollout(
         eprintln!("error: rollout changes edit the config file: give it with --config FILE or VOX_CONFIG");
         return 2;
     };
-    let edited = match crate::rollout::commands::apply(sources, &crate::plugins::linked(), plugin, &change) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    let edited =
+        match crate::operator::commands::apply(sources, &crate::registry::load::linked(), plugin, &change) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
     if !edited.changed {
         println!(
             "config `{}` already says so: {change:?} for `{}`; nothing to apply",

@@ -54,14 +54,14 @@ struct Window {
 }
 
 /// Windows per plugin and version.
-pub struct Health {
+pub struct Canary {
     plugins: Vec<Vec<Window>>,
 }
 
-impl Health {
+impl Canary {
     /// Empty windows for these manifests (registry order).
     pub fn new(manifests: &[&'static Manifest]) -> Self {
-        let plugins = crate::served::per_version(manifests, |version| Window {
+        let plugins = crate::rollout::served::per_version(manifests, |version| Window {
             version,
             buckets: Mutex::new(vec![Bucket::default(); BUCKETS]),
         });
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn events_count_inside_the_window_and_age_out() {
-        let h = Health::new(&[&M]);
+        let h = Canary::new(&[&M]);
         h.record(0, "v2", Event::Ok, 1000);
         h.record(0, "v2", Event::Failed, 1005);
         h.record(0, "v2", Event::Critical, 1100);

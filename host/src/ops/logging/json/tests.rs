@@ -35,7 +35,7 @@ impl<'a> MakeWriter<'a> for Capture {
 /// Runs `f` under the production JSON subscriber; returns the lines written.
 fn lines(f: impl FnOnce()) -> Vec<String> {
     let capture = Capture::default();
-    tracing::subscriber::with_default(crate::logging::json_subscriber("trace", capture.clone()), f);
+    tracing::subscriber::with_default(crate::ops::logging::json_subscriber("trace", capture.clone()), f);
     let bytes = capture.0.lock().expect("capture lock").clone();
     let text = String::from_utf8(bytes).expect("UTF-8 output");
     assert!(text.ends_with('\n'), "every line ends with a newline: {text:?}");
@@ -67,7 +67,7 @@ fn without_timestamp(mut map: Map<String, Value>) -> Value {
     Value::Object(map)
 }
 
-const TARGET: &str = "vox_host::logging::json::tests";
+const TARGET: &str = "vox_host::ops::logging::json::tests";
 
 #[test]
 fn event_in_update_span_with_fields_recorded_later() {

@@ -11,7 +11,6 @@ use vox_plugin::{
 
 use super::*;
 use crate::config::Sources;
-use crate::plugins;
 
 const CANARY: Manifest =
     Manifest { versions: &[Version::new("v1"), Version::new("v2")], ..Manifest::new("canary", "Canary") };

@@ -1,5 +1,11 @@
-//! The plugin registry: every linked plugin's manifest, validated as a whole at
-//! start, and the lookup tables routing uses (commands, callback prefixes, steps).
+//! # The plugin registry
+//!
+//! Every linked plugin's manifest, validated as a whole at start, and the
+//! lookup tables routing uses (commands, callback prefixes, steps);
+//! [`load`]: the plugins' config sections checked (no side effects) and the
+//! plugins built from them.
+
+pub mod load;
 
 use std::collections::HashMap;
 use std::fmt;

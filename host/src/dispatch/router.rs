@@ -4,7 +4,7 @@
 use vox_plugin::Input;
 
 use crate::registry::Registry;
-use crate::state::DialogueState;
+use crate::services::state::DialogueState;
 
 /// Where an update goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

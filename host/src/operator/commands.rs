@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use vox_plugin::Registration;
 
 use crate::config::Sources;
-use crate::config_edit::{self, Edit, EditValue};
-use crate::live::{LiveConfig, file_stamp};
-use crate::plugins;
-use crate::status::{FRESH, STATUS_FILE};
+use crate::operator::edit::{self as config_edit, Edit, EditValue};
+use crate::registry::load as plugins;
+use crate::rollout::live::{LiveConfig, file_stamp};
+use crate::rollout::status::{FRESH, STATUS_FILE};
 
 /// One operator change.
 #[derive(Debug, Clone, PartialEq)]

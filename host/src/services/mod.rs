@@ -1,5 +1,19 @@
+//! # What plugins may call
+//!
 //! [`Services`]: the host's implementation of the SDK's [`HostApi`] — Telegram
 //! calls with message-tracker cleanup, dialogue state, user locks, the clock.
+//!
+//! - [`telegram`]: Bot API calls with bounded 429 retries and Telegram's limits.
+//! - [`tracker`]: the message tracker (menus, prompts, confirmations, statuses), sharded and bounded.
+//! - [`locks`]: per-user async locks.
+//! - [`reach`]: whether Telegram answers (long polls, the `getMe` probe, updates).
+//! - [`state`]: dialogue state behind [`state::StateStore`]; one file per backend.
+
+pub mod locks;
+pub mod reach;
+pub mod state;
+pub mod telegram;
+pub mod tracker;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,13 +22,14 @@ use vox_plugin::{Clock, HostApi, HostError, Keyboard, MessageKind, Outgoing, Sta
 
 use tokio::sync::mpsc;
 
-use crate::health::{Event, Health};
-use crate::locks::UserLocks;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
-use crate::state::{DialogueState, StateStore};
-use crate::telegram::{self, Telegram};
-use crate::tracker::Tracker;
+use crate::rollout::canary::{Canary, Event};
+use crate::services::locks::UserLocks;
+use crate::services::state::{DialogueState, StateStore};
+use crate::services::tracker::Tracker;
+use reach::Reachability;
+use telegram::Telegram;
 
 /// What every handler's [`vox_plugin::Ctx`] talks to.
 pub struct Services {
@@ -32,8 +47,10 @@ pub struct Services {
     pub locks: UserLocks,
     /// The host's clock.
     pub clock: Clock,
-    /// Each version's recent failures.
-    pub health: Arc<Health>,
+    /// Each canary version's recent failures.
+    pub canary: Arc<Canary>,
+    /// Whether Telegram answers (polls, probes and updates report here).
+    pub reach: Arc<Reachability>,
     /// Plugins to check for automatic rollback. Bounded: when it is full, checks
     /// are already queued and the watcher's periodic pass sees every plugin anyway.
     pub failures: mpsc::Sender<usize>,
@@ -113,7 +130,7 @@ impl HostApi for Services {
     fn report_failure(&self, plugin: &'static str, version: Option<&'static str>, what: &'static str) {
         let (Some(idx), Some(version)) = (self.registry.index_of(plugin), version) else { return };
         let now = self.clock.now().saturating_duration_since(self.epoch).as_secs();
-        self.health.record(idx, version, Event::Critical, now);
+        self.canary.record(idx, version, Event::Critical, now);
         tracing::warn!(plugin, version, failure = what, "critical failure reported");
         let _ = self.failures.try_send(idx);
     }

@@ -8,33 +8,55 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::health::Totals;
-use crate::runtime::Runtime;
+use vox_plugin::Clock;
+
+use super::canary::{Canary, Totals};
+use super::writer::LiveWriter;
 
 /// How often error rates are compared even without new failures.
 const EVERY: Duration = Duration::from_secs(10);
 
+/// What the automatic rollback reads and whom it asks to act.
+pub struct Watcher {
+    /// The live config's writer: it reads the live config, and trips through it.
+    pub writer: Arc<LiveWriter>,
+    /// Each candidate's recent failures.
+    pub canary: Arc<Canary>,
+    /// The host's clock and its start (the windows count seconds since then).
+    pub clock: Clock,
+    /// When the windows' clock started.
+    pub epoch: std::time::Instant,
+    /// How many plugins the registry holds.
+    pub plugins: usize,
+}
+
+impl Watcher {
+    fn now_secs(&self) -> u64 {
+        self.clock.now().saturating_duration_since(self.epoch).as_secs()
+    }
+}
+
 /// Why the candidate of plugin `idx` should be switched off now, if it should.
-pub fn verdict(runtime: &Runtime, idx: usize) -> Option<String> {
-    let live = runtime.live();
+pub fn verdict(w: &Watcher, idx: usize) -> Option<String> {
+    let live = w.writer.live().load();
     let p = live.plugins.get(idx)?;
     let r = p.policy.rollout.as_ref()?;
     if !r.auto.enabled || r.kill || p.override_reason.is_some() {
         return None;
     }
-    let now = runtime.now_secs();
-    let w = r.auto.window_secs;
-    let cand: Totals = runtime.health.totals(idx, r.candidate, w, now);
-    let stable: Totals = runtime.health.totals(idx, r.stable, w, now);
+    let now = w.now_secs();
+    let window = r.auto.window_secs;
+    let cand: Totals = w.canary.totals(idx, r.candidate, window, now);
+    let stable: Totals = w.canary.totals(idx, r.stable, window, now);
     if cand.critical > 0 {
         return Some(format!(
-            "{} critical failure(s) reported by {} in the last {w} s (a list not delivered or a delete that left its file)",
+            "{} critical failure(s) reported by {} in the last {window} s (a list not delivered or a delete that left its file)",
             cand.critical, r.candidate
         ));
     }
     if cand.failed >= r.auto.max_failures {
         return Some(format!(
-            "{} handler failures (errors or panics) of {} in the last {w} s",
+            "{} handler failures (errors or panics) of {} in the last {window} s",
             cand.failed, r.candidate
         ));
     }
@@ -42,7 +64,7 @@ pub fn verdict(runtime: &Runtime, idx: usize) -> Option<String> {
         && cand.error_rate() - stable.error_rate() > r.auto.max_error_rate_delta
     {
         return Some(format!(
-            "error rate of {} {:.1}% vs {} {:.1}% over the last {w} s ({} and {} updates)",
+            "error rate of {} {:.1}% vs {} {:.1}% over the last {window} s ({} and {} updates)",
             r.candidate,
             cand.error_rate() * 100.0,
             r.stable,
@@ -55,7 +77,7 @@ pub fn verdict(runtime: &Runtime, idx: usize) -> Option<String> {
 }
 
 /// Evaluates a plugin whenever a failure is reported, and every plugin every 10 s.
-pub async fn watch(runtime: Arc<Runtime>, mut failures: mpsc::Receiver<usize>) {
+pub async fn watch(w: Arc<Watcher>, mut failures: mpsc::Receiver<usize>) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         let candidates: Vec<usize> = tokio::select! {
@@ -63,12 +85,12 @@ pub async fn watch(runtime: Arc<Runtime>, mut failures: mpsc::Receiver<usize>) {
                 Some(idx) => vec![idx],
                 None => return,
             },
-            _ = tick.tick() => (0..runtime.registry.manifests().len()).collect(),
+            _ = tick.tick() => (0..w.plugins).collect(),
         };
         for idx in candidates {
-            let Some(reason) = verdict(&runtime, idx) else { continue };
-            let rt = Arc::clone(&runtime);
-            match tokio::task::spawn_blocking(move || rt.writer.trip(idx, &reason)).await {
+            let Some(reason) = verdict(&w, idx) else { continue };
+            let writer = Arc::clone(&w.writer);
+            match tokio::task::spawn_blocking(move || writer.trip(idx, &reason)).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "automatic rollback could not write its override"),
                 Err(e) => tracing::error!(error = %e, "automatic rollback task failed"),

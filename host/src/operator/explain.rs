@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::live::LivePlugin;
-use crate::plugins::CheckedPlugin;
+use crate::registry::load::CheckedPlugin;
+use crate::rollout::live::LivePlugin;
 
 /// One line per versioned plugin: `my_reports: v2 (allow)`.
 pub fn explain(plugins: &[CheckedPlugin], live: &[LivePlugin], user: i64) -> String {
@@ -23,8 +23,8 @@ pub fn explain(plugins: &[CheckedPlugin], live: &[LivePlugin], user: i64) -> Str
             .map(|r| {
                 format!(
                     ", bucket {} of {}, {}% selected",
-                    crate::rollout::bucket(&r.salt, user),
-                    crate::rollout::BUCKETS,
+                    crate::rollout::policy::bucket(&r.salt, user),
+                    crate::rollout::policy::BUCKETS,
                     r.percent
                 )
             })

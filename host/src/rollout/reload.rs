@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::live::writer::LiveWriter;
+use crate::rollout::writer::LiveWriter;
 
 /// How often the file's stamp is compared when no file event arrives (network
 /// filesystems and some editors do not raise inotify events).

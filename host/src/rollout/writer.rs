@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use vox_plugin::Setup;
 
-use super::{Live, LiveConfig, LivePlugin, file_stamp};
+use super::live::{Live, LiveConfig, LivePlugin, file_stamp};
 use crate::config::Sources;
-use crate::overrides::{self, Override, Overrides};
-use crate::plugins::{self, Checked, LoadedPlugin};
+use crate::metrics::{Collect, Kind, Scraped};
 use crate::registry::Registry;
+use crate::registry::load::{self as plugins, Checked, LoadedPlugin};
+use crate::rollout::overrides::{self, Override, Overrides};
 
 /// The audit log's file name inside `host.data_dir`.
 pub const AUDIT_FILE: &str = "rollout-audit.jsonl";
@@ -276,6 +277,35 @@ impl LiveWriter {
         let generation = next.generation;
         self.live.store(Arc::new(next));
         Ok(Reloaded::Applied(generation))
+    }
+}
+
+impl Collect for LiveWriter {
+    fn collect(&self, out: &mut Scraped) {
+        out.one(
+            "vox_config_generation",
+            "The live config's generation: 1 at start, +1 per applied change",
+            Kind::Gauge,
+            self.live.load().generation as f64,
+        );
+        out.one(
+            "vox_config_reloads",
+            "Config changes applied without a restart",
+            Kind::Counter,
+            self.stats.applied.load(Ordering::Relaxed) as f64,
+        );
+        out.one(
+            "vox_config_reload_failures",
+            "Config changes refused (the running config was kept)",
+            Kind::Counter,
+            self.stats.failed.load(Ordering::Relaxed) as f64,
+        );
+        out.one(
+            "vox_rollout_automatic_rollbacks",
+            "Candidates switched off by an automatic rollback trigger",
+            Kind::Counter,
+            self.rollbacks() as f64,
+        );
     }
 }
 

@@ -1,8 +1,11 @@
-//! The operator's HTTP endpoints on `[ops] listen`: `/healthz` (is the bot
-//! serving?) and `/metrics` (Prometheus text), plus the `getMe` probe behind
-//! `/healthz`'s "Telegram unreachable".
+//! # The operator's endpoints
+//!
+//! HTTP on `[ops] listen`: `/healthz` (is the bot serving?) and `/metrics`
+//! (Prometheus text: the live families plus every subsystem's collector, as the
+//! composition root registered them), the `getMe` probe behind `/healthz`'s
+//! "Telegram unreachable", the event-loop lag probe, and [`logging`].
 
-pub mod reach;
+pub mod logging;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,14 +21,16 @@ use teloxide::prelude::Requester;
 
 use crate::config::Settings;
 use crate::error::StartError;
-use crate::runtime::Runtime;
-use reach::Reachability;
+use crate::metrics::{Collect, Kind, Metrics, Scraped};
+use crate::rollout::live::Live;
+use crate::services::reach::Reachability;
+use crate::services::telegram::Telegram;
 
-/// The endpoints' state, kept in the [`Runtime`].
+/// The endpoints' own state.
 #[derive(Debug)]
 pub struct Ops {
-    /// Telegram's reachability.
-    pub reach: Reachability,
+    /// Telegram's reachability (shared with the services that see polls and updates).
+    pub reach: Arc<Reachability>,
     started: Instant,
     /// Wall-clock start, for `process_start_time_seconds`.
     pub started_at: SystemTime,
@@ -81,7 +86,7 @@ impl Ops {
         let probe_every = Duration::from_secs(u64::from(ops.probe_every_secs));
         let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs));
         Ok(Self {
-            reach: Reachability::new(probe_every, poll_timeout),
+            reach: Arc::new(Reachability::new(probe_every, poll_timeout)),
             started: Instant::now(),
             started_at: SystemTime::now(),
             unreachable_after: Duration::from_secs(u64::from(ops.unreachable_after_secs)),
@@ -121,24 +126,36 @@ impl Ops {
     }
 }
 
+/// What the endpoints read, handed over by the composition root.
+pub struct Endpoints {
+    /// Health, uptime, the listener.
+    pub ops: Arc<Ops>,
+    /// The families the update path feeds.
+    pub metrics: Arc<Metrics>,
+    /// Every subsystem's figures read at scrape time.
+    pub collectors: Vec<Arc<dyn Collect>>,
+    /// The live config (its generation is on `/healthz`).
+    pub live: Live,
+}
+
 /// `/healthz`: 200 when serving, 503 otherwise, with the facts as JSON.
-pub fn healthz(runtime: &Runtime) -> (StatusCode, Json<serde_json::Value>) {
-    let ops = &runtime.ops;
+pub fn healthz(e: &Endpoints) -> (StatusCode, Json<serde_json::Value>) {
+    let ops = &e.ops;
     let health = ops.health();
     let body = serde_json::json!({
         "status": health.as_str(),
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": ops.uptime().as_secs(),
-        "generation": runtime.live().generation,
+        "generation": e.live.load().generation,
         "telegram_failing_secs": ops.reach.failing_for().map(|d| d.as_secs()),
     });
     let status = if health == Health::Ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body))
 }
 
-async fn metrics(State(runtime): State<Arc<Runtime>>) -> Response {
+async fn metrics(State(e): State<Arc<Endpoints>>) -> Response {
     // Reading /proc and walking every series is blocking work.
-    match tokio::task::spawn_blocking(move || crate::metrics::render(&runtime)).await {
+    match tokio::task::spawn_blocking(move || crate::metrics::render(&e.metrics, &e.collectors)).await {
         Ok(Ok(text)) => {
             ([(header::CONTENT_TYPE, prometheus_client::encoding::prometheus_text::CONTENT_TYPE)], text)
                 .into_response()
@@ -150,30 +167,31 @@ async fn metrics(State(runtime): State<Arc<Runtime>>) -> Response {
     }
 }
 
-fn router(runtime: Arc<Runtime>) -> Router {
+fn router(endpoints: Arc<Endpoints>) -> Router {
     Router::new()
-        .route("/healthz", get(|State(rt): State<Arc<Runtime>>| async move { healthz(&rt) }))
+        .route("/healthz", get(|State(e): State<Arc<Endpoints>>| async move { healthz(&e) }))
         .route("/metrics", get(metrics))
         .route("/", get(|| async { "vox-host: GET /healthz, GET /metrics\n" }))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found: try /healthz or /metrics\n") })
-        .with_state(runtime)
+        .with_state(endpoints)
 }
 
-/// Starts the endpoints (if on), the `getMe` probe and the event-loop lag
-/// probe; abort the handles to stop them.
-pub fn start(runtime: &Arc<Runtime>) -> Vec<tokio::task::JoinHandle<()>> {
+/// Starts the endpoints (if on), the `getMe` probe over `telegram` and the
+/// event-loop lag probe; abort the handles to stop them.
+pub fn start(endpoints: Arc<Endpoints>, telegram: Telegram) -> Vec<tokio::task::JoinHandle<()>> {
+    let ops = Arc::clone(&endpoints.ops);
     let mut tasks = vec![
-        tokio::spawn(probe(Arc::clone(runtime))),
-        tokio::spawn(crate::metrics::watch_event_loop(Arc::clone(&runtime.services.metrics))),
+        tokio::spawn(probe(Arc::clone(&ops), telegram)),
+        tokio::spawn(crate::metrics::watch_event_loop(Arc::clone(&endpoints.metrics))),
     ];
-    let listener = runtime.ops.listener.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let listener = ops.listener.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(std_listener) = listener {
         match tokio::net::TcpListener::from_std(std_listener) {
             Ok(listener) => {
-                if let Some(addr) = runtime.ops.addr {
+                if let Some(addr) = ops.addr {
                     tracing::info!(%addr, "ops endpoints: /healthz, /metrics");
                 }
-                let app = router(Arc::clone(runtime));
+                let app = router(endpoints);
                 tasks.push(tokio::spawn(async move {
                     if let Err(e) = axum::serve(listener, app).await {
                         tracing::error!(error = %e, "ops endpoints stopped");
@@ -186,12 +204,71 @@ pub fn start(runtime: &Arc<Runtime>) -> Vec<tokio::task::JoinHandle<()>> {
     tasks
 }
 
+impl Collect for Ops {
+    fn collect(&self, out: &mut Scraped) {
+        out.series(
+            "vox_build_info",
+            "The running binary's version (value 1)",
+            Kind::Gauge,
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1.0,
+        );
+        out.one(
+            "vox_uptime_seconds",
+            "Seconds since the host started",
+            Kind::Gauge,
+            self.uptime().as_secs_f64(),
+        );
+        let failing = self.reach.failing_for();
+        out.one(
+            "vox_telegram_reachable",
+            "1 while the Bot API answers (getMe probe and long polls), 0 while it fails",
+            Kind::Gauge,
+            if failing.is_none() { 1.0 } else { 0.0 },
+        );
+        out.one(
+            "vox_telegram_failing_seconds",
+            "How long the Bot API has been failing (0 when it answers)",
+            Kind::Gauge,
+            failing.map_or(0.0, |d| d.as_secs_f64()),
+        );
+        let proc = crate::metrics::process::ProcessStats::read();
+        let start = self.started_at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).ok();
+        let gauge = |b: Option<u64>| b.map(|b| b as f64);
+        out.maybe(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            Kind::Gauge,
+            gauge(proc.resident_bytes),
+        );
+        out.maybe(
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes",
+            Kind::Gauge,
+            gauge(proc.virtual_bytes),
+        );
+        out.maybe(
+            "process_cpu_seconds",
+            "User and system CPU time spent, seconds",
+            Kind::Counter,
+            proc.cpu_seconds,
+        );
+        out.maybe("process_open_fds", "Open file descriptors", Kind::Gauge, gauge(proc.open_fds));
+        out.maybe("process_threads", "OS threads", Kind::Gauge, gauge(proc.threads));
+        out.maybe(
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch, seconds",
+            Kind::Gauge,
+            start,
+        );
+    }
+}
+
 /// Asks Telegram `getMe` every `probe_every`: the only way to know it answers
 /// while no updates arrive.
-async fn probe(runtime: Arc<Runtime>) {
-    let ops = &runtime.ops;
-    let metrics = &runtime.services.metrics;
-    let bot = &runtime.services.telegram.bot;
+async fn probe(ops: Arc<Ops>, telegram: Telegram) {
+    let metrics = &telegram.metrics;
+    let bot = &telegram.bot;
     let timeout = ops.probe_every.max(Duration::from_secs(5));
     let mut tick = tokio::time::interval(ops.probe_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
