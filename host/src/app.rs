@@ -149,7 +149,7 @@ impl HostBuilder {
         let (failures_tx, failures_rx) = mpsc::channel(FAILURE_CHECKS);
         let epoch = self.clock.now();
         let services = Arc::new(Services {
-            telegram: Telegram { bot: bot.clone(), metrics: Arc::clone(&metrics) },
+            telegram: Telegram { bot: bot.clone(), metrics: Arc::clone(&metrics), home: registry.home() },
             metrics: Arc::clone(&metrics),
             registry: Arc::clone(&registry),
             state,

@@ -2,6 +2,7 @@
 //! dialogue (dropping it when expired), route, decide the version, run the
 //! handler with panics caught, answer any unanswered callback, log one line.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,12 +23,46 @@ use crate::services::state::DialogueState;
 use crate::dispatch::incoming::kind_of;
 pub use crate::dispatch::incoming::{Incoming, parse_text};
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned())
+/// How a plugin call ended when it did not succeed.
+enum Failed {
+    /// It returned an error.
+    Error(vox_plugin::HandlerError),
+    /// It panicked, with this message.
+    Panic(String),
+}
+
+impl Failed {
+    fn kind(&self) -> Failure {
+        match self {
+            Failed::Error(_) => Failure::Error,
+            Failed::Panic(_) => Failure::Panic,
+        }
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failed::Error(e) => write!(f, "{e}"),
+            Failed::Panic(message) => write!(f, "panicked: {message}"),
+        }
+    }
+}
+
+/// Runs a plugin's future with its panics caught: the one place the host
+/// guards plugin code (handlers and `on_expired` alike).
+async fn guarded(call: impl Future<Output = Result<(), vox_plugin::HandlerError>>) -> Result<(), Failed> {
+    match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Failed::Error(e)),
+        Err(payload) => Err(Failed::Panic(
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned()),
+        )),
+    }
 }
 
 impl Dispatch {
@@ -231,21 +266,16 @@ impl Dispatch {
             step,
         });
         let started = Instant::now();
-        let result = AssertUnwindSafe(loaded.plugin.handle(&mut ctx)).catch_unwind().await;
+        let result = guarded(loaded.plugin.handle(&mut ctx)).await;
         let took = started.elapsed();
-        let (outcome, failure) = match result {
-            Ok(Ok(())) => ("ok", None),
-            Ok(Err(e)) => {
-                tracing::error!(plugin = plugin_id, version, step = step_name, error = %e, "handler failed");
-                ("handler_error", Some(Failure::Error))
-            }
-            Err(panic) => {
-                let message = panic_message(&*panic);
-                tracing::error!(plugin = plugin_id, version, step = step_name, panic = %message, "handler panicked");
-                ("handler_panic", Some(Failure::Panic))
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(failed) => {
+                tracing::error!(plugin = plugin_id, version, step = step_name, error = %failed, "handler failed");
+                if matches!(failed, Failed::Panic(_)) { "handler_panic" } else { "handler_error" }
             }
         };
-        self.metrics().handler(plugin_id, version, step_name, took, failure);
+        self.metrics().handler(plugin_id, version, step_name, took, result.as_ref().err().map(Failed::kind));
         if outcome != "ok" {
             // A failed step may be half-done: end the dialogue so the user starts clean.
             let _ = ctx.clear_step().await;
@@ -322,18 +352,11 @@ impl Dispatch {
             input: input.clone(),
             step: None,
         });
-        let notified = AssertUnwindSafe(loaded.plugin.on_expired(&mut ctx, state)).catch_unwind().await;
+        let notified = guarded(loaded.plugin.on_expired(&mut ctx, state)).await;
         tracing::info!(plugin = loaded.manifest.id, step = expired.step, "dialogue expired");
-        match notified {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(plugin = loaded.manifest.id, error = %e, "on_expired failed");
-                self.say(chat, texts::STEP_EXPIRED).await;
-            }
-            Err(panic) => {
-                tracing::error!(plugin = loaded.manifest.id, panic = %panic_message(&*panic), "on_expired panicked");
-                self.say(chat, texts::STEP_EXPIRED).await;
-            }
+        if let Err(failed) = notified {
+            tracing::error!(plugin = loaded.manifest.id, error = %failed, "on_expired failed");
+            self.say(chat, texts::STEP_EXPIRED).await;
         }
         ctx.is_answered()
     }

@@ -47,6 +47,8 @@ pub struct StepRoute {
 #[derive(Debug)]
 pub struct Registry {
     manifests: Vec<&'static Manifest>,
+    /// The home plugin's callback data ([`Manifest::home`]), if one is linked.
+    home: Option<&'static str>,
     commands: HashMap<&'static str, usize>,
     /// Longest first, so the first match is the longest match.
     prefixes: Vec<PrefixRoute>,
@@ -78,6 +80,10 @@ pub enum RegistryError {
     ReservedCommand { command: &'static str, owner: &'static str },
     /// The entry is not one of the plugin's commands.
     BadEntry { entry: &'static str, owner: &'static str },
+    /// A menu entry's or home's callback data that the plugin does not own (version-free).
+    ForeignCallback { what: &'static str, data: &'static str, owner: &'static str },
+    /// Two plugins declare `home`.
+    TwoHomes { first: &'static str, second: &'static str },
 }
 
 /// A plugin, and the version when the thing is version-owned.
@@ -140,6 +146,14 @@ impl fmt::Display for RegistryError {
             }
             BadEntry { entry, owner } => {
                 write!(f, "entry `/{entry}` of plugin `{owner}` is not one of its commands")
+            }
+            ForeignCallback { what, data, owner } => write!(
+                f,
+                "{what} `{data}` of plugin `{owner}` is not routed to it: it must start with one of its \
+                 own version-free callback prefixes"
+            ),
+            TwoHomes { first, second } => {
+                write!(f, "plugins `{first}` and `{second}` both declare `home`; one plugin is the main menu")
             }
         }
     }
@@ -246,7 +260,36 @@ impl Registry {
         }
         prefixes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()).then(a.prefix.cmp(b.prefix)));
 
-        if errors.is_empty() { Ok(Self { manifests, commands, prefixes, steps }) } else { Err(errors) }
+        // Menu entries and home must route back to their own plugin, version-free.
+        let routed_home = |idx: usize, data: &str| {
+            prefixes
+                .iter()
+                .find(|r| data.starts_with(r.prefix))
+                .is_some_and(|r| r.plugin == idx && r.version.is_none())
+        };
+        let mut home: Option<(usize, &'static str)> = None;
+        for (idx, m) in manifests.iter().enumerate() {
+            if let Some(e) = m.menu_entry.filter(|e| !routed_home(idx, e.callback)) {
+                errors.push(RegistryError::ForeignCallback {
+                    what: "menu entry",
+                    data: e.callback,
+                    owner: m.id,
+                });
+            }
+            let Some(data) = m.home else { continue };
+            if !routed_home(idx, data) {
+                errors.push(RegistryError::ForeignCallback { what: "home", data, owner: m.id });
+            }
+            match home {
+                Some((first, _)) => {
+                    errors.push(RegistryError::TwoHomes { first: manifests[first].id, second: m.id })
+                }
+                None => home = Some((idx, data)),
+            }
+        }
+        let home = home.map(|(_, data)| data);
+
+        if errors.is_empty() { Ok(Self { manifests, home, commands, prefixes, steps }) } else { Err(errors) }
     }
 
     /// The manifests in id order; a plugin's index is its position here.
@@ -275,6 +318,16 @@ impl Registry {
     #[inline]
     pub fn step(&self, name: &str) -> Option<&StepRoute> {
         self.steps.get(name)
+    }
+
+    /// The callback data [`vox_plugin::Button::home`] sends, if a home plugin is linked.
+    pub fn home(&self) -> Option<&'static str> {
+        self.home
+    }
+
+    /// Every plugin's main-menu entry, in registry order.
+    pub fn menu_entries(&self) -> Vec<vox_plugin::MenuEntry> {
+        self.manifests.iter().filter_map(|m| m.menu_entry).collect()
     }
 }
 

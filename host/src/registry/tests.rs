@@ -138,3 +138,38 @@ fn nested_prefixes_within_one_plugin_are_fine_but_repeats_are_not() {
         ["callback prefix `x_a` is declared by plugin `nested` (v1) and by plugin `nested` (v2)"]
     );
 }
+
+#[test]
+fn menu_entries_and_home_route_to_their_own_plugin_and_one_plugin_is_home() {
+    const HOME: Manifest = Manifest { home: Some("menu_main"), ..MENU };
+    const LISTED: Manifest = Manifest {
+        menu_entry: Some(vox_plugin::MenuEntry::new("📄 Мои отчеты", "show_my_reports")),
+        ..REPORTS
+    };
+    let r = Registry::build([&LISTED, &HOME]).expect("valid");
+    assert_eq!(r.home(), Some("menu_main"));
+    assert_eq!(r.menu_entries(), vec![vox_plugin::MenuEntry::new("📄 Мои отчеты", "show_my_reports")]);
+
+    const STEALS: Manifest =
+        Manifest { menu_entry: Some(vox_plugin::MenuEntry::new("Меню", "menu_main")), ..REPORTS };
+    const VERSIONED: Manifest =
+        Manifest { menu_entry: Some(vox_plugin::MenuEntry::new("v1", "show_all_reports")), ..REPORTS };
+    const SECOND_HOME: Manifest =
+        Manifest { home: Some("x_home"), callback_prefixes: &["x_"], ..Manifest::new("x", "X") };
+    for (other, expected) in [
+        (
+            &STEALS,
+            "menu entry `menu_main` of plugin `my_reports` is not routed to it: it must start with one of its own version-free callback prefixes",
+        ),
+        (
+            &VERSIONED,
+            "menu entry `show_all_reports` of plugin `my_reports` is not routed to it: it must start with one of its own version-free callback prefixes",
+        ),
+    ] {
+        assert_eq!(messages(Registry::build([other, &HOME]).expect_err("foreign")), [expected]);
+    }
+    assert_eq!(
+        messages(Registry::build([&HOME, &SECOND_HOME]).expect_err("two homes")),
+        ["plugins `main_menu` and `x` both declare `home`; one plugin is the main menu"]
+    );
+}

@@ -127,6 +127,10 @@ impl HostApi for Services {
         self.clock.now()
     }
 
+    fn menu_entries(&self) -> Vec<vox_plugin::MenuEntry> {
+        self.registry.menu_entries()
+    }
+
     fn report_failure(&self, plugin: &'static str, version: Option<&'static str>, what: &'static str) {
         let (Some(idx), Some(version)) = (self.registry.index_of(plugin), version) else { return };
         let now = self.clock.now().saturating_duration_since(self.epoch).as_secs();

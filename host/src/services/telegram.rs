@@ -38,6 +38,8 @@ pub struct Telegram {
     pub bot: Bot,
     /// Latency and errors by method.
     pub metrics: Arc<Metrics>,
+    /// What [`vox_plugin::Button::home`] sends: the home plugin's callback data.
+    pub home: Option<&'static str>,
 }
 
 /// Repeats `call` while Telegram answers 429, waiting as told (bounded); every
@@ -73,13 +75,20 @@ where
     }
 }
 
-fn keyboard(kb: Keyboard) -> Result<InlineKeyboardMarkup, HostError> {
+fn keyboard(kb: Keyboard, home: Option<&'static str>) -> Result<InlineKeyboardMarkup, HostError> {
     let rows = kb
         .rows
         .into_iter()
         .map(|row| {
             row.into_iter()
                 .map(|b| match b.action {
+                    ButtonAction::Home => match home {
+                        Some(data) => Ok(InlineKeyboardButton::callback(b.text, data)),
+                        None => Err(HostError::Telegram(format!(
+                            "button `{}` opens the main menu, but no linked plugin declares `home`",
+                            b.text
+                        ))),
+                    },
                     ButtonAction::Callback(data) if data.is_empty() || data.len() > CALLBACK_DATA_MAX => {
                         Err(HostError::Telegram(format!(
                             "button `{}`: callback data must be 1-{CALLBACK_DATA_MAX} bytes, `{data}` is {}",
@@ -109,7 +118,7 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
     let sent = match message {
         Outgoing::Text { text, keyboard: kb } => {
             check_len("text", &text, MAX_TEXT_CHARS)?;
-            let markup = kb.map(keyboard).transpose()?;
+            let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
             with_retry(&tg.metrics, "sendMessage", || {
                 let mut req = tg.bot.send_message(chat, text.clone());
                 if let Some(m) = &markup {
@@ -123,7 +132,7 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
             if let Some(c) = &caption {
                 check_len("caption", c, MAX_CAPTION_CHARS)?;
             }
-            let markup = kb.map(keyboard).transpose()?;
+            let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
             let bytes = match document.source {
                 DocumentSource::Bytes(b) => b,
                 DocumentSource::Path(path) => read_upload(&path).await?,
@@ -182,7 +191,7 @@ pub async fn edit_text(
     text: String,
     kb: Option<Keyboard>,
 ) -> Result<(), HostError> {
-    let markup = kb.map(keyboard).transpose()?;
+    let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
     let res = with_retry(&tg.metrics, "editMessageText", || {
         let mut req = tg.bot.edit_message_text(ChatId(chat), MessageId(id), text.clone());
         if let Some(m) = &markup {
@@ -235,19 +244,33 @@ pub async fn answer(tg: &Telegram, query_id: &str, text: Option<&str>, alert: bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use teloxide::types::InlineKeyboardButtonKind;
     use vox_plugin::Button;
+
+    #[test]
+    fn a_home_button_sends_the_home_plugins_data_or_is_refused_without_one() {
+        let kb = || Keyboard::new().row([Button::home("« Назад")]);
+        let markup = keyboard(kb(), Some("menu_main")).expect("home linked");
+        let button = &markup.inline_keyboard[0][0];
+        assert_eq!(button.text, "« Назад");
+        assert!(
+            matches!(&button.kind, InlineKeyboardButtonKind::CallbackData(d) if d == "menu_main"),
+            "{button:?}"
+        );
+        assert!(keyboard(kb(), None).expect_err("no home").to_string().contains("declares `home`"));
+    }
 
     #[test]
     fn keyboards_convert_and_bad_callback_data_is_refused_before_sending() {
         let ok =
             Keyboard::new().row([Button::callback("Да", "yes"), Button::url("Docs", "https://example.org")]);
-        assert_eq!(keyboard(ok).expect("valid").inline_keyboard[0].len(), 2);
+        assert_eq!(keyboard(ok, None).expect("valid").inline_keyboard[0].len(), 2);
         let long = Keyboard::new().row([Button::callback("Длинная", "x".repeat(65))]);
-        assert!(keyboard(long).expect_err("65 bytes").to_string().contains("1-64 bytes"));
+        assert!(keyboard(long, None).expect_err("65 bytes").to_string().contains("1-64 bytes"));
         let empty = Keyboard::new().row([Button::callback("Пустая", "")]);
-        assert!(keyboard(empty).is_err());
+        assert!(keyboard(empty, None).is_err());
         let url = Keyboard::new().row([Button::url("Битая", "not a url")]);
-        assert!(keyboard(url).is_err());
+        assert!(keyboard(url, None).is_err());
     }
 
     #[test]

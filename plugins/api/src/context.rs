@@ -295,4 +295,10 @@ impl Ctx {
     pub fn now(&self) -> Instant {
         self.host.now()
     }
+
+    /// Every linked plugin's main-menu entry ([`crate::Manifest::menu_entry`]),
+    /// in registry order: what a home plugin renders as its menu.
+    pub fn menu_entries(&self) -> Vec<crate::MenuEntry> {
+        self.host.menu_entries()
+    }
 }

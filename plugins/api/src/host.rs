@@ -67,4 +67,8 @@ pub trait HostApi: Send + Sync {
     fn report_failure(&self, plugin: &'static str, version: Option<&'static str>, what: &'static str) {
         let _ = (plugin, version, what);
     }
+    /// Every linked plugin's main-menu entry, in registry order.
+    fn menu_entries(&self) -> Vec<crate::MenuEntry> {
+        Vec::new()
+    }
 }

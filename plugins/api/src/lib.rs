@@ -67,7 +67,7 @@ pub use clock::Clock;
 pub use context::{Ctx, CtxParts, Input, StepState, User};
 pub use error::{ConfigError, HandlerError, HostError};
 pub use host::{HostApi, StateKey, UserLock};
-pub use manifest::{Command, Manifest, Step, Version};
+pub use manifest::{Command, Manifest, MenuEntry, Step, Version};
 pub use plugin::{NoConfig, Plugin, PluginConfig, Registration, registrations};
 pub use reply::{Button, ButtonAction, Document, DocumentSource, Keyboard, MessageKind, Outgoing};
 pub use setup::Setup;

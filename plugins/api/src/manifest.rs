@@ -45,12 +45,52 @@ pub struct Manifest {
     /// button or open dialogue belongs to a version that was switched off, the
     /// host says the menu changed and runs this command under the current version.
     pub entry: Option<&'static str>,
+    /// The plugin's button in the main menu: the home plugin renders every
+    /// plugin's entry from [`crate::Ctx::menu_entries`], so neither knows the
+    /// other's strings. Its callback must be one of this plugin's own
+    /// version-free prefixes (the registry checks).
+    pub menu_entry: Option<MenuEntry>,
+    /// Callback data that opens the home screen (the main menu), when this plugin
+    /// is home; [`crate::Button::home`] of any plugin resolves to it. At most one
+    /// linked plugin may declare it, and it must be one of its own prefixes.
+    pub home: Option<&'static str>,
+}
+
+/// A plugin's button in the main menu.
+///
+/// ```
+/// const ENTRY: vox_plugin::MenuEntry = vox_plugin::MenuEntry::new("📄 Мои отчеты", "show_my_reports");
+/// assert_eq!(ENTRY.callback, "show_my_reports");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MenuEntry {
+    /// The button's text.
+    pub label: &'static str,
+    /// The callback data it sends (one of the plugin's prefixes).
+    pub callback: &'static str,
+}
+
+impl MenuEntry {
+    /// An entry.
+    pub const fn new(label: &'static str, callback: &'static str) -> Self {
+        Self { label, callback }
+    }
 }
 
 impl Manifest {
     /// A manifest that owns nothing yet; fill the rest with struct update syntax.
     pub const fn new(id: &'static str, name: &'static str) -> Self {
-        Self { id, name, commands: &[], callback_prefixes: &[], steps: &[], versions: &[], entry: None }
+        Self {
+            id,
+            name,
+            commands: &[],
+            callback_prefixes: &[],
+            steps: &[],
+            versions: &[],
+            entry: None,
+            menu_entry: None,
+            home: None,
+        }
     }
 
     /// The version with this name, if declared.

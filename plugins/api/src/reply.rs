@@ -66,7 +66,7 @@ impl MessageKind {
 /// use vox_plugin::{Button, Keyboard};
 /// let kb = Keyboard::new()
 ///     .row([Button::callback("👁️ Посмотреть", "report_view"), Button::callback("🗑️ Удалить", "report_delete")])
-///     .row([Button::callback("« Назад", "menu_chats")]);
+///     .row([Button::home("« Назад")]);
 /// assert_eq!(kb.rows.len(), 2);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,6 +104,9 @@ pub enum ButtonAction {
     Callback(String),
     /// Opens a link.
     Url(String),
+    /// Opens the main menu: the host sends the home plugin's callback data
+    /// (see [`crate::Manifest::home`]), so no plugin hard-codes another's.
+    Home,
 }
 
 impl Button {
@@ -115,6 +118,16 @@ impl Button {
     /// ```
     pub fn callback(text: impl Into<String>, data: impl Into<String>) -> Self {
         Self { text: text.into(), action: ButtonAction::Callback(data.into()) }
+    }
+
+    /// A button that opens the main menu, whichever plugin is home.
+    ///
+    /// ```
+    /// let b = vox_plugin::Button::home("« Назад");
+    /// assert_eq!(b.action, vox_plugin::ButtonAction::Home);
+    /// ```
+    pub fn home(text: impl Into<String>) -> Self {
+        Self { text: text.into(), action: ButtonAction::Home }
     }
 
     /// A button that opens `url`.

@@ -7,12 +7,14 @@
 //!       [❓ Помощь]
 //! ```
 //!
-//! The "📄 Мои отчеты" button carries `show_my_reports`, which the my-reports
-//! plugin owns. This plugin owns `menu_main` and `menu_chats` — the "« Назад"
-//! target of other plugins — which show the menu again.
+//! The menu lists every linked plugin's [`vox_plugin::MenuEntry`] (the host
+//! hands them over: this plugin knows no other plugin's strings). It is the
+//! home plugin: other plugins' `Button::home` buttons send `menu_main`;
+//! `menu_chats`, the "« Назад" data of messages sent before that, still works.
 
 use vox_plugin::{
-    Button, Command, ConfigError, Ctx, HandlerError, Keyboard, Manifest, MessageKind, NoConfig, Plugin,
+    Button, Command, ConfigError, Ctx, HandlerError, Keyboard, Manifest, MenuEntry, MessageKind, NoConfig,
+    Plugin,
 };
 
 /// The main menu's declaration.
@@ -23,12 +25,13 @@ pub const MANIFEST: Manifest = Manifest {
         Command::new("help", "Что умеет бот"),
     ],
     callback_prefixes: &[MENU_MAIN, MENU_CHATS, MENU_HELP],
+    home: Some(MENU_MAIN),
     ..Manifest::new("main_menu", "Главное меню")
 };
 
 /// Shows the main menu.
 pub const MENU_MAIN: &str = "menu_main";
-/// "« Назад" from other plugins: shows the main menu.
+/// "« Назад" of messages sent before `Button::home`: shows the main menu.
 pub const MENU_CHATS: &str = "menu_chats";
 /// Shows the help text.
 pub const MENU_HELP: &str = "menu_help";
@@ -40,10 +43,11 @@ const HELP_TEXT: &str = "❓ Что умеет бот\n\n\
     📄 Мои отчеты — список ваших отчетов: посмотреть, переименовать или удалить отчет по номеру.\n\n\
     /menu — главное меню\n/cancel — отменить текущее действие";
 
-/// The main menu's keyboard.
-pub fn keyboard() -> Keyboard {
-    Keyboard::new()
-        .row([Button::callback("📄 Мои отчеты", "show_my_reports")])
+/// The main menu's keyboard: one row per plugin entry, then help.
+pub fn keyboard(entries: &[MenuEntry]) -> Keyboard {
+    entries
+        .iter()
+        .fold(Keyboard::new(), |kb, e| kb.row([Button::callback(e.label, e.callback)]))
         .row([Button::callback("❓ Помощь", MENU_HELP)])
 }
 
@@ -58,7 +62,8 @@ impl Plugin for MainMenu {
             let back = Keyboard::new().row([Button::callback("« Назад", MENU_MAIN)]);
             ctx.send_text(MessageKind::Menu, HELP_TEXT, Some(back)).await?;
         } else {
-            ctx.send_text(MessageKind::Menu, MENU_TEXT, Some(keyboard())).await?;
+            let entries = ctx.menu_entries();
+            ctx.send_text(MessageKind::Menu, MENU_TEXT, Some(keyboard(&entries))).await?;
         }
         ctx.answer(None).await?;
         Ok(())

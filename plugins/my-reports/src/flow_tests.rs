@@ -71,7 +71,7 @@ impl Fixture {
                 Recorded::Sent { message: Outgoing::Text { keyboard: Some(kb), .. }, .. } => {
                     kb.rows.iter().flatten().find(|b| b.text.contains(label)).and_then(|b| match &b.action {
                         ButtonAction::Callback(d) => Some(d.clone()),
-                        ButtonAction::Url(_) => None,
+                        ButtonAction::Url(_) | ButtonAction::Home => None,
                     })
                 }
                 _ => None,

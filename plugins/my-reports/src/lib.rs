@@ -49,7 +49,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use vox_plugin::{
-    Command, ConfigError, Ctx, HandlerError, Manifest, Plugin, PluginConfig, Setup, Step, StepState, Version,
+    Command, ConfigError, Ctx, HandlerError, Manifest, MenuEntry, Plugin, PluginConfig, Setup, Step,
+    StepState, Version,
 };
 
 /// The reports directory, from its own crate (`vox-report-store`).
@@ -67,8 +68,6 @@ pub const SEND_REPORT: &str = "send_report||";
 pub const SHOW_ALL_REPORTS: &str = "show_all_reports";
 /// v2: every button of the new flow starts with this.
 pub const V2_PREFIX: &str = "report_";
-/// The main menu's "back" target (owned by the main-menu plugin).
-pub const MENU_BACK: &str = "menu_chats";
 
 /// How long a v2 step waits for the user's answer.
 const STEP_TTL: Duration = Duration::from_secs(300);
@@ -111,6 +110,7 @@ pub const MANIFEST: Manifest = Manifest {
         ]),
     ],
     entry: Some("reports"),
+    menu_entry: Some(MenuEntry::new("📄 Мои отчеты", SHOW_MY_REPORTS)),
     ..Manifest::new("my_reports", "Мои отчеты")
 };
 

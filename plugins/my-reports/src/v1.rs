@@ -7,7 +7,7 @@ use vox_plugin::{Button, Ctx, HandlerError, Keyboard, MessageKind, tracing};
 use crate::delivery::{self, Delivery};
 use crate::ops::Op;
 use crate::storage::{PathRefusal, Report};
-use crate::{MENU_BACK, MyReports, SEND_REPORT, SHOW_ALL_REPORTS, SHOW_MY_REPORTS, format, texts};
+use crate::{MyReports, SEND_REPORT, SHOW_ALL_REPORTS, SHOW_MY_REPORTS, format, texts};
 
 /// Reports shown as buttons.
 const RECENT: usize = 5;
@@ -41,7 +41,7 @@ async fn list_or_say(p: &MyReports, ctx: &mut Ctx) -> Result<Option<Vec<Report>>
 }
 
 fn back() -> Keyboard {
-    Keyboard::new().row([Button::callback(texts::BACK, MENU_BACK)])
+    Keyboard::new().row([Button::home(texts::BACK)])
 }
 
 async fn show_recent(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
@@ -68,9 +68,7 @@ async fn show_recent(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
         let label = format!("📄 {} {}", format::date(&r.timestamp), format::truncate(&r.title, 40));
         kb = kb.row([Button::callback(label, data)]);
     }
-    kb = kb
-        .row([Button::callback(texts::V1_SHOW_ALL, SHOW_ALL_REPORTS)])
-        .row([Button::callback(texts::BACK, MENU_BACK)]);
+    kb = kb.row([Button::callback(texts::V1_SHOW_ALL, SHOW_ALL_REPORTS)]).row([Button::home(texts::BACK)]);
     ctx.send_text(MessageKind::Menu, texts::V1_RECENT, Some(kb)).await?;
     op.finish("ok");
     Ok(())
@@ -85,7 +83,7 @@ async fn show_all(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     ctx.answer(None).await?;
     let kb = Keyboard::new()
         .row([Button::callback(texts::OPEN_LIST, SHOW_MY_REPORTS)])
-        .row([Button::callback(texts::BACK, MENU_BACK)]);
+        .row([Button::home(texts::BACK)]);
     if reports.is_empty() {
         ctx.send_text(MessageKind::Menu, texts::NO_REPORTS, Some(kb)).await?;
         op.finish("no_reports");

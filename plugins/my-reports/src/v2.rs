@@ -14,7 +14,7 @@ use vox_plugin::{Button, Ctx, HandlerError, Keyboard, MessageKind, StateKey, Ste
 
 use crate::snapshot::{Snapshot, Stale};
 use crate::texts::{self, Action};
-use crate::{MENU_BACK, MyReports, SHOW_MY_REPORTS};
+use crate::{MyReports, SHOW_MY_REPORTS};
 
 /// What a step remembers between messages.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -137,14 +137,14 @@ fn actions_keyboard(snap: u64) -> Keyboard {
             Button::callback("📤 CSV", format!("{CSV}{snap}")),
             Button::callback("📤 JSON", format!("{JSON}{snap}")),
         ])
-        .row([Button::callback(texts::BACK, MENU_BACK)])
+        .row([Button::home(texts::BACK)])
 }
 
 /// "Open the list again" and "back".
 fn reopen_keyboard() -> Keyboard {
     Keyboard::new()
         .row([Button::callback(texts::OPEN_LIST, SHOW_MY_REPORTS)])
-        .row([Button::callback(texts::BACK, MENU_BACK)])
+        .row([Button::home(texts::BACK)])
 }
 
 fn cancel_keyboard() -> Keyboard {

@@ -32,7 +32,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         }
     };
     if reports.is_empty() {
-        let kb = Keyboard::new().row([Button::callback("🏠 Главное меню", "menu_main")]);
+        let kb = Keyboard::new().row([Button::home("🏠 Главное меню")]);
         ctx.send_text(MessageKind::Menu, texts::NO_REPORTS, Some(kb)).await?;
         op.finish("no_reports");
         return Ok(());
@@ -60,7 +60,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         tracing::warn!(user, bytes = size, count = reports.len(), "list over the size limit, not sent");
         let kb = Keyboard::new()
             .row([Button::callback("🔎 Фильтр", format!("{}{}", super::FILTER, snapshot.id))])
-            .row([Button::callback(texts::BACK, crate::MENU_BACK)]);
+            .row([Button::home(texts::BACK)]);
         ctx.send_text(MessageKind::Menu, texts::list_too_large(size), Some(kb)).await?;
         op.finish("too_large");
         return Ok(());
