@@ -53,7 +53,14 @@ fn noop(_: NoConfig, _: &vox_plugin::Setup) -> Result<Noop, ConfigError> {
 }
 
 vox_plugin::register!(MENU, noop);
-vox_plugin::register!(REPORTS, noop);
+#[derive(Clone, Copy)]
+struct BenchVersions;
+
+impl vox_plugin::Versions for BenchVersions {
+    const ALL: &'static [(&'static str, Self)] = &[("v1", BenchVersions), ("v2", BenchVersions)];
+}
+
+vox_plugin::register!(REPORTS, noop, versions = BenchVersions);
 
 fn state() -> DialogueState {
     DialogueState {

@@ -94,6 +94,9 @@ pub fn check(
         let Some(registration) = registrations.iter().find(|r| r.manifest.id == manifest.id) else {
             continue;
         };
+        if let Some(e) = unhandled_versions(registration) {
+            errors.push(e);
+        }
         let mut section = sections.get(manifest.id).unwrap_or(&empty).clone();
         let (enabled, policy) = match host_keys(manifest, &mut section) {
             Ok(keys) => keys,
@@ -113,6 +116,34 @@ pub fn check(
     } else {
         Err(StartError::Plugins(errors))
     }
+}
+
+/// A versioned plugin whose code does not handle every declared version: a
+/// start-up error naming them (a forgotten `v3` would otherwise be served by
+/// whatever the code's catch-all does).
+fn unhandled_versions(r: &Registration) -> Option<String> {
+    let m = r.manifest;
+    if m.versions.is_empty() {
+        return None;
+    }
+    let Some(handles) = r.handles_version else {
+        let declared: Vec<&str> = m.versions.iter().map(|v| v.name).collect();
+        return Some(format!(
+            "plugin `{}` declares versions ({}) but registers no `versions = …` type that handles them \
+             (vox_plugin::register!(MANIFEST, build, versions = YourVersions))",
+            m.id,
+            declared.join(", ")
+        ));
+    };
+    let missing: Vec<&str> = m.versions.iter().map(|v| v.name).filter(|v| !handles(v)).collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "plugin `{}` declares version(s) {} in its manifest, but its code does not handle them \
+             (add them to its `Versions` type)",
+            m.id,
+            missing.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// [`check`], then builds each plugin from its checked section: what a serving
@@ -206,5 +237,39 @@ mod tests {
             "{out}"
         );
         assert_eq!(out.matches("# HELP my_reports_actions_total").count(), 1, "{out}");
+    }
+
+    const THREE: Manifest = Manifest {
+        versions: &[
+            vox_plugin::Version::new("v1"),
+            vox_plugin::Version::new("v2"),
+            vox_plugin::Version::new("v3"),
+        ],
+        ..Manifest::new("three", "Three")
+    };
+
+    fn registration(handles_version: Option<fn(&str) -> bool>) -> Registration {
+        Registration {
+            manifest: &THREE,
+            validate: |_, _| Ok(()),
+            build: |_, _| Err(vox_plugin::ConfigError::new("plugins.three", "not built in this test")),
+            reconfigure: None,
+            handles_version,
+        }
+    }
+
+    #[test]
+    fn a_declared_version_the_code_does_not_handle_stops_the_start_naming_it() {
+        let two: fn(&str) -> bool = |v| v == "v1" || v == "v2";
+        let err = unhandled_versions(&registration(Some(two))).expect("v3 is not handled");
+        assert_eq!(
+            err,
+            "plugin `three` declares version(s) `v3` in its manifest, but its code does not handle them \
+             (add them to its `Versions` type)"
+        );
+        let err = unhandled_versions(&registration(None)).expect("no Versions type");
+        assert!(err.contains("declares versions (v1, v2, v3) but registers no `versions = …` type"), "{err}");
+        let all: fn(&str) -> bool = |v| ["v1", "v2", "v3"].contains(&v);
+        assert_eq!(unhandled_versions(&registration(Some(all))), None);
     }
 }

@@ -296,6 +296,12 @@ impl Ctx {
         self.host.now()
     }
 
+    /// The decided version as the plugin's [`crate::Versions`] enum (`None` for
+    /// an unversioned plugin). Match on it once, exhaustively.
+    pub fn version_as<V: crate::Versions>(&self) -> Option<V> {
+        self.version.and_then(V::named)
+    }
+
     /// Every linked plugin's main-menu entry ([`crate::Manifest::menu_entry`]),
     /// in registry order: what a home plugin renders as its menu.
     pub fn menu_entries(&self) -> Vec<crate::MenuEntry> {

@@ -68,7 +68,7 @@ pub use context::{Ctx, CtxParts, Input, StepState, User};
 pub use error::{ConfigError, HandlerError, HostError};
 pub use host::{HostApi, StateKey, UserLock};
 pub use manifest::{Command, Manifest, MenuEntry, Step, Version};
-pub use plugin::{NoConfig, Plugin, PluginConfig, Registration, registrations};
+pub use plugin::{NoConfig, Plugin, PluginConfig, Registration, Versions, registrations};
 pub use reply::{Button, ButtonAction, Document, DocumentSource, Keyboard, MessageKind, Outgoing};
 pub use setup::Setup;
 /// Re-exported so a plugin logs through the host's subscriber without its own dependency.
@@ -83,9 +83,12 @@ pub use tracing;
 /// (and on every config reload), so a bad section is refused with an error that
 /// names the key; the constructor runs once, in the process that serves.
 ///
-/// A plugin that can take a changed section without a restart names a method
-/// `fn(&P, C, &Setup) -> Result<(), ConfigError>` as `reconfigure = …`; without it, a
-/// changed section is refused on reload with "needs a restart" naming the key.
+/// A versioned plugin names its [`Versions`] enum as `versions = …` (the host
+/// refuses to start when the manifest declares a version the enum lacks). A
+/// plugin that can take a changed section without a restart names a method
+/// `fn(&P, C, &Setup) -> Result<(), ConfigError>` as `reconfigure = …`;
+/// without it, a changed section is refused on reload with "needs a restart"
+/// naming the key. Both are optional, in that order.
 ///
 /// ```
 /// # use std::sync::RwLock;
@@ -123,27 +126,40 @@ pub use tracing;
 /// ```
 #[macro_export]
 macro_rules! register {
-    ($manifest:expr, $ctor:expr) => {
+    ($manifest:expr, $ctor:expr $(, versions = $versions:ty)? $(, reconfigure = $reconfigure:expr)? $(,)?) => {
         $crate::__private::inventory::submit! {
             $crate::Registration {
                 manifest: &$manifest,
                 validate: |section, _setup| $crate::__private::validate(&$manifest, section, $ctor).map(|_| ()),
                 build: |section, setup| $crate::__private::build(&$manifest, section, setup, $ctor),
-                reconfigure: None,
+                reconfigure: $crate::__register_reconfigure!($manifest $(, $reconfigure)?),
+                handles_version: $crate::__register_versions!($($versions)?),
             }
         }
     };
-    ($manifest:expr, $ctor:expr, reconfigure = $reconfigure:expr) => {
-        $crate::__private::inventory::submit! {
-            $crate::Registration {
-                manifest: &$manifest,
-                validate: |section, _setup| $crate::__private::validate(&$manifest, section, $ctor).map(|_| ()),
-                build: |section, setup| $crate::__private::build(&$manifest, section, setup, $ctor),
-                reconfigure: Some(|plugin, section, setup| {
-                    $crate::__private::reconfigure(&$manifest, plugin, section, setup, $reconfigure)
-                }),
-            }
-        }
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_reconfigure {
+    ($manifest:expr) => {
+        None
+    };
+    ($manifest:expr, $reconfigure:expr) => {
+        Some(|plugin, section, setup| {
+            $crate::__private::reconfigure(&$manifest, plugin, section, setup, $reconfigure)
+        })
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_versions {
+    () => {
+        None
+    };
+    ($versions:ty) => {
+        Some(|name: &str| <$versions as $crate::Versions>::named(name).is_some())
     };
 }
 

@@ -85,6 +85,36 @@ pub struct Registration {
     /// Hands a running plugin a changed, valid section; `None` when every
     /// change of the section needs a restart.
     pub reconfigure: Option<ReconfigureFn>,
+    /// Whether the plugin's code handles a version (its [`Versions`] type);
+    /// the host refuses to start when a version the manifest declares is not.
+    pub handles_version: Option<fn(&str) -> bool>,
+}
+
+/// The handler versions a plugin's code serves, as an enum: one `match` on it
+/// is exhaustive, so a version added to the enum and not handled does not
+/// compile, and a version declared in the manifest but missing from
+/// [`Versions::ALL`] stops the host's start naming it.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// enum Ver { V1, V2 }
+///
+/// impl vox_plugin::Versions for Ver {
+///     const ALL: &'static [(&'static str, Self)] = &[("v1", Ver::V1), ("v2", Ver::V2)];
+/// }
+///
+/// use vox_plugin::Versions;
+/// assert_eq!(Ver::named("v2"), Some(Ver::V2));
+/// assert_eq!(Ver::named("v3"), None);
+/// ```
+pub trait Versions: Copy + 'static {
+    /// Every version the code handles, by its manifest name.
+    const ALL: &'static [(&'static str, Self)];
+
+    /// The version named `name`, if the code handles it.
+    fn named(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
 }
 
 /// A plugin constructor as the host calls it: section (host keys removed), setup.

@@ -223,7 +223,7 @@ async fn a_second_operation_waits_then_is_told_to_retry() {
     f.type_text("1").await;
     let held = vox_plugin::HostApi::lock_user(&f.host, USER, Duration::ZERO).await.expect("free");
     f.press("v2", &f.button("Да, удалить")).await;
-    assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::texts::BUSY));
+    assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::view::texts::BUSY));
     assert!(f.plugin.storage().get_blocking(USER, 1).expect("get").is_some(), "nothing deleted while busy");
     assert_eq!((f.plugin.metrics.lock_waits.get(), f.plugin.metrics.lock_busy.get()), (1, 1));
     drop(held);
@@ -274,7 +274,7 @@ async fn v1_refuses_forged_paths_and_counts_them() {
     f.press("v1", "send_report||user_43/voxpersona_x.txt").await;
     assert_eq!(f.plugin.metrics.security_refusals.get(), 2);
     assert!(f.documents().is_empty());
-    assert!(f.answers().iter().all(|a| a.as_deref() == Some(crate::texts::REPORT_UNAVAILABLE)));
+    assert!(f.answers().iter().all(|a| a.as_deref() == Some(crate::view::texts::REPORT_UNAVAILABLE)));
 }
 
 #[tokio::test]

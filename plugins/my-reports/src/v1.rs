@@ -4,10 +4,12 @@
 
 use vox_plugin::{Button, Ctx, HandlerError, Keyboard, MessageKind, tracing};
 
+use crate::MyReports;
 use crate::delivery::{self, Delivery};
-use crate::ops::Op;
+use crate::ids::{SEND_REPORT, SHOW_ALL_REPORTS, SHOW_MY_REPORTS};
 use crate::storage::{PathRefusal, Report};
-use crate::{MyReports, SEND_REPORT, SHOW_ALL_REPORTS, SHOW_MY_REPORTS, format, texts};
+use crate::telemetry::actions::Op;
+use crate::view::{format, texts};
 
 /// Reports shown as buttons.
 const RECENT: usize = 5;

@@ -10,11 +10,13 @@ mod confirm;
 mod list;
 
 use serde::{Deserialize, Serialize};
-use vox_plugin::{Button, Ctx, HandlerError, Keyboard, MessageKind, StateKey, StepState};
+use vox_plugin::{Ctx, HandlerError, MessageKind, StateKey, StepState};
 
+use crate::MyReports;
+use crate::ids::{SHOW_MY_REPORTS, V2Button};
 use crate::snapshot::{Snapshot, Stale};
-use crate::texts::{self, Action};
-use crate::{MyReports, SHOW_MY_REPORTS};
+use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
+use crate::view::texts;
 
 /// What a step remembers between messages.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -32,71 +34,13 @@ struct StepData {
     title: Option<String>,
 }
 
-/// What a step is started for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Start {
-    Action(Action),
-    Filter,
-}
-
-/// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Export {
-    Csv,
-    Json,
-}
-
-/// A v2 button, parsed from its callback data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum V2Button {
-    Start(Start, u64),
-    Export(Export, u64),
-    Yes(u32),
-    Cancel,
-}
-
-const VIEW: &str = "report_view:";
-const RENAME: &str = "report_rename:";
-const DELETE: &str = "report_delete:";
-const FILTER: &str = "report_filter:";
-const CSV: &str = "report_csv:";
-const JSON: &str = "report_json:";
-const YES: &str = "report_yes:";
-const CANCEL: &str = "report_cancel";
-
-fn parse_button(data: &str) -> Option<V2Button> {
-    let with = |prefix: &str| data.strip_prefix(prefix).and_then(|rest| rest.parse::<u64>().ok());
-    if let Some(s) = with(VIEW) {
-        return Some(V2Button::Start(Start::Action(Action::View), s));
-    }
-    if let Some(s) = with(RENAME) {
-        return Some(V2Button::Start(Start::Action(Action::Rename), s));
-    }
-    if let Some(s) = with(DELETE) {
-        return Some(V2Button::Start(Start::Action(Action::Delete), s));
-    }
-    if let Some(s) = with(FILTER) {
-        return Some(V2Button::Start(Start::Filter, s));
-    }
-    if let Some(s) = with(CSV) {
-        return Some(V2Button::Export(Export::Csv, s));
-    }
-    if let Some(s) = with(JSON) {
-        return Some(V2Button::Export(Export::Json, s));
-    }
-    if let Some(n) = data.strip_prefix(YES).and_then(|rest| rest.parse::<u32>().ok()) {
-        return Some(V2Button::Yes(n));
-    }
-    (data == CANCEL).then_some(V2Button::Cancel)
-}
-
 /// Serves v2.
 pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     if let Some(data) = ctx.callback_data().map(str::to_owned) {
         if data == SHOW_MY_REPORTS {
             return list::open(p, ctx, None).await;
         }
-        return match parse_button(&data) {
+        return match V2Button::parse(&data) {
             Some(V2Button::Start(start, snap)) => ask::start(p, ctx, start, snap).await,
             Some(V2Button::Export(format, snap)) => list::export(p, ctx, format, snap).await,
             Some(V2Button::Yes(number)) => confirm::apply(p, ctx, number).await,
@@ -122,38 +66,6 @@ pub async fn on_expired(p: &MyReports, ctx: &mut Ctx, _expired: StepState) -> Re
 
 fn key(ctx: &Ctx) -> StateKey {
     StateKey { chat: ctx.chat_id(), user: ctx.user().id }
-}
-
-/// The menu under a list.
-fn actions_keyboard(snap: u64) -> Keyboard {
-    Keyboard::new()
-        .row([
-            Button::callback("👁️ Посмотреть", format!("{VIEW}{snap}")),
-            Button::callback("✏️ Переименовать", format!("{RENAME}{snap}")),
-        ])
-        .row([Button::callback("🗑️ Удалить", format!("{DELETE}{snap}"))])
-        .row([
-            Button::callback("🔎 Фильтр", format!("{FILTER}{snap}")),
-            Button::callback("📤 CSV", format!("{CSV}{snap}")),
-            Button::callback("📤 JSON", format!("{JSON}{snap}")),
-        ])
-        .row([Button::home(texts::BACK)])
-}
-
-/// "Open the list again" and "back".
-fn reopen_keyboard() -> Keyboard {
-    Keyboard::new()
-        .row([Button::callback(texts::OPEN_LIST, SHOW_MY_REPORTS)])
-        .row([Button::home(texts::BACK)])
-}
-
-fn cancel_keyboard() -> Keyboard {
-    Keyboard::new().row([Button::callback(texts::CANCEL, CANCEL)])
-}
-
-fn confirm_keyboard(number: u32, yes: &str) -> Keyboard {
-    Keyboard::new()
-        .row([Button::callback(yes, format!("{YES}{number}")), Button::callback(texts::CANCEL, CANCEL)])
 }
 
 /// The user's list `snap`, or — after telling the user it is outdated and
@@ -193,23 +105,6 @@ async fn cancel(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
         None => reopen_keyboard(),
     };
     ctx.send_text(MessageKind::Menu, texts::CANCELLED, Some(kb)).await?;
-    crate::ops::Op::start("v2_cancel", ctx.user().id).finish("ok");
+    crate::telemetry::actions::Op::start("v2_cancel", ctx.user().id).finish("ok");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buttons_parse_and_garbage_does_not() {
-        assert_eq!(parse_button("report_view:7"), Some(V2Button::Start(Start::Action(Action::View), 7)));
-        assert_eq!(parse_button("report_filter:1"), Some(V2Button::Start(Start::Filter, 1)));
-        assert_eq!(parse_button("report_json:3"), Some(V2Button::Export(Export::Json, 3)));
-        assert_eq!(parse_button("report_yes:12"), Some(V2Button::Yes(12)));
-        assert_eq!(parse_button("report_cancel"), Some(V2Button::Cancel));
-        assert_eq!(parse_button("report_view"), None, "a button without its list");
-        assert_eq!(parse_button("report_yes:-1"), None);
-        assert_eq!(parse_button("report_unknown:1"), None);
-    }
 }

@@ -132,17 +132,27 @@ pub const CANARY: Manifest = Manifest {
 
 struct Canary;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CanaryVer {
+    V1,
+    V2,
+}
+
+impl vox_plugin::Versions for CanaryVer {
+    const ALL: &'static [(&'static str, Self)] = &[("v1", CanaryVer::V1), ("v2", CanaryVer::V2)];
+}
+
 #[vox_plugin::async_trait]
 impl Plugin for Canary {
     async fn handle(&self, ctx: &mut Ctx) -> Result<(), HandlerError> {
-        match (ctx.version(), ctx.command().map(|(n, _)| n)) {
-            (Some("v2"), Some("canary_report")) => {
+        match (ctx.version_as::<CanaryVer>(), ctx.command().map(|(n, _)| n)) {
+            (Some(CanaryVer::V2), Some("canary_report")) => {
                 ctx.report_failure("list_not_delivered");
                 ctx.send_text(MessageKind::Info, "v2 reported", None).await?;
                 Ok(())
             }
-            (Some("v2"), _) => panic!("the candidate is broken on purpose"),
-            _ => {
+            (Some(CanaryVer::V2), _) => panic!("the candidate is broken on purpose"),
+            (Some(CanaryVer::V1) | None, _) => {
                 ctx.send_text(MessageKind::Info, "v1 ok", None).await?;
                 Ok(())
             }
@@ -154,4 +164,4 @@ fn canary(_: NoConfig, _: &Setup) -> Result<Canary, ConfigError> {
     Ok(Canary)
 }
 
-vox_plugin::register!(CANARY, canary);
+vox_plugin::register!(CANARY, canary, versions = CanaryVer);

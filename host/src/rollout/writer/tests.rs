@@ -63,6 +63,7 @@ static CANARY_REG: Registration = Registration {
     reconfigure: Some(|p, s, setup| {
         vox_plugin::__private::reconfigure(&CANARY, p, s, setup, Limited::reconfigure)
     }),
+    handles_version: Some(|v| v == "v1" || v == "v2"),
 };
 
 /// Same config type, but every change of its section needs a restart.
@@ -71,6 +72,7 @@ static FIXED_REG: Registration = Registration {
     validate: |s, _| vox_plugin::__private::validate(&FIXED, s, Limited::new).map(|_| ()),
     build: |s, setup| vox_plugin::__private::build(&FIXED, s, setup, Limited::new),
     reconfigure: None,
+    handles_version: None,
 };
 
 struct Fixture {

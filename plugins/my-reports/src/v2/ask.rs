@@ -3,12 +3,14 @@
 
 use vox_plugin::{Ctx, HandlerError, MessageKind, tracing};
 
-use super::{Start, StepData, cancel_keyboard, confirm_keyboard, fresh_snapshot, list, reopen_keyboard};
+use super::{StepData, fresh_snapshot, list};
+use crate::ids::{Action, Start, steps};
 use crate::input::{self, NumberError, TitleError};
-use crate::ops::Op;
 use crate::snapshot::Snapshot;
-use crate::texts::{self, Action};
-use crate::{MyReports, filter, steps};
+use crate::telemetry::actions::Op;
+use crate::view::keyboards::{cancel_keyboard, confirm_keyboard, reopen_keyboard};
+use crate::view::texts;
+use crate::{MyReports, filter};
 
 /// A v2 action button: starts its step.
 pub(super) async fn start(p: &MyReports, ctx: &mut Ctx, start: Start, snap: u64) -> Result<(), HandlerError> {

@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use vox_plugin::{Ctx, HandlerError, MessageKind, UserLock, tracing};
 
-use super::{StepData, actions_keyboard, fresh_snapshot, reopen_keyboard};
+use super::{StepData, fresh_snapshot};
+use crate::MyReports;
 use crate::delivery::{self, Delivery};
-use crate::ops::Op;
+use crate::ids::steps;
 use crate::storage::{Deleted, Renamed, Report};
-use crate::{MyReports, steps, texts};
+use crate::telemetry::actions::Op;
+use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
+use crate::view::texts;
 
 /// "✅ Да" for report `number`.
 pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(), HandlerError> {

@@ -3,12 +3,15 @@
 
 use vox_plugin::{Button, Ctx, Document, HandlerError, Keyboard, MessageKind, tracing};
 
-use super::{Export, actions_keyboard, fresh_snapshot, key, reopen_keyboard};
+use super::{fresh_snapshot, key};
+use crate::MyReports;
 use crate::filter::Filter;
-use crate::ops::Op;
+use crate::ids::{Export, Start, V2Button};
 use crate::snapshot::SnapEntry;
 use crate::storage::Report;
-use crate::{MyReports, listing, texts};
+use crate::telemetry::actions::Op;
+use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
+use crate::view::{listing, texts};
 
 /// Sends the user's list (all of it, or what `filter` lets through) and its menu.
 pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -> Result<(), HandlerError> {
@@ -59,7 +62,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         p.metrics.size_refusals.inc();
         tracing::warn!(user, bytes = size, count = reports.len(), "list over the size limit, not sent");
         let kb = Keyboard::new()
-            .row([Button::callback("🔎 Фильтр", format!("{}{}", super::FILTER, snapshot.id))])
+            .row([Button::callback("🔎 Фильтр", V2Button::Start(Start::Filter, snapshot.id).data())])
             .row([Button::home(texts::BACK)]);
         ctx.send_text(MessageKind::Menu, texts::list_too_large(size), Some(kb)).await?;
         op.finish("too_large");

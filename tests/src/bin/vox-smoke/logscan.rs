@@ -39,7 +39,7 @@ pub fn brief(line: &str) -> String {
         }
         Err(_) => line.to_owned(),
     };
-    vox_my_reports::format::truncate(&text, 200)
+    vox_my_reports::view::format::truncate(&text, 200)
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ pub fn first_line(message: &BotMessage) -> String {
 }
 
 /// At most `max` characters, with `…` when cut: the plugin's own helper.
-pub use vox_my_reports::format::truncate as short;
+pub use vox_my_reports::view::format::truncate as short;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! Everything the plugin says to users, in Russian, in one place.
 
-use crate::format;
+use crate::ids::Action;
+use crate::view::format;
 
 /// Main menu, "back" target.
 pub const BACK: &str = "« Назад";
@@ -112,17 +113,6 @@ pub fn file_missing(title: &str) -> String {
 /// v1: the "show all" text's header.
 pub fn v1_all_header(shown: usize, total: usize, total_bytes: u64) -> String {
     format!("📋 Ваши отчеты (последние {shown} из {total}), общий размер: {}:\n", format::size(total_bytes))
-}
-
-/// Which action a step is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Send the report file.
-    View,
-    /// Change the title.
-    Rename,
-    /// Remove file and entry.
-    Delete,
 }
 
 /// "Enter the number" prompt.

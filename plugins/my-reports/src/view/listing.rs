@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::format;
 use crate::storage::Report;
+use crate::view::format;
 
 /// The numbered TXT list.
 pub fn txt(user_name: &str, generated: &str, heading: Option<&str>, reports: &[Report]) -> Vec<u8> {
