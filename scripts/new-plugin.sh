@@ -21,9 +21,9 @@ if grep -q "^\[plugins\.$id\]" "$root/config/plugins.toml"; then
   exit 2
 fi
 
-mkdir -p "$dir/src"
-for f in Cargo.toml src/lib.rs; do
-  sed -e "s/__NAME__/$name/g" -e "s/__ID__/$id/g" "$root/scripts/templates/plugin/$f" > "$dir/$f"
+mkdir -p "$dir/src" "$dir/tests"
+for f in Cargo.toml src/lib.rs tests/e2e.rs; do
+  sed -e "s/__NAME__/$name/g" -e "s/__ID__/$id/g" -e "s/__CRATE__/$id/g" "$root/scripts/templates/plugin/$f" > "$dir/$f"
 done
 
 # Workspace members and the shared dependency entry.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves the scaffold: copies the repository, runs new-plugin.sh, then builds the
-# host and checks that the new plugin is registered and its tests pass.
+# host, checks that the new plugin is registered, lints it and runs the unit
+# and end-to-end tests the template ships.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -18,5 +19,6 @@ if ! grep -q '^demo_plugin ' <<<"$table"; then
   echo "$table" >&2
   exit 1
 fi
-cargo clippy -q -p vox-demo-plugin -- -D warnings
+cargo clippy -q -p vox-demo-plugin --all-targets -- -D warnings
+cargo test -q -p vox-demo-plugin
 echo "scaffold: 1 passed, 0 failed"

@@ -119,7 +119,7 @@ fn whole_update(c: &mut Criterion) {
     let bot = teloxide::Bot::new("1:bench").set_api_url("http://127.0.0.1:9/".parse().expect("url"));
     let host = vox_host::HostBuilder::new(settings).build(bot).expect("host builds");
     let runtime = Arc::clone(host.runtime().dispatch());
-    let user = User { id: 7, name: "Bench".into(), username: None };
+    let user = User { id: 7, name: "Bench".into(), username: None, language_code: None };
     let incoming =
         Incoming { chat: 7, user, input: Input::Command { name: "menu".into(), args: String::new() } };
     c.bench_function("update/command_to_noop_handler", |b| {

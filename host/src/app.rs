@@ -20,7 +20,8 @@ use teloxide::types::{BotCommand, Update};
 use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{Bot, RequestError};
 use tokio::sync::mpsc;
-use vox_plugin::{Clock, HostApi};
+use vox_plugin::Clock;
+use vox_plugin::host::HostApi;
 
 use crate::config::{Settings, Sources};
 use crate::dispatch::Dispatch;

@@ -25,6 +25,12 @@ pub mod http;
 pub mod tempdir;
 
 pub use host::{TestHost, TestHostBuilder, init_test_logging};
+
+/// `plugins/README.md`, compiled: every example a plugin author reads there
+/// is a doctest of this crate (it has the SDK and the test kit at hand).
+#[cfg(doctest)]
+#[doc = include_str!("../../plugins/README.md")]
+pub struct PluginsReadme;
 pub use http::http_get;
 pub use tempdir::TempDir;
 pub use vox_fake_bot_api::*;

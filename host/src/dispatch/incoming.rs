@@ -44,7 +44,12 @@ impl Incoming {
 
 fn user(u: &teloxide::types::User) -> User {
     // Telegram ids fit in 52 bits; the cast cannot wrap.
-    User { id: u.id.0 as i64, name: u.full_name(), username: u.username.clone() }
+    User {
+        id: u.id.0 as i64,
+        name: u.full_name(),
+        username: u.username.clone(),
+        language_code: u.language_code.clone(),
+    }
 }
 
 /// `/name@bot args` → a command; anything else → text.

@@ -16,7 +16,7 @@ pub mod update;
 
 use std::sync::Arc;
 
-use vox_plugin::HostApi;
+use vox_plugin::host::HostApi;
 
 use crate::metrics::Metrics;
 use crate::registry::Registry;

@@ -10,7 +10,8 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use teloxide::types::Update;
 use tracing::{Instrument, field::Empty};
-use vox_plugin::{Ctx, CtxParts, Input, MessageKind, StateKey, StepState, User};
+use vox_plugin::host::CtxParts;
+use vox_plugin::{Ctx, Input, MessageKind, StateKey, StepState, User};
 
 use super::Dispatch;
 use crate::dispatch::router::{Pin, Route, route};
@@ -367,7 +368,7 @@ impl Dispatch {
     }
 
     async fn say_as(&self, chat: i64, text: &str, kind: MessageKind) {
-        use vox_plugin::HostApi;
+        use vox_plugin::host::HostApi;
         let message = vox_plugin::Outgoing::Text { text: text.to_owned(), keyboard: None };
         if let Err(e) = self.services.send(chat, kind, message).await {
             tracing::warn!(error = %e, "could not send the host's message");
@@ -376,7 +377,7 @@ impl Dispatch {
 
     /// Answers a callback no handler saw.
     async fn answer_unhandled(&self, input: &Input, text: Option<&str>) {
-        use vox_plugin::HostApi;
+        use vox_plugin::host::HostApi;
         if let Input::Callback { query_id, .. } = input
             && let Err(e) = self.services.answer_callback(query_id, text, false).await
         {

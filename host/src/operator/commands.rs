@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vox_plugin::Registration;
+use vox_plugin::host::Registration;
 
 use crate::config::Sources;
 use crate::operator::edit::{self as config_edit, Edit, EditValue};

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use vox_plugin::host::Registration;
 use vox_plugin::metrics::{Sample, SampleKind};
-use vox_plugin::{Manifest, Plugin, Registration, Setup};
+use vox_plugin::{Manifest, Plugin, Setup};
 
 use crate::metrics::{Collect, Kind, Scraped};
 
@@ -63,7 +64,7 @@ pub struct Loaded {
 
 /// Every plugin linked into this binary.
 pub fn linked() -> Vec<&'static Registration> {
-    vox_plugin::registrations().collect()
+    vox_plugin::host::registrations().collect()
 }
 
 /// Validates the registry and every section — host keys and each plugin's own

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vox_plugin::UserLock;
+use vox_plugin::host::UserLock;
 
 /// Above this many entries, idle locks are dropped on the next insert.
 const PRUNE_ABOVE: usize = 1024;

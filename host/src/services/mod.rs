@@ -18,7 +18,8 @@ pub mod tracker;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vox_plugin::{Clock, HostApi, HostError, Keyboard, MessageKind, Outgoing, StateKey, UserLock};
+use vox_plugin::host::{HostApi, UserLock};
+use vox_plugin::{Clock, HostError, Keyboard, MessageKind, Outgoing, StateKey};
 
 use tokio::sync::mpsc;
 

@@ -90,7 +90,7 @@ fn keyboard(kb: Keyboard, home: Option<&'static str>) -> Result<InlineKeyboardMa
                         ))),
                     },
                     ButtonAction::Callback(data) if data.is_empty() || data.len() > CALLBACK_DATA_MAX => {
-                        Err(HostError::Telegram(format!(
+                        Err(HostError::TooLong(format!(
                             "button `{}`: callback data must be 1-{CALLBACK_DATA_MAX} bytes, `{data}` is {}",
                             b.text,
                             data.len()
@@ -108,8 +108,31 @@ fn keyboard(kb: Keyboard, home: Option<&'static str>) -> Result<InlineKeyboardMa
     Ok(InlineKeyboardMarkup::new(rows))
 }
 
+/// What Telegram said, in the kinds a handler can act on.
 fn api(e: RequestError) -> HostError {
-    HostError::Telegram(e.to_string())
+    use teloxide::ApiError as A;
+    let text = e.to_string();
+    match e {
+        RequestError::RetryAfter(wait) => HostError::RateLimited { retry_after: wait.duration() },
+        RequestError::Api(
+            A::BotBlocked
+            | A::UserDeactivated
+            | A::BotKicked
+            | A::BotKickedFromSupergroup
+            | A::BotKickedFromChannel
+            | A::CantInitiateConversation
+            | A::ChatNotFound,
+        ) => HostError::Blocked(text),
+        RequestError::Api(
+            A::MessageToDeleteNotFound
+            | A::MessageToEditNotFound
+            | A::MessageIdInvalid
+            | A::MessageCantBeEdited
+            | A::MessageCantBeDeleted,
+        ) => HostError::MessageGone(text),
+        RequestError::Api(A::MessageIsTooLong) => HostError::TooLong(text),
+        _ => HostError::Telegram(text),
+    }
 }
 
 /// Sends a text or a document; returns the new message id.
@@ -138,7 +161,7 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
                 DocumentSource::Path(path) => read_upload(&path).await?,
             };
             if bytes.len() as u64 > MAX_UPLOAD_BYTES {
-                return Err(HostError::Telegram(format!(
+                return Err(HostError::TooLong(format!(
                     "document `{}` is {} bytes; Telegram takes at most {MAX_UPLOAD_BYTES}",
                     document.file_name,
                     bytes.len()
@@ -164,8 +187,11 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
 /// Refuses what Telegram would refuse, before a round trip, with a clearer message.
 fn check_len(what: &str, text: &str, max: usize) -> Result<(), HostError> {
     let units = text.encode_utf16().count();
-    if units == 0 || units > max {
-        return Err(HostError::Telegram(format!(
+    if units == 0 {
+        return Err(HostError::Telegram(format!("message {what} must not be empty")));
+    }
+    if units > max {
+        return Err(HostError::TooLong(format!(
             "message {what} must be 1-{max} UTF-16 code units (as Telegram counts), not {units}"
         )));
     }
@@ -175,7 +201,7 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), HostError> {
 async fn read_upload(path: &std::path::Path) -> Result<Vec<u8>, HostError> {
     let len = tokio::fs::metadata(path).await?.len();
     if len > MAX_UPLOAD_BYTES {
-        return Err(HostError::Telegram(format!(
+        return Err(HostError::TooLong(format!(
             "file `{}` is {len} bytes; Telegram takes at most {MAX_UPLOAD_BYTES}",
             path.display()
         )));
@@ -246,6 +272,30 @@ mod tests {
     use super::*;
     use teloxide::types::InlineKeyboardButtonKind;
     use vox_plugin::Button;
+
+    #[test]
+    fn telegrams_errors_reach_handlers_as_kinds_they_can_act_on() {
+        use teloxide::ApiError;
+        use teloxide::types::Seconds;
+        let kind = |e: RequestError| api(e);
+        assert!(matches!(kind(RequestError::Api(ApiError::BotBlocked)), HostError::Blocked(_)));
+        assert!(matches!(kind(RequestError::Api(ApiError::UserDeactivated)), HostError::Blocked(_)));
+        assert!(matches!(
+            kind(RequestError::Api(ApiError::MessageToDeleteNotFound)),
+            HostError::MessageGone(_)
+        ));
+        assert!(matches!(
+            kind(RequestError::Api(ApiError::MessageToEditNotFound)),
+            HostError::MessageGone(_)
+        ));
+        assert!(matches!(kind(RequestError::Api(ApiError::MessageIsTooLong)), HostError::TooLong(_)));
+        assert!(matches!(
+            kind(RequestError::RetryAfter(Seconds::from_seconds(42))),
+            HostError::RateLimited { retry_after } if retry_after == Duration::from_secs(42)
+        ));
+        assert!(matches!(kind(RequestError::Api(ApiError::MessageNotModified)), HostError::Telegram(_)));
+        assert!(matches!(check_len("text", &"я".repeat(4097), MAX_TEXT_CHARS), Err(HostError::TooLong(_))));
+    }
 
     #[test]
     fn a_home_button_sends_the_home_plugins_data_or_is_refused_without_one() {

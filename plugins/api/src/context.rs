@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Document, HostApi, HostError, Keyboard, MessageKind, Outgoing, StateKey, UserLock};
+use crate::host::{HostApi, UserLock};
+use crate::{Document, HostError, Keyboard, MessageKind, Outgoing, StateKey};
 
 /// The user behind an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,9 @@ pub struct User {
     pub name: String,
     /// `@username` without the `@`, when set.
     pub username: Option<String>,
+    /// The IETF language tag of the user's Telegram app (`ru`, `en`, …), when
+    /// Telegram sends it.
+    pub language_code: Option<String>,
 }
 
 /// What the user did.
@@ -44,6 +48,39 @@ pub enum Input {
     /// A message that is neither text nor a command (a photo, a sticker, a voice
     /// note, ...): a dialogue step usually answers it with a hint to type.
     Unsupported,
+}
+
+impl Input {
+    /// Plain text, as a user types it.
+    ///
+    /// ```
+    /// assert_eq!(vox_plugin::Input::text("3"), vox_plugin::Input::Text("3".into()));
+    /// ```
+    pub fn text(text: impl Into<String>) -> Self {
+        Input::Text(text.into())
+    }
+
+    /// `/name args`.
+    ///
+    /// ```
+    /// let i = vox_plugin::Input::command("reports", "");
+    /// assert!(matches!(i, vox_plugin::Input::Command { name, .. } if name == "reports"));
+    /// ```
+    pub fn command(name: impl Into<String>, args: impl Into<String>) -> Self {
+        Input::Command { name: name.into(), args: args.into() }
+    }
+
+    /// A pressed button with this callback data (a fresh query id each time).
+    ///
+    /// ```
+    /// let i = vox_plugin::Input::callback("show_my_reports");
+    /// assert!(matches!(i, vox_plugin::Input::Callback { data, .. } if data == "show_my_reports"));
+    /// ```
+    pub fn callback(data: impl Into<String>) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Input::Callback { query_id: format!("q{n}"), data: data.into(), message_id: None }
+    }
 }
 
 /// A dialogue's current step as stored by the host.

@@ -62,7 +62,25 @@ impl fmt::Debug for HandlerError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HostError {
-    /// The Telegram Bot API refused or could not be reached.
+    /// The message to edit or delete is gone (deleted, too old to touch, or never there).
+    #[error("telegram: the message is gone: {0}")]
+    MessageGone(String),
+    /// The bot may not write to this chat any more: the user blocked it or
+    /// deleted the account, or the bot was removed from the group. Stop writing.
+    #[error("telegram: the bot cannot write to this chat: {0}")]
+    Blocked(String),
+    /// Telegram asked the bot to slow down for longer than the host waits by
+    /// itself (it already retried shorter waits).
+    #[error("telegram: rate limited, retry after {} s", retry_after.as_secs())]
+    RateLimited {
+        /// How long Telegram asked to wait.
+        retry_after: std::time::Duration,
+    },
+    /// A text, caption, file or button Telegram refuses as too long or too large
+    /// (checked by the host before sending, as Telegram counts).
+    #[error("telegram: too long: {0}")]
+    TooLong(String),
+    /// Anything else the Telegram Bot API refused, or it could not be reached.
     #[error("telegram: {0}")]
     Telegram(String),
     /// The state store failed.

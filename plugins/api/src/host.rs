@@ -1,9 +1,14 @@
-//! The services the host provides to a handler through [`crate::Ctx`]. The host
-//! implements [`HostApi`]; plugins only call it, and tests may fake it.
+//! Host plumbing: what the host implements and reads, which a plugin author
+//! never needs — the services behind a [`crate::Ctx`] ([`HostApi`], implemented
+//! by `vox-host` and by [`crate::testing::RecordingHost`]), the parts a host
+//! builds a `Ctx` from, what [`crate::register!`] submits, lock guards.
 
 use std::time::{Duration, Instant};
 
 use crate::{HostError, Keyboard, MessageKind, Outgoing};
+
+pub use crate::context::CtxParts;
+pub use crate::plugin::{BuildFn, ReconfigureFn, Registration, ValidateFn, registrations};
 
 /// Whose dialogue: members of a group share a chat, so state is per (chat, user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

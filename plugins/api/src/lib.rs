@@ -9,11 +9,14 @@
 //! # Layout
 //! - [`manifest`]: what a plugin declares — id, commands, callback prefixes,
 //!   steps with time-to-live, handler versions.
-//! - [`plugin`]: the [`Plugin`] trait, [`Registration`] and the config hook.
+//! - [`plugin`]: the [`Plugin`] trait, [`PluginConfig`] (the side-effect-free
+//!   config check) and [`Versions`] (handler versions as an enum).
 //! - [`context`]: [`Ctx`], one update as a handler sees it, with reply,
 //!   state and lock helpers.
 //! - [`reply`]: keyboards, documents and the message-tracker kinds.
-//! - [`host`]: [`HostApi`], the services the host provides behind a [`Ctx`].
+//! - [`host`]: host plumbing an author never needs — [`host::HostApi`] (the
+//!   services behind a [`Ctx`]), [`host::CtxParts`], [`host::Registration`],
+//!   lock guards.
 //! - [`setup`]: [`Setup`], host facts for a plugin's constructor (the data directory).
 //! - [`clock`]: the host's clock, which tests can move forward.
 //! - [`metrics`]: [`metrics::Sample`], a plugin's own counters on the host's `/metrics`.
@@ -45,7 +48,7 @@
 //!
 //! vox_plugin::register!(MANIFEST, build);
 //! # fn main() {
-//! #     assert!(vox_plugin::registrations().any(|r| r.manifest.id == "ping"));
+//! #     assert!(vox_plugin::host::registrations().any(|r| r.manifest.id == "ping"));
 //! # }
 //! ```
 
@@ -64,11 +67,11 @@ pub mod testing;
 
 pub use async_trait::async_trait;
 pub use clock::Clock;
-pub use context::{Ctx, CtxParts, Input, StepState, User};
+pub use context::{Ctx, Input, StepState, User};
 pub use error::{ConfigError, HandlerError, HostError};
-pub use host::{HostApi, StateKey, UserLock};
+pub use host::StateKey;
 pub use manifest::{Command, Manifest, MenuEntry, Step, Version};
-pub use plugin::{NoConfig, Plugin, PluginConfig, Registration, Versions, registrations};
+pub use plugin::{NoConfig, Plugin, PluginConfig, Versions};
 pub use reply::{Button, ButtonAction, Document, DocumentSource, Keyboard, MessageKind, Outgoing};
 pub use setup::Setup;
 /// Re-exported so a plugin logs through the host's subscriber without its own dependency.
@@ -128,7 +131,7 @@ pub use tracing;
 macro_rules! register {
     ($manifest:expr, $ctor:expr $(, versions = $versions:ty)? $(, reconfigure = $reconfigure:expr)? $(,)?) => {
         $crate::__private::inventory::submit! {
-            $crate::Registration {
+            $crate::host::Registration {
                 manifest: &$manifest,
                 validate: |section, _setup| $crate::__private::validate(&$manifest, section, $ctor).map(|_| ()),
                 build: |section, setup| $crate::__private::build(&$manifest, section, setup, $ctor),

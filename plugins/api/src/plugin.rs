@@ -165,7 +165,7 @@ inventory::collect!(Registration);
 /// Every plugin linked into this binary, in link order.
 ///
 /// ```
-/// for r in vox_plugin::registrations() {
+/// for r in vox_plugin::host::registrations() {
 ///     println!("{}: {}", r.manifest.id, r.manifest.name);
 /// }
 /// ```

@@ -1,14 +1,18 @@
 //! A [`HostApi`] that records instead of talking to Telegram, for a plugin's
 //! unit tests: drive a handler with a built [`crate::Ctx`] and read back what it
-//! sent, which step it set and how it answered.
+//! sent, which step it set and how it answered. Like the real host it refuses
+//! steps the manifest does not declare, deletes the messages a new one makes
+//! stale (the message tracker) and answers a callback the handler left
+//! unanswered ([`RecordingHost::serve`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::host::{CtxParts, HostApi, UserLock};
 use crate::{
-    Clock, Ctx, CtxParts, HostApi, HostError, Input, Keyboard, MessageKind, Outgoing, StateKey, StepState,
-    User, UserLock,
+    Clock, Ctx, HandlerError, HostError, Input, Keyboard, Manifest, MenuEntry, MessageKind, Outgoing, Plugin,
+    StateKey, StepState, User,
 };
 
 /// One recorded host call.
@@ -29,6 +33,8 @@ pub enum Recorded {
 struct Inner {
     log: Vec<Recorded>,
     steps: HashMap<StateKey, StepState>,
+    /// Tracked (non-`Info`) messages per chat, as the host's tracker keeps them.
+    tracked: HashMap<i64, Vec<(i32, MessageKind)>>,
     next_id: i32,
 }
 
@@ -40,7 +46,7 @@ struct Inner {
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let host = RecordingHost::new();
-/// let mut ctx = host.ctx("demo", None, 1, Input::Text("hi".into()));
+/// let mut ctx = host.ctx("demo", None, 1, Input::text("hi"));
 /// ctx.send_text(MessageKind::Info, "hello", None).await.unwrap();
 /// assert_eq!(host.texts(1), ["hello"]);
 /// # }
@@ -50,12 +56,64 @@ pub struct RecordingHost {
     inner: Arc<Mutex<Inner>>,
     locks: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
     clock: Clock,
+    manifest: Option<&'static Manifest>,
+    menu: Vec<MenuEntry>,
 }
 
 impl RecordingHost {
-    /// An empty recording host.
+    /// An empty recording host that accepts any step name.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A recording host for the plugin of `manifest`: like the real host,
+    /// [`crate::Ctx::set_step`] of a step the plugin (at the context's version)
+    /// does not declare fails with [`HostError::UnknownStep`].
+    ///
+    /// ```
+    /// use vox_plugin::testing::RecordingHost;
+    /// use vox_plugin::{HostError, Input, Manifest, Step};
+    ///
+    /// const M: Manifest = Manifest { steps: &[Step::new("ask_city")], ..Manifest::new("weather", "Погода") };
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let host = RecordingHost::for_manifest(&M);
+    /// let mut ctx = host.ctx("weather", None, 1, Input::command("weather", ""));
+    /// assert!(ctx.set_step("ask_city", &()).await.is_ok());
+    /// assert!(matches!(ctx.set_step("ask_town", &()).await, Err(HostError::UnknownStep(_))));
+    /// # }
+    /// ```
+    pub fn for_manifest(manifest: &'static Manifest) -> Self {
+        Self { manifest: Some(manifest), ..Self::default() }
+    }
+
+    /// The main-menu entries [`crate::Ctx::menu_entries`] returns (a home plugin's test).
+    pub fn with_menu_entries(mut self, entries: Vec<MenuEntry>) -> Self {
+        self.menu = entries;
+        self
+    }
+
+    /// Runs `plugin` on `ctx` as the host does: the handler, then an answer to
+    /// a callback it left unanswered.
+    ///
+    /// ```
+    /// use vox_plugin::testing::{RecordingHost, Recorded};
+    /// use vox_plugin::{Ctx, HandlerError, Input, Plugin};
+    ///
+    /// struct Silent;
+    /// #[vox_plugin::async_trait]
+    /// impl Plugin for Silent {
+    ///     async fn handle(&self, _: &mut Ctx) -> Result<(), HandlerError> { Ok(()) }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let host = RecordingHost::new();
+    /// host.serve(&Silent, host.ctx("silent", None, 1, Input::callback("x"))).await.unwrap();
+    /// assert!(matches!(host.log()[..], [Recorded::Answered { .. }]), "the spinner stops");
+    /// # }
+    /// ```
+    pub async fn serve(&self, plugin: &dyn Plugin, mut ctx: Ctx) -> Result<(), HandlerError> {
+        let result = plugin.handle(&mut ctx).await;
+        ctx.answer(None).await?;
+        result
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -75,7 +133,12 @@ impl RecordingHost {
             plugin,
             version,
             chat: user,
-            user: User { id: user, name: format!("User {user}"), username: None },
+            user: User {
+                id: user,
+                name: format!("User {user}"),
+                username: None,
+                language_code: Some("ru".into()),
+            },
             input,
             step,
         })
@@ -125,6 +188,16 @@ impl HostApi for RecordingHost {
         inner.next_id += 1;
         let id = inner.next_id;
         inner.log.push(Recorded::Sent { chat, id, kind, message });
+        // The tracker: the new message makes earlier ones stale, which the host deletes.
+        let tracked = inner.tracked.entry(chat).or_default();
+        let stale: Vec<i32> = tracked.iter().filter(|(_, k)| kind.replaces(*k)).map(|(id, _)| *id).collect();
+        tracked.retain(|(_, k)| !kind.replaces(*k));
+        if kind != MessageKind::Info {
+            tracked.push((id, kind));
+        }
+        if !stale.is_empty() {
+            inner.log.push(Recorded::Deleted { chat, ids: stale });
+        }
         Ok(id)
     }
 
@@ -166,8 +239,16 @@ impl HostApi for RecordingHost {
         step: &str,
         data: serde_json::Value,
     ) -> Result<(), HostError> {
-        // Tests set declared steps; leaking the name keeps StepState's `&'static str`.
-        let name: &'static str = Box::leak(step.to_owned().into_boxed_str());
+        let name: &'static str = match self.manifest {
+            // As the host: a step of the plugin's, top-level or under this version.
+            Some(m) => m
+                .all_steps()
+                .find(|(v, s)| s.name == step && (v.is_none() || *v == version))
+                .map(|(_, s)| s.name)
+                .ok_or_else(|| HostError::UnknownStep(step.to_owned()))?,
+            // Without a manifest any name goes; leaking keeps StepState's `&'static str`.
+            None => Box::leak(step.to_owned().into_boxed_str()),
+        };
         self.inner().steps.insert(key, StepState { name, version, data });
         Ok(())
     }
@@ -184,5 +265,25 @@ impl HostApi for RecordingHost {
 
     fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    fn menu_entries(&self) -> Vec<MenuEntry> {
+        self.menu.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_menu_deletes_the_chats_earlier_tracked_messages_but_not_info() {
+        let host = RecordingHost::new();
+        let ctx = host.ctx("demo", None, 1, Input::text("hi"));
+        ctx.send_text(MessageKind::Menu, "menu", None).await.expect("sent");
+        ctx.send_text(MessageKind::Info, "info", None).await.expect("sent");
+        ctx.send_text(MessageKind::Status, "status", None).await.expect("sent");
+        ctx.send_text(MessageKind::Menu, "menu again", None).await.expect("sent");
+        assert_eq!(host.log().last(), Some(&Recorded::Deleted { chat: 1, ids: vec![1, 3] }));
     }
 }

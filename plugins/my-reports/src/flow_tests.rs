@@ -45,7 +45,7 @@ fn fixture(name: &str, reports: u32, config: Config) -> Fixture {
             })
             .expect("seed report");
     }
-    Fixture { dir, plugin, host: RecordingHost::new() }
+    Fixture { dir, plugin, host: RecordingHost::for_manifest(&crate::MANIFEST) }
 }
 
 impl Fixture {
@@ -221,7 +221,7 @@ async fn a_second_operation_waits_then_is_told_to_retry() {
     f.open().await;
     f.press("v2", &f.button("Удалить")).await;
     f.type_text("1").await;
-    let held = vox_plugin::HostApi::lock_user(&f.host, USER, Duration::ZERO).await.expect("free");
+    let held = vox_plugin::host::HostApi::lock_user(&f.host, USER, Duration::ZERO).await.expect("free");
     f.press("v2", &f.button("Да, удалить")).await;
     assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::view::texts::BUSY));
     assert!(f.plugin.storage().get_blocking(USER, 1).expect("get").is_some(), "nothing deleted while busy");

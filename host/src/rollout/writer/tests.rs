@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier};
 
 use vox_plugin::{
-    ConfigError, Ctx, HandlerError, Manifest, Plugin, PluginConfig, Registration, Setup, Version,
+    ConfigError, Ctx, HandlerError, Manifest, Plugin, PluginConfig, Setup, Version, host::Registration,
 };
 
 use super::*;

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use vox_plugin::{Ctx, HandlerError, MessageKind, UserLock, tracing};
+use vox_plugin::host::UserLock;
+use vox_plugin::{Ctx, HandlerError, MessageKind, tracing};
 
 use super::{StepData, fresh_snapshot};
 use crate::MyReports;

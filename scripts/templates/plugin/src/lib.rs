@@ -35,7 +35,8 @@ fn default_greeting() -> String {
     "Привет из плагина __ID__! Как вас зовут?".to_owned()
 }
 
-struct ThisPlugin {
+/// The plugin.
+pub struct ThisPlugin {
     config: Config,
 }
 
@@ -69,8 +70,37 @@ impl PluginConfig for Config {
 }
 
 // Called once, by the serving process, with a config that passed `validate`.
-fn build(config: Config, _: &Setup) -> Result<ThisPlugin, ConfigError> {
+pub fn build(config: Config, _: &Setup) -> Result<ThisPlugin, ConfigError> {
     Ok(ThisPlugin { config })
 }
 
 vox_plugin::register!(MANIFEST, build);
+
+#[cfg(test)]
+mod tests {
+    use vox_plugin::testing::RecordingHost;
+    use vox_plugin::{Input, Plugin, Setup};
+
+    use super::*;
+
+    fn plugin() -> ThisPlugin {
+        build(Config { greeting: default_greeting() }, &Setup::new(".")).expect("builds")
+    }
+
+    #[tokio::test]
+    async fn the_command_asks_for_a_name_and_the_answer_is_greeted() {
+        let host = RecordingHost::for_manifest(&MANIFEST);
+        let p = plugin();
+        host.serve(&p, host.ctx("__ID__", None, 1, Input::command("__ID__", ""))).await.expect("asks");
+        assert_eq!(host.step(1).map(|s| s.name), Some(ASK_NAME));
+        host.serve(&p, host.ctx("__ID__", None, 1, Input::text(" Анна "))).await.expect("greets");
+        assert_eq!(host.texts(1).last().map(String::as_str), Some("Приятно познакомиться, Анна!"));
+        assert!(host.step(1).is_none(), "the dialogue ended");
+    }
+
+    #[test]
+    fn an_empty_greeting_is_refused_naming_the_key() {
+        let err = Config { greeting: " ".into() }.validate().expect_err("empty");
+        assert_eq!(err.key, "greeting");
+    }
+}
