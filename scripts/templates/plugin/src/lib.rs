@@ -79,7 +79,7 @@ vox_plugin::register!(MANIFEST, build);
 #[cfg(test)]
 mod tests {
     use vox_plugin::testing::RecordingHost;
-    use vox_plugin::{Input, Plugin, Setup};
+    use vox_plugin::{Input, Setup};
 
     use super::*;
 
