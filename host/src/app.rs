@@ -28,8 +28,8 @@ use crate::dispatch::Dispatch;
 use crate::error::{Error, RunError, StartError};
 use crate::metrics::{Collect, Metrics};
 use crate::ops::{Endpoints, Ops};
-use crate::registry::Registry;
 use crate::registry::load::{self as plugins, Checked, Loaded, LoadedPlugin, PluginSamples};
+use crate::registry::{PluginIdx, Registry};
 use crate::rollout::autorollback::Watcher;
 use crate::rollout::canary::Canary;
 use crate::rollout::live::{LiveConfig, file_stamp};
@@ -60,7 +60,7 @@ pub struct Runtime {
     watcher: Arc<Watcher>,
     status: Arc<StatusSource>,
     data_dir: PathBuf,
-    failures: std::sync::Mutex<Option<mpsc::Receiver<usize>>>,
+    failures: std::sync::Mutex<Option<mpsc::Receiver<PluginIdx>>>,
 }
 
 impl Runtime {
@@ -198,7 +198,7 @@ impl HostBuilder {
             canary,
             clock: self.clock,
             epoch,
-            plugins: registry.manifests().len(),
+            registry: Arc::clone(&registry),
         });
         let status = Arc::new(StatusSource {
             writer: Arc::clone(&writer),
@@ -264,11 +264,8 @@ impl Host {
         let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
             .dependencies(dptree::deps![Arc::clone(&dispatch)])
             .build();
-        let mut listener = Polling::builder(bot)
-            .timeout(Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs)))
-            .delete_webhook()
-            .await
-            .build();
+        let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs));
+        let mut listener = polling(&bot, poll_timeout).await;
         // After the listener exists: /healthz turns ok at the probe's first answer,
         // so "ok" never precedes polling.
         let ops_tasks = crate::ops::start(Arc::clone(&runtime.endpoints), dispatch.services.telegram.clone());
@@ -278,17 +275,45 @@ impl Host {
         // that arrives while the dispatcher is busy handing an update to a worker
         // (seen as a rare hang). The listener's stop flag is sticky; once polling
         // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
-        let stop_polling = listener.stop_token();
+        // The slot holds the current listener's token (a start that is retried makes a new one).
+        let stop_slot = Arc::new(std::sync::Mutex::new(listener.stop_token()));
         let ops = Arc::clone(&runtime.ops);
+        let slot = Arc::clone(&stop_slot);
         let stopper = tokio::spawn(async move {
             shutdown.await;
             ops.stopping();
             tracing::info!("shutting down: no new updates; finishing the ones in flight");
-            stop_polling.stop();
+            slot.lock().unwrap_or_else(|p| p.into_inner()).stop();
         });
-        let poll_errors =
-            PollErrors { telegram: dispatch.services.telegram.clone(), ops: Arc::clone(&runtime.ops) };
-        let result = dispatcher.try_dispatch_with_listener(listener, Arc::new(poll_errors)).await;
+        let poll_errors = Arc::new(PollErrors {
+            telegram: dispatch.services.telegram.clone(),
+            ops: Arc::clone(&runtime.ops),
+        });
+        let mut attempt = 0;
+        let result = loop {
+            // It fails only at its first call (getMe), before taking any update: a
+            // network blip at start is retried instead of ending the host.
+            let result = dispatcher.try_dispatch_with_listener(listener, Arc::clone(&poll_errors)).await;
+            let transient = matches!(
+                &result,
+                Err(RequestError::Network(_) | RequestError::Io(_) | RequestError::RetryAfter(_))
+            );
+            if !transient || attempt >= START_RETRIES || runtime.ops.is_stopping() {
+                break result;
+            }
+            attempt += 1;
+            let wait = Duration::from_millis(250 << attempt);
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "telegram did not answer getMe at start; retrying");
+            }
+            tokio::time::sleep(wait).await;
+            listener = polling(&bot, poll_timeout).await;
+            let mut current = stop_slot.lock().unwrap_or_else(|p| p.into_inner());
+            *current = listener.stop_token();
+            if runtime.ops.is_stopping() {
+                current.stop();
+            }
+        };
         stopper.abort();
         for task in ops_tasks {
             task.abort();
@@ -306,6 +331,15 @@ impl Host {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// How often a start whose first call (getMe) fails on the network is retried
+/// (waits of 0.5, 1, 2, 4 and 8 s) before the host gives up.
+const START_RETRIES: u32 = 5;
+
+/// The long-polling listener (deleting a webhook first, as Telegram requires).
+async fn polling(bot: &Bot, timeout: Duration) -> impl UpdateListener<Err = RequestError> + use<> {
+    Polling::builder(bot.clone()).timeout(timeout).delete_webhook().await.build()
 }
 
 /// Long-poll failures: logged, counted, and seen by `/healthz`.

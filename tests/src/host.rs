@@ -34,6 +34,7 @@ pub struct TestHostBuilder {
     config: String,
     env: Vec<(String, String)>,
     setup: Vec<SetupFn>,
+    faults: Vec<(String, vox_fake_bot_api::Fault, usize)>,
 }
 
 /// A running host serving a fake Bot API.
@@ -69,6 +70,13 @@ impl TestHostBuilder {
         self
     }
 
+    /// Queues a fault of the fake Bot API before the host makes its first call
+    /// (the next `times` calls of `method` get it).
+    pub fn fault(mut self, method: &str, fault: vox_fake_bot_api::Fault, times: usize) -> Self {
+        self.faults.push((method.to_owned(), fault, times));
+        self
+    }
+
     /// Starts the host and waits until it is about to poll; panics with the reason if it cannot start.
     pub async fn start(self) -> TestHost {
         match self.try_start().await {
@@ -82,6 +90,9 @@ impl TestHostBuilder {
         init_test_logging();
         let dir = TempDir::new().expect("temp dir");
         let api = FakeBotApi::start().await.expect("fake Bot API binds 127.0.0.1");
+        for (method, fault, times) in self.faults {
+            api.fault(Some(&method), fault, times);
+        }
         let config_path = dir.path().join("config.toml");
         let dir_str = dir.path().display().to_string();
         std::fs::write(&config_path, self.config.replace("{dir}", &dir_str)).expect("write config");

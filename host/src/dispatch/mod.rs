@@ -19,8 +19,8 @@ use std::sync::Arc;
 use vox_plugin::host::HostApi;
 
 use crate::metrics::Metrics;
-use crate::registry::Registry;
 use crate::registry::load::LoadedPlugin;
+use crate::registry::{PluginIdx, Registry};
 use crate::rollout::live::{Live, LiveConfig};
 use crate::rollout::served::Served;
 use crate::services::Services;
@@ -45,6 +45,11 @@ impl Dispatch {
     /// The live config now (cheap; no allocation).
     pub fn live(&self) -> arc_swap::Guard<Arc<LiveConfig>> {
         self.live.load()
+    }
+
+    /// Plugin `idx`, built.
+    pub fn plugin(&self, idx: PluginIdx) -> &LoadedPlugin {
+        &self.plugins[idx.position()]
     }
 
     /// The families the update path feeds.

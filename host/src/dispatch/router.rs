@@ -3,7 +3,7 @@
 
 use vox_plugin::Input;
 
-use crate::registry::Registry;
+use crate::registry::{PluginIdx, Registry};
 use crate::services::state::DialogueState;
 
 /// Where an update goes.
@@ -12,8 +12,8 @@ pub enum Route {
     /// To a plugin. `pinned` is the version the input itself belongs to, if
     /// any; `None` leaves the choice to the host's version decision.
     Plugin {
-        /// Plugin index in the registry.
-        plugin: usize,
+        /// The plugin.
+        plugin: PluginIdx,
         /// The version the input belongs to.
         pinned: Option<Pin>,
     },

@@ -17,6 +17,7 @@ use super::Dispatch;
 use crate::dispatch::router::{Pin, Route, route};
 use crate::dispatch::texts;
 use crate::metrics::Failure;
+use crate::registry::PluginIdx;
 use crate::rollout::canary::Event;
 use crate::rollout::policy::Reason;
 use crate::services::state::DialogueState;
@@ -158,7 +159,7 @@ impl Dispatch {
 
     async fn run_plugin(
         self: &Arc<Self>,
-        idx: usize,
+        idx: PluginIdx,
         pinned: Option<Pin>,
         chat: i64,
         user: User,
@@ -166,8 +167,8 @@ impl Dispatch {
         state: Option<DialogueState>,
     ) -> &'static str {
         let live = self.live.load();
-        let settings = &live.plugins[idx];
-        let plugin_id = self.plugins[idx].manifest.id;
+        let settings = live.plugin(idx);
+        let plugin_id = self.plugin(idx).manifest.id;
         let span = tracing::Span::current();
         span.record("plugin", plugin_id);
         let key = StateKey { chat, user: user.id };
@@ -247,25 +248,17 @@ impl Dispatch {
     /// answers the callback if the handler did not.
     async fn invoke(
         self: &Arc<Self>,
-        idx: usize,
+        idx: PluginIdx,
         version: Option<&'static str>,
         chat: i64,
         user: User,
         input: Input,
         step: Option<StepState>,
     ) -> &'static str {
-        let loaded = &self.plugins[idx];
+        let loaded = self.plugin(idx);
         let plugin_id = loaded.manifest.id;
         let step_name = step.as_ref().map(|s| s.name);
-        let mut ctx = Ctx::new(CtxParts {
-            host: Arc::clone(&self.api),
-            plugin: plugin_id,
-            version,
-            chat,
-            user,
-            input,
-            step,
-        });
+        let mut ctx = self.ctx(plugin_id, version, chat, user, input, step);
         let started = Instant::now();
         let result = guarded(loaded.plugin.handle(&mut ctx)).await;
         let took = started.elapsed();
@@ -295,7 +288,7 @@ impl Dispatch {
     /// `entry` command under `current`), or point at /menu if it has none.
     async fn menu_updated(
         self: &Arc<Self>,
-        idx: usize,
+        idx: PluginIdx,
         current: Option<&'static str>,
         chat: i64,
         user: User,
@@ -308,7 +301,7 @@ impl Dispatch {
         }
         tracing::info!(current, "input of a switched-off version; showing the current menu");
         self.answer_unhandled(input, Some(texts::MENU_UPDATED_TOAST)).await;
-        let entry = self.plugins[idx].manifest.entry;
+        let entry = self.plugin(idx).manifest.entry;
         match (entry, current) {
             (Some(entry), Some(version)) => {
                 // Info, so the plugin's menu that follows does not clean the notice away.
@@ -325,12 +318,12 @@ impl Dispatch {
     }
 
     /// "Section unavailable", then the main menu: whichever other plugin owns `/menu`.
-    async fn unavailable(self: &Arc<Self>, idx: usize, chat: i64, user: User) {
+    async fn unavailable(self: &Arc<Self>, idx: PluginIdx, chat: i64, user: User) {
         match self.registry.command("menu").filter(|&m| m != idx) {
             Some(menu) => {
                 // Info, so the menu that follows does not clean the notice away.
                 self.say_as(chat, texts::SECTION_UNAVAILABLE_SHORT, MessageKind::Info).await;
-                let version = self.live.load().plugins[menu].policy.decide(user.id, None).version;
+                let version = self.live.load().plugin(menu).policy.decide(user.id, None).version;
                 let command = Input::Command { name: "menu".to_owned(), args: String::new() };
                 self.invoke(menu, version, chat, user, command, None).await;
             }
@@ -342,17 +335,9 @@ impl Dispatch {
     /// fails. Returns whether the plugin answered the update's callback query.
     async fn expire(self: &Arc<Self>, chat: i64, user: &User, input: &Input, expired: DialogueState) -> bool {
         let Some(step) = self.registry.step(expired.step) else { return false };
-        let loaded = &self.plugins[step.plugin];
+        let loaded = self.plugin(step.plugin);
         let state = StepState { name: expired.step, version: expired.version, data: expired.data };
-        let mut ctx = Ctx::new(CtxParts {
-            host: Arc::clone(&self.api),
-            plugin: loaded.manifest.id,
-            version: expired.version,
-            chat,
-            user: user.clone(),
-            input: input.clone(),
-            step: None,
-        });
+        let mut ctx = self.ctx(loaded.manifest.id, expired.version, chat, user.clone(), input.clone(), None);
         let notified = guarded(loaded.plugin.on_expired(&mut ctx, state)).await;
         tracing::info!(plugin = loaded.manifest.id, step = expired.step, "dialogue expired");
         if let Err(failed) = notified {
@@ -360,6 +345,19 @@ impl Dispatch {
             self.say(chat, texts::STEP_EXPIRED).await;
         }
         ctx.is_answered()
+    }
+
+    /// A handler's context over the host's services.
+    fn ctx(
+        &self,
+        plugin: &'static str,
+        version: Option<&'static str>,
+        chat: i64,
+        user: User,
+        input: Input,
+        step: Option<StepState>,
+    ) -> Ctx {
+        Ctx::new(CtxParts { host: Arc::clone(&self.api), plugin, version, chat, user, input, step })
     }
 
     /// Sends one of the host's own messages; failures are logged, not raised.

@@ -67,12 +67,12 @@ pub fn apply(
     let Some(idx) = checked.registry.index_of(plugin) else {
         return Err(format!("no plugin `{plugin}` is linked into this binary"));
     };
-    let manifest = checked.registry.manifests()[idx];
+    let manifest = checked.registry.manifest(idx);
     let live = LiveConfig::from_checked(&checked.plugins);
     let mut edits = Vec::new();
     let needs_rollout =
         matches!(change, Change::Set(_) | Change::Allow(_) | Change::Deny(_) | Change::Kill | Change::Unkill);
-    if needs_rollout && live[idx].policy.rollout.is_none() {
+    if needs_rollout && live[idx.position()].policy.rollout.is_none() {
         // A first canary: stable is the first declared version, the candidate the second.
         let [stable, candidate, ..] = manifest.versions else {
             return Err(format!("plugin `{plugin}` declares fewer than two versions: nothing to roll out"));

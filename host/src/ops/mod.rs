@@ -124,6 +124,11 @@ impl Ops {
     pub fn stopping(&self) {
         self.stopping.store(true, Ordering::Relaxed);
     }
+
+    /// Whether shutdown began.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
 }
 
 /// What the endpoints read, handed over by the composition root.

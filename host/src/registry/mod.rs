@@ -19,13 +19,32 @@ pub const CALLBACK_DATA_MAX: usize = 64;
 /// Commands the host answers itself.
 pub const RESERVED_COMMANDS: &[&str] = &["cancel"];
 
+/// A plugin's position in the registry (id order): the one index all of the
+/// host's per-plugin tables share (built plugins, live settings, served counts,
+/// canary windows). Only the registry hands them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PluginIdx(usize);
+
+impl PluginIdx {
+    /// The position, for indexing a table kept in registry order.
+    pub fn position(self) -> usize {
+        self.0
+    }
+
+    /// Any position, for unit tests of the per-plugin tables.
+    #[cfg(test)]
+    pub(crate) fn at(position: usize) -> Self {
+        PluginIdx(position)
+    }
+}
+
 /// Where a callback prefix leads.
 #[derive(Debug, Clone, Copy)]
 pub struct PrefixRoute {
     /// The declared prefix.
     pub prefix: &'static str,
-    /// Index of the owning plugin.
-    pub plugin: usize,
+    /// The owning plugin.
+    pub plugin: PluginIdx,
     /// The version that owns it; `None` when the host decides.
     pub version: Option<&'static str>,
 }
@@ -35,8 +54,8 @@ pub struct PrefixRoute {
 pub struct StepRoute {
     /// The declared step name.
     pub name: &'static str,
-    /// Index of the owning plugin.
-    pub plugin: usize,
+    /// The owning plugin.
+    pub plugin: PluginIdx,
     /// The version that owns it, if any.
     pub version: Option<&'static str>,
     /// How long a dialogue may rest in it.
@@ -49,7 +68,7 @@ pub struct Registry {
     manifests: Vec<&'static Manifest>,
     /// The home plugin's callback data ([`Manifest::home`]), if one is linked.
     home: Option<&'static str>,
-    commands: HashMap<&'static str, usize>,
+    commands: HashMap<&'static str, PluginIdx>,
     /// Longest first, so the first match is the longest match.
     prefixes: Vec<PrefixRoute>,
     steps: HashMap<&'static str, StepRoute>,
@@ -191,7 +210,7 @@ impl Registry {
             }
         }
 
-        let mut commands: HashMap<&'static str, usize> = HashMap::new();
+        let mut commands: HashMap<&'static str, PluginIdx> = HashMap::new();
         for (idx, m) in manifests.iter().enumerate() {
             for c in m.commands {
                 if RESERVED_COMMANDS.contains(&c.name) {
@@ -199,11 +218,11 @@ impl Registry {
                 } else if let Some(&other) = commands.get(c.name) {
                     errors.push(RegistryError::DuplicateCommand {
                         command: c.name,
-                        owner: manifests[other].id,
+                        owner: manifests[other.0].id,
                         other_owner: m.id,
                     });
                 } else {
-                    commands.insert(c.name, idx);
+                    commands.insert(c.name, PluginIdx(idx));
                 }
             }
         }
@@ -211,11 +230,11 @@ impl Registry {
         let mut steps: HashMap<&'static str, StepRoute> = HashMap::new();
         for (idx, m) in manifests.iter().enumerate() {
             for (version, step) in m.all_steps() {
-                let route = StepRoute { name: step.name, plugin: idx, version, ttl: step.ttl };
+                let route = StepRoute { name: step.name, plugin: PluginIdx(idx), version, ttl: step.ttl };
                 if let Some(other) = steps.get(step.name) {
                     errors.push(RegistryError::DuplicateStep {
                         step: step.name,
-                        owner: Owner { plugin: manifests[other.plugin].id, version: other.version },
+                        owner: Owner { plugin: manifests[other.plugin.0].id, version: other.version },
                         other_owner: Owner { plugin: m.id, version },
                     });
                 } else {
@@ -236,8 +255,8 @@ impl Registry {
                     errors.push(RegistryError::PrefixTooLong { prefix, owner });
                 }
                 for other in &prefixes {
-                    let other_owner = Owner { plugin: manifests[other.plugin].id, version: other.version };
-                    if other.plugin == idx {
+                    let other_owner = Owner { plugin: manifests[other.plugin.0].id, version: other.version };
+                    if other.plugin == PluginIdx(idx) {
                         // Within one plugin nesting is fine (the longest wins); only a repeat is ambiguous.
                         if other.prefix == prefix {
                             errors.push(RegistryError::DuplicatePrefix {
@@ -255,7 +274,7 @@ impl Registry {
                         });
                     }
                 }
-                prefixes.push(PrefixRoute { prefix, plugin: idx, version });
+                prefixes.push(PrefixRoute { prefix, plugin: PluginIdx(idx), version });
             }
         }
         prefixes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()).then(a.prefix.cmp(b.prefix)));
@@ -265,7 +284,7 @@ impl Registry {
             prefixes
                 .iter()
                 .find(|r| data.starts_with(r.prefix))
-                .is_some_and(|r| r.plugin == idx && r.version.is_none())
+                .is_some_and(|r| r.plugin == PluginIdx(idx) && r.version.is_none())
         };
         let mut home: Option<(usize, &'static str)> = None;
         for (idx, m) in manifests.iter().enumerate() {
@@ -297,14 +316,24 @@ impl Registry {
         &self.manifests
     }
 
-    /// The index of a plugin by id.
-    pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.manifests.binary_search_by(|m| m.id.cmp(id)).ok()
+    /// A plugin by id.
+    pub fn index_of(&self, id: &str) -> Option<PluginIdx> {
+        self.manifests.binary_search_by(|m| m.id.cmp(id)).ok().map(PluginIdx)
+    }
+
+    /// The manifest of plugin `idx`.
+    pub fn manifest(&self, idx: PluginIdx) -> &'static Manifest {
+        self.manifests[idx.0]
+    }
+
+    /// Every plugin, in registry order.
+    pub fn indices(&self) -> impl Iterator<Item = PluginIdx> + use<> {
+        (0..self.manifests.len()).map(PluginIdx)
     }
 
     /// The plugin owning `/name`.
     #[inline]
-    pub fn command(&self, name: &str) -> Option<usize> {
+    pub fn command(&self, name: &str) -> Option<PluginIdx> {
         self.commands.get(name).copied()
     }
 

@@ -26,10 +26,10 @@ fn messages(errors: Vec<RegistryError>) -> Vec<String> {
 #[test]
 fn routes_by_command_longest_prefix_and_step() {
     let r = Registry::build([&REPORTS, &MENU]).expect("valid");
-    assert_eq!(r.manifests()[r.command("start").expect("start")].id, "main_menu");
+    assert_eq!(r.manifest(r.command("start").expect("start")).id, "main_menu");
     assert!(r.command("cancel").is_none());
     let send = r.callback("send_report||user_1/a.txt").expect("v1 prefix");
-    assert_eq!((r.manifests()[send.plugin].id, send.version), ("my_reports", Some("v1")));
+    assert_eq!((r.manifest(send.plugin).id, send.version), ("my_reports", Some("v1")));
     let yes = r.callback("report_delete_yes:3").expect("v2 prefix");
     assert_eq!(yes.prefix, "report_delete_yes", "the longest prefix wins");
     assert_eq!(r.callback("show_my_reports").expect("free").version, None);

@@ -12,6 +12,7 @@ use vox_plugin::Clock;
 
 use super::canary::{Canary, Totals};
 use super::writer::LiveWriter;
+use crate::registry::{PluginIdx, Registry};
 
 /// How often error rates are compared even without new failures.
 const EVERY: Duration = Duration::from_secs(10);
@@ -26,8 +27,8 @@ pub struct Watcher {
     pub clock: Clock,
     /// When the windows' clock started.
     pub epoch: std::time::Instant,
-    /// How many plugins the registry holds.
-    pub plugins: usize,
+    /// The plugins to watch.
+    pub registry: Arc<Registry>,
 }
 
 impl Watcher {
@@ -37,9 +38,9 @@ impl Watcher {
 }
 
 /// Why the candidate of plugin `idx` should be switched off now, if it should.
-pub fn verdict(w: &Watcher, idx: usize) -> Option<String> {
+pub fn verdict(w: &Watcher, idx: PluginIdx) -> Option<String> {
     let live = w.writer.live().load();
-    let p = live.plugins.get(idx)?;
+    let p = live.plugins.get(idx.position())?;
     let r = p.policy.rollout.as_ref()?;
     if !r.auto.enabled || r.kill || p.override_reason.is_some() {
         return None;
@@ -77,15 +78,15 @@ pub fn verdict(w: &Watcher, idx: usize) -> Option<String> {
 }
 
 /// Evaluates a plugin whenever a failure is reported, and every plugin every 10 s.
-pub async fn watch(w: Arc<Watcher>, mut failures: mpsc::Receiver<usize>) {
+pub async fn watch(w: Arc<Watcher>, mut failures: mpsc::Receiver<PluginIdx>) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
-        let candidates: Vec<usize> = tokio::select! {
+        let candidates: Vec<PluginIdx> = tokio::select! {
             idx = failures.recv() => match idx {
                 Some(idx) => vec![idx],
                 None => return,
             },
-            _ = tick.tick() => (0..w.plugins).collect(),
+            _ = tick.tick() => w.registry.indices().collect(),
         };
         for idx in candidates {
             let Some(reason) = verdict(&w, idx) else { continue };

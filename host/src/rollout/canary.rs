@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use vox_plugin::Manifest;
 
+use crate::registry::PluginIdx;
+
 /// Bucket width, seconds.
 const BUCKET_SECS: u64 = 10;
 /// Buckets kept: the longest window is `BUCKETS × BUCKET_SECS` (1 hour).
@@ -68,12 +70,12 @@ impl Canary {
         Self { plugins }
     }
 
-    fn window(&self, idx: usize, version: &str) -> Option<&Window> {
-        self.plugins.get(idx)?.iter().find(|w| w.version == version)
+    fn window(&self, idx: PluginIdx, version: &str) -> Option<&Window> {
+        self.plugins.get(idx.position())?.iter().find(|w| w.version == version)
     }
 
     /// Records `event` for `version` of plugin `idx` at `now_secs` (host clock, seconds).
-    pub fn record(&self, idx: usize, version: &str, event: Event, now_secs: u64) {
+    pub fn record(&self, idx: PluginIdx, version: &str, event: Event, now_secs: u64) {
         let Some(w) = self.window(idx, version) else { return };
         let slot = now_secs / BUCKET_SECS;
         let mut buckets = w.buckets.lock().unwrap_or_else(|p| p.into_inner());
@@ -92,7 +94,7 @@ impl Canary {
     }
 
     /// Totals of the last `window_secs` up to `now_secs`.
-    pub fn totals(&self, idx: usize, version: &str, window_secs: u64, now_secs: u64) -> Totals {
+    pub fn totals(&self, idx: PluginIdx, version: &str, window_secs: u64, now_secs: u64) -> Totals {
         let Some(w) = self.window(idx, version) else { return Totals::default() };
         let now = now_secs / BUCKET_SECS;
         let span = window_secs.div_ceil(BUCKET_SECS).clamp(1, BUCKETS as u64);
@@ -119,20 +121,20 @@ mod tests {
     #[test]
     fn events_count_inside_the_window_and_age_out() {
         let h = Canary::new(&[&M]);
-        h.record(0, "v2", Event::Ok, 1000);
-        h.record(0, "v2", Event::Failed, 1005);
-        h.record(0, "v2", Event::Critical, 1100);
-        h.record(0, "v1", Event::Ok, 1100);
-        assert_eq!(h.totals(0, "v2", 300, 1100), Totals { served: 2, failed: 1, critical: 1 });
-        assert_eq!(h.totals(0, "v2", 300, 1100).error_rate(), 0.5);
+        h.record(PluginIdx::at(0), "v2", Event::Ok, 1000);
+        h.record(PluginIdx::at(0), "v2", Event::Failed, 1005);
+        h.record(PluginIdx::at(0), "v2", Event::Critical, 1100);
+        h.record(PluginIdx::at(0), "v1", Event::Ok, 1100);
+        assert_eq!(h.totals(PluginIdx::at(0), "v2", 300, 1100), Totals { served: 2, failed: 1, critical: 1 });
+        assert_eq!(h.totals(PluginIdx::at(0), "v2", 300, 1100).error_rate(), 0.5);
         assert_eq!(
-            h.totals(0, "v2", 60, 1100),
+            h.totals(PluginIdx::at(0), "v2", 60, 1100),
             Totals { served: 0, failed: 0, critical: 1 },
             "older buckets left out"
         );
-        assert_eq!(h.totals(0, "v2", 300, 5000), Totals::default(), "everything aged out");
-        assert_eq!(h.totals(0, "v1", 300, 1100).served, 1);
-        h.record(0, "v9", Event::Failed, 1100);
-        h.record(3, "v1", Event::Failed, 1100);
+        assert_eq!(h.totals(PluginIdx::at(0), "v2", 300, 5000), Totals::default(), "everything aged out");
+        assert_eq!(h.totals(PluginIdx::at(0), "v1", 300, 1100).served, 1);
+        h.record(PluginIdx::at(0), "v9", Event::Failed, 1100);
+        h.record(PluginIdx::at(3), "v1", Event::Failed, 1100);
     }
 }

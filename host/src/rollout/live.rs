@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::registry::Registry;
 use crate::registry::load::CheckedPlugin;
+use crate::registry::{PluginIdx, Registry};
 use crate::rollout::overrides::Overrides;
 use crate::rollout::policy::Policy;
 
@@ -76,6 +76,11 @@ impl LiveConfig {
     /// Generation 1 from checked sections, as the operator's commands show it.
     pub fn initial(plugins: &[CheckedPlugin]) -> Self {
         Self { generation: 1, plugins: Self::from_checked(plugins), stamp: None }
+    }
+
+    /// Plugin `idx`'s live settings.
+    pub fn plugin(&self, idx: PluginIdx) -> &LivePlugin {
+        &self.plugins[idx.position()]
     }
 
     /// Applies standing automatic rollbacks: the overridden candidate is killed.

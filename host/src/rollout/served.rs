@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use vox_plugin::Manifest;
 
 use crate::metrics::{Collect, Kind, Scraped};
+use crate::registry::PluginIdx;
 
 struct Slot {
     version: &'static str,
@@ -54,8 +55,10 @@ impl Served {
 
     /// Counts one update of `user` served by `version` of plugin `idx`.
     #[inline]
-    pub fn record(&self, idx: usize, version: &'static str, user: i64) {
-        let Some(slot) = self.plugins.get(idx).and_then(|s| s.iter().find(|s| s.version == version)) else {
+    pub fn record(&self, idx: PluginIdx, version: &'static str, user: i64) {
+        let Some(slot) =
+            self.plugins.get(idx.position()).and_then(|s| s.iter().find(|s| s.version == version))
+        else {
             return;
         };
         slot.updates.fetch_add(1, Ordering::Relaxed);
@@ -63,9 +66,13 @@ impl Served {
     }
 
     /// The figures of plugin `idx`.
-    pub fn counts(&self, idx: usize) -> Vec<ServedCount> {
+    pub fn counts(&self, idx: PluginIdx) -> Vec<ServedCount> {
+        self.slots(idx.position())
+    }
+
+    fn slots(&self, position: usize) -> Vec<ServedCount> {
         self.plugins
-            .get(idx)
+            .get(position)
             .map(|slots| {
                 slots
                     .iter()
@@ -83,7 +90,7 @@ impl Served {
 impl Collect for Served {
     fn collect(&self, out: &mut Scraped) {
         for (idx, id) in self.ids.iter().enumerate() {
-            for c in self.counts(idx) {
+            for c in self.slots(idx) {
                 out.series(
                     "vox_rollout_served_users",
                     "Distinct users each version served since start",
@@ -106,14 +113,14 @@ mod tests {
         const M: Manifest =
             Manifest { versions: &[Version::new("v1"), Version::new("v2")], ..Manifest::new("m", "M") };
         let served = Served::new(&[&M]);
-        served.record(0, "v1", 1);
-        served.record(0, "v1", 1);
-        served.record(0, "v1", 2);
-        served.record(0, "v2", 3);
-        served.record(0, "v9", 3);
-        served.record(5, "v1", 3);
+        served.record(PluginIdx::at(0), "v1", 1);
+        served.record(PluginIdx::at(0), "v1", 1);
+        served.record(PluginIdx::at(0), "v1", 2);
+        served.record(PluginIdx::at(0), "v2", 3);
+        served.record(PluginIdx::at(0), "v9", 3);
+        served.record(PluginIdx::at(5), "v1", 3);
         assert_eq!(
-            served.counts(0),
+            served.counts(PluginIdx::at(0)),
             [
                 ServedCount { version: "v1", updates: 3, users: 2 },
                 ServedCount { version: "v2", updates: 1, users: 1 }

@@ -33,9 +33,8 @@ pub fn snapshot(source: &StatusSource) -> serde_json::Value {
     let stats = source.writer.stats();
     let plugins: Vec<serde_json::Value> = source
         .registry
-        .manifests()
-        .iter()
-        .enumerate()
+        .indices()
+        .map(|i| (i, source.registry.manifest(i)))
         .filter(|(_, m)| !m.versions.is_empty())
         .map(|(i, m)| {
             let served: serde_json::Map<String, serde_json::Value> = source
@@ -44,7 +43,7 @@ pub fn snapshot(source: &StatusSource) -> serde_json::Value {
                 .into_iter()
                 .map(|c| (c.version.to_owned(), serde_json::json!({"users": c.users, "updates": c.updates})))
                 .collect();
-            serde_json::json!({"id": m.id, "config": live.plugins[i].describe(), "served": served})
+            serde_json::json!({"id": m.id, "config": live.plugin(i).describe(), "served": served})
         })
         .collect();
     let last_error = stats.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();

@@ -16,8 +16,8 @@ use vox_plugin::Setup;
 use super::live::{Live, LiveConfig, LivePlugin, file_stamp};
 use crate::config::Sources;
 use crate::metrics::{Collect, Kind, Scraped};
-use crate::registry::Registry;
 use crate::registry::load::{self as plugins, Checked, LoadedPlugin};
+use crate::registry::{PluginIdx, Registry};
 use crate::rollout::overrides::{self, Override, Overrides};
 
 /// The audit log's file name inside `host.data_dir`.
@@ -224,14 +224,15 @@ impl LiveWriter {
     /// survives restarts), then the live config rebuilt from the file's part
     /// and all overrides, then the audit log. Returns whether it tripped (a
     /// candidate already off is left alone). Blocking.
-    pub fn trip(&self, idx: usize, reason: &str) -> std::io::Result<bool> {
+    pub fn trip(&self, idx: PluginIdx, reason: &str) -> std::io::Result<bool> {
         let owned = self.owned();
         let current = self.live.load();
-        let Some(r) = current.plugins.get(idx).and_then(|p| p.policy.rollout.as_ref()).filter(|r| !r.kill)
+        let Some(r) =
+            current.plugins.get(idx.position()).and_then(|p| p.policy.rollout.as_ref()).filter(|r| !r.kill)
         else {
             return Ok(false);
         };
-        let id = self.registry.manifests()[idx].id;
+        let id = self.registry.manifest(idx).id;
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut standing = overrides::load(&self.override_path);
         standing.insert(

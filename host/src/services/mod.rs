@@ -24,7 +24,7 @@ use vox_plugin::{Clock, HostError, Keyboard, MessageKind, Outgoing, StateKey};
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
-use crate::registry::Registry;
+use crate::registry::{PluginIdx, Registry};
 use crate::rollout::canary::{Canary, Event};
 use crate::services::locks::UserLocks;
 use crate::services::state::{DialogueState, StateStore};
@@ -54,7 +54,7 @@ pub struct Services {
     pub reach: Arc<Reachability>,
     /// Plugins to check for automatic rollback. Bounded: when it is full, checks
     /// are already queued and the watcher's periodic pass sees every plugin anyway.
-    pub failures: mpsc::Sender<usize>,
+    pub failures: mpsc::Sender<PluginIdx>,
     /// Start of the health windows' clock.
     pub epoch: Instant,
 }
@@ -108,7 +108,7 @@ impl HostApi for Services {
         let route = self
             .registry
             .step(step)
-            .filter(|r| self.registry.manifests()[r.plugin].id == plugin)
+            .filter(|r| self.registry.manifest(r.plugin).id == plugin)
             .filter(|r| r.version.is_none() || r.version == version)
             .ok_or_else(|| HostError::UnknownStep(step.to_owned()))?;
         let deadline = route.ttl.map(|ttl| self.clock.now() + ttl);

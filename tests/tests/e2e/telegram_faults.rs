@@ -38,3 +38,14 @@ async fn a_dropped_connection_on_send_gets_the_user_an_apology() {
     alice.expect_text("Главное меню").await;
     host.stop().await.expect("clean stop");
 }
+
+/// A network failure of the first calls at start (the dispatcher's getMe) is
+/// retried: the host starts and serves instead of exiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn getme_failing_at_start_is_retried_and_the_host_serves() {
+    let host = TestHost::builder().fault("getMe", Fault::Drop, 2).start().await;
+    let mut alice = host.user(4801, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    host.stop().await.expect("clean stop");
+}

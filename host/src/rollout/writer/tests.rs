@@ -163,7 +163,7 @@ fn an_operator_edit_racing_an_automatic_rollback_loses_neither() {
         });
         let live = f.writer.live().load();
         assert_eq!(live.plugins, expected(f), "iteration {i}: live = file + override");
-        let rollout = live.plugins[idx].policy.rollout.as_ref().expect("rollout");
+        let rollout = live.plugin(idx).policy.rollout.as_ref().expect("rollout");
         assert_eq!(rollout.percent, f64::from(percent), "iteration {i}: the operator's edit is live");
         assert!(rollout.kill, "iteration {i}: the rollback is live");
         assert_eq!(live.stamp, Some(file_stamp(text)), "iteration {i}: the edited text is what is live");
@@ -171,7 +171,7 @@ fn an_operator_edit_racing_an_automatic_rollback_loses_neither() {
         // The operator clears the override (as `rollout clear-override` does) and the watcher reloads.
         overrides::save(f.writer.override_path(), &Overrides::new()).expect("clear");
         f.writer.reload().expect("reload after clear");
-        assert!(!f.writer.live().load().plugins[idx].policy.rollout.as_ref().expect("rollout").kill);
+        assert!(!f.writer.live().load().plugin(idx).policy.rollout.as_ref().expect("rollout").kill);
     }
     let generations = audit_generations(&f.dir);
     assert!(generations.windows(2).all(|w| w[0] < w[1]), "each generation once, in order: {generations:?}");
