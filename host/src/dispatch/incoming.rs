@@ -78,6 +78,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kinds_are_the_ones_the_metric_help_names() {
+        assert_eq!(kind_of(&Input::Unsupported), "unsupported");
+        assert_eq!(kind_of(&Input::text("3")), "text");
+        assert_eq!(kind_of(&Input::command("start", "")), "command");
+        assert_eq!(kind_of(&Input::callback("x")), "callback");
+    }
+
+    #[test]
     fn commands_are_parsed_with_bot_suffix_and_args() {
         assert_eq!(parse_text("/start"), Input::Command { name: "start".into(), args: String::new() });
         assert_eq!(
