@@ -36,18 +36,17 @@ fn refuse(report: &Report, why: &str) -> StorageError {
 
 pub(crate) fn import(inner: &Inner, batch: Vec<Imported>) -> Result<usize, StorageError> {
     let session = apply::begin(inner)?;
-    let mut seen = HashSet::new();
-    let taken: Vec<bool> = session.read(|index| {
-        batch
-            .iter()
-            .map(|i| index.reports_of(i.report.user_id).any(|r| r.number == i.report.number))
-            .collect()
+    // Every (user, number) already stored, once: a batch of thousands for a
+    // user with thousands must not compare each against each.
+    let users: HashSet<i64> = batch.iter().map(|i| i.report.user_id).collect();
+    let mut taken: HashSet<(i64, u32)> = session.read(|index| {
+        users.iter().flat_map(|&u| index.reports_of(u).map(move |r| (u, r.number))).collect()
     })?;
     let mut next: BTreeMap<i64, u32> = BTreeMap::new();
-    for (item, taken) in batch.iter().zip(taken) {
+    for item in &batch {
         let r = &item.report;
         paths::check_lexically(r.user_id, &r.file_path).map_err(|e| refuse(r, &e.to_string()))?;
-        if taken || !seen.insert((r.user_id, r.number)) {
+        if !taken.insert((r.user_id, r.number)) {
             return Err(refuse(r, "the user already has a report with this number"));
         }
         let after = r.number.checked_add(1).ok_or(StorageError::NumbersExhausted { user_id: r.user_id })?;

@@ -224,3 +224,51 @@ fn corrupt_counters_refuse_numbering_writes_and_stay_untouched() {
         Ok(Renamed::Renamed { .. })
     ));
 }
+
+fn imported(user: i64, number: u32, file: &str) -> super::super::Imported {
+    let content = format!("report {number}").into_bytes();
+    super::super::Imported {
+        report: super::super::Report {
+            number,
+            file_path: format!("user_{user}/{file}"),
+            user_id: user,
+            username: None,
+            title: format!("Отчет {number}"),
+            timestamp: ts("2025-02-01T10:00:00"),
+            size_bytes: content.len() as u64,
+            tokens: 5,
+            search_type: "fast".into(),
+        },
+        content,
+    }
+}
+
+#[test]
+fn import_keeps_numbers_and_paths_and_the_next_save_goes_above_them() {
+    let tmp = TempDir::new("import");
+    let storage = open(tmp.path());
+    let stored =
+        storage.import_blocking(vec![imported(9, 4, "a.txt"), imported(9, 7, "b.txt")]).expect("import");
+    assert_eq!(stored, 2);
+    let listed = storage.list_blocking(9).expect("list");
+    assert_eq!(listed.iter().map(|r| (r.number, r.file_path.as_str())).collect::<Vec<_>>().len(), 2);
+    assert!(listed.iter().any(|r| r.number == 7 && r.file_path == "user_9/b.txt"));
+    assert_eq!(fs::read(tmp.path().join("user_9/a.txt")).expect("file"), b"report 4");
+    assert_eq!(storage.save_report_blocking(new_report(9, "next", None)).expect("save").number, 8);
+}
+
+#[test]
+fn an_import_with_a_taken_number_or_a_foreign_path_is_refused_whole() {
+    let tmp = TempDir::new("import-refused");
+    let storage = open(tmp.path());
+    storage.import_blocking(vec![imported(9, 1, "a.txt")]).expect("first");
+    let taken = storage.import_blocking(vec![imported(9, 2, "b.txt"), imported(9, 1, "c.txt")]);
+    assert!(matches!(taken, Err(StorageError::InvalidImport { report_number: 1, .. })), "{taken:?}");
+    let twice = storage.import_blocking(vec![imported(9, 3, "d.txt"), imported(9, 3, "e.txt")]);
+    assert!(matches!(twice, Err(StorageError::InvalidImport { report_number: 3, .. })), "{twice:?}");
+    let mut foreign = imported(9, 5, "f.txt");
+    foreign.report.file_path = "user_8/f.txt".into();
+    assert!(matches!(storage.import_blocking(vec![foreign]), Err(StorageError::InvalidImport { .. })));
+    assert_eq!(storage.list_blocking(9).expect("list").len(), 1, "nothing of a refused batch stored");
+    assert!(!tmp.path().join("user_9/b.txt").exists());
+}
