@@ -173,13 +173,23 @@ impl LiveWriter {
         let checked =
             plugins::check(&registrations, &settings.plugins, &self.setup).map_err(|e| e.to_string())?;
         let reconfigured = self.reconfigure(&owned.sections, &checked)?;
-        owned.file = LiveConfig::from_checked(&checked.plugins);
-        owned.sections = checked.plugins.iter().map(|p| p.section.clone()).collect();
-        owned.stamp = text.as_deref().map(file_stamp);
+        let next = Owned {
+            file: LiveConfig::from_checked(&checked.plugins),
+            sections: checked.plugins.iter().map(|p| p.section.clone()).collect(),
+            stamp: text.as_deref().map(file_stamp),
+        };
         let standing = overrides::load(&self.override_path);
-        let published = self
-            .publish(&owned, &standing, None)
-            .map_err(|e| format!("audit log `{}`: {e}", self.audit.display()))?;
+        let published = match self.publish(&next, &standing, None) {
+            Ok(published) => published,
+            Err(e) => {
+                // Not recorded, so not applied: plugins get their old sections back.
+                if reconfigured {
+                    self.give_back(&next.sections, &owned.sections);
+                }
+                return Err(format!("audit log `{}`: {e}", self.audit.display()));
+            }
+        };
+        *owned = next;
         Ok(match published {
             Reloaded::Unchanged if reconfigured => Reloaded::Reconfigured,
             other => other,
@@ -205,19 +215,37 @@ impl LiveWriter {
             let p = &self.plugins[i];
             let Some(apply) = p.registration.reconfigure else { continue };
             if let Err(e) = apply(p.plugin.as_ref(), &checked.plugins[i].section, &self.setup) {
-                for &j in &changed[..done] {
-                    let q = &self.plugins[j];
-                    if let Some(undo) = q.registration.reconfigure
-                        && let Err(e) = undo(q.plugin.as_ref(), &old[j], &self.setup)
-                    {
-                        tracing::error!(plugin = q.manifest.id, error = %e, "could not give a plugin its old config back");
-                    }
-                }
+                let now: Vec<serde_json::Value> = (0..old.len())
+                    .map(|j| {
+                        if changed[..done].contains(&j) {
+                            checked.plugins[j].section.clone()
+                        } else {
+                            old[j].clone()
+                        }
+                    })
+                    .collect();
+                self.give_back(&now, old);
                 return Err(e.to_string());
             }
             tracing::info!(plugin = p.manifest.id, "plugin config changed live");
         }
         Ok(!changed.is_empty())
+    }
+
+    /// Hands every plugin whose section is `now[i]` but was `old[i]` its old
+    /// section again (a change that was not applied after all).
+    fn give_back(&self, now: &[serde_json::Value], old: &[serde_json::Value]) {
+        for (i, q) in self.plugins.iter().enumerate() {
+            let (Some(n), Some(o)) = (now.get(i), old.get(i)) else { continue };
+            if n == o {
+                continue;
+            }
+            if let Some(undo) = q.registration.reconfigure
+                && let Err(e) = undo(q.plugin.as_ref(), o, &self.setup)
+            {
+                tracing::error!(plugin = q.manifest.id, error = %e, "could not give a plugin its old config back");
+            }
+        }
     }
 
     /// Switches the candidate of plugin `idx` off: the override file first (it

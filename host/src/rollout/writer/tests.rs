@@ -229,3 +229,22 @@ fn a_plugin_that_takes_no_live_change_refuses_it_naming_the_key() {
         "nothing half-applied"
     );
 }
+
+#[test]
+fn a_change_that_cannot_be_audited_is_not_applied_and_plugins_keep_their_config() {
+    let f = fixture("audit-fails", &canary_toml(5, 10));
+    // A directory where the audit log should be: appending to it fails.
+    std::fs::create_dir_all(f.dir.join("data").join(AUDIT_FILE)).expect("blocker");
+    std::fs::write(&f.config, canary_toml(50, 42)).expect("edit");
+    let err = f.writer.reload().expect_err("cannot be recorded");
+    assert!(err.contains("audit log"), "{err}");
+    let live = f.writer.live().load();
+    assert_eq!(live.generation, 1);
+    assert_eq!(live.plugins[0].policy.rollout.as_ref().expect("rollout").percent, 5.0);
+    let any: &dyn std::any::Any = f.writer.plugins[0].plugin.as_ref();
+    assert_eq!(any.downcast_ref::<Limited>().expect("canary").0.load(Ordering::Relaxed), 10, "given back");
+    // Once the audit log can be written again, the same file applies.
+    std::fs::remove_dir(f.dir.join("data").join(AUDIT_FILE)).expect("unblock");
+    assert!(matches!(f.writer.reload(), Ok(Reloaded::Applied(2))));
+    assert_eq!(any.downcast_ref::<Limited>().expect("canary").0.load(Ordering::Relaxed), 42);
+}
