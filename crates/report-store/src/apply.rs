@@ -75,11 +75,55 @@ pub(crate) fn apply(session: &Session<'_>, intent: &Intent) -> Result<Applied, S
     Ok(applied)
 }
 
-/// Replays the journal, if any, then clears it.
+/// Failed replays of one journal (each in its own write session) before it is set aside.
+const REPLAY_ATTEMPTS: u64 = 3;
+
+/// Whether a failed replay may succeed when tried again (a busy lock, a full
+/// disk being cleaned) or never will (no permission, a read-only filesystem,
+/// a side file we refuse to overwrite).
+fn lasting(e: &StorageError) -> bool {
+    match e {
+        StorageError::Io { source, .. } => matches!(
+            source.kind(),
+            std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::ReadOnlyFilesystem
+                | std::io::ErrorKind::IsADirectory
+                | std::io::ErrorKind::NotADirectory
+        ),
+        StorageError::CorruptIndex { .. } | StorageError::CorruptState { .. } => true,
+        _ => false,
+    }
+}
+
+/// Replays the journal, if any, then clears it. A replay that fails for good
+/// (or [`REPLAY_ATTEMPTS`] times) sets the journal aside, so one stuck
+/// operation never blocks every later write of every user.
 fn replay(session: &Session<'_>) -> Result<(), StorageError> {
     let inner = session.inner();
     let Some(intent) = journal::read(&inner.journal_path)? else { return Ok(()) };
-    let applied = apply(session, &intent)?;
+    let applied = match apply(session, &intent) {
+        Ok(applied) => applied,
+        Err(e) => {
+            let attempts = inner.replay_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if !lasting(&e) && attempts < REPLAY_ATTEMPTS {
+                tracing::warn!(error = %e, attempts, "an interrupted operation could not be completed yet; the next write tries again");
+                return Err(e);
+            }
+            let aside = journal::set_aside(&inner.journal_path, "failed")?;
+            inner.replay_failures.store(0, std::sync::atomic::Ordering::Relaxed);
+            inner.journals_set_aside.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(
+                error = %e,
+                attempts,
+                intent = ?intent,
+                moved_to = %aside.display(),
+                "an interrupted report operation cannot be completed; its journal was set aside and writes go on. \
+                 Fix what the error names (permissions, a read-only disk, a corrupt side file), then redo the \
+                 operation by hand if it is still wanted"
+            );
+            return Ok(());
+        }
+    };
     match &intent {
         Intent::Delete { user_id, report_number, file_path } => {
             tracing::warn!(

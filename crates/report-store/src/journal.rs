@@ -56,12 +56,19 @@ pub(crate) fn read(path: &Path) -> Result<Option<Intent>, StorageError> {
         Ok(file) => format!("unknown journal version {}", file.version),
         Err(e) => e.to_string(),
     };
-    let aside = set_aside_path(path);
+    let aside = set_aside(path, "unreadable")?;
     tracing::error!(path = %path.display(), moved_to = %aside.display(), %problem,
         "unreadable operation journal set aside; its operation is not replayed");
+    Ok(None)
+}
+
+/// Moves the journal out of the way (`.vox-journal.json.<label>-<unix seconds>`), durably, so
+/// no later write replays it; returns where it went.
+pub(crate) fn set_aside(path: &Path, label: &str) -> Result<PathBuf, StorageError> {
+    let aside = set_aside_path(path, label);
     fs::rename(path, &aside).map_err(|e| StorageError::io(path, e))?;
     atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))?;
-    Ok(None)
+    Ok(aside)
 }
 
 /// Forgets the finished operation. Not fsynced: if the removal is lost in a crash, the replay
@@ -74,13 +81,13 @@ pub(crate) fn clear(path: &Path) -> Result<(), StorageError> {
     }
 }
 
-fn set_aside_path(path: &Path) -> PathBuf {
+fn set_aside_path(path: &Path, label: &str) -> PathBuf {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".unreadable-{seconds}"));
+    name.push(format!(".{label}-{seconds}"));
     path.with_file_name(name)
 }
 

@@ -89,6 +89,10 @@ pub(crate) struct Inner {
     orphan_files: AtomicU64,
     dangling_entries: AtomicU64,
     recovered: AtomicU64,
+    /// Failed replays of the current journal.
+    replay_failures: AtomicU64,
+    /// Journals set aside because their replay failed for good.
+    journals_set_aside: AtomicU64,
 }
 
 impl fmt::Debug for Storage {
@@ -120,6 +124,8 @@ impl Storage {
             orphan_files: AtomicU64::new(0),
             dangling_entries: AtomicU64::new(0),
             recovered: AtomicU64::new(0),
+            replay_failures: AtomicU64::new(0),
+            journals_set_aside: AtomicU64::new(0),
         };
         let storage = Storage { inner: Arc::new(inner) };
         storage.startup();
@@ -139,6 +145,7 @@ impl Storage {
             orphan_files: inner.orphan_files.load(Ordering::Relaxed),
             dangling_entries: inner.dangling_entries.load(Ordering::Relaxed),
             recovered_operations: inner.recovered.load(Ordering::Relaxed),
+            journals_set_aside: inner.journals_set_aside.load(Ordering::Relaxed),
         }
     }
 

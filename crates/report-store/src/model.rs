@@ -90,4 +90,6 @@ pub struct StorageStats {
     pub dangling_entries: u64,
     /// Interrupted operations completed from the journal.
     pub recovered_operations: u64,
+    /// Journals set aside because their operation could not be completed.
+    pub journals_set_aside: u64,
 }

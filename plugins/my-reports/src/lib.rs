@@ -117,7 +117,20 @@ impl Plugin for MyReports {
     }
 
     fn metrics(&self) -> Vec<vox_plugin::metrics::Sample> {
-        self.metrics.samples()
+        use vox_plugin::metrics::Sample;
+        let mut samples = self.metrics.samples();
+        let store = self.storage().stats();
+        samples.push(Sample::counter(
+            "recovered_operations",
+            "Interrupted report operations completed from the journal",
+            store.recovered_operations,
+        ));
+        samples.push(Sample::counter(
+            "journals_set_aside",
+            "Interrupted report operations that could not be completed; their journal was set aside",
+            store.journals_set_aside,
+        ));
+        samples
     }
 }
 

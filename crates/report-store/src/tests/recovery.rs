@@ -117,3 +117,32 @@ fn interrupted_rename_is_completed_before_the_next_write() {
     assert_eq!(storage.list_blocking(1).expect("list")[0].title, "renamed");
     assert_eq!(storage.stats().recovered_operations, 1);
 }
+
+/// A journal whose replay can never succeed (here: the counters a delete must
+/// raise are corrupt, which the store refuses to overwrite) is set aside at the
+/// first attempt instead of failing every later write of every user.
+#[test]
+fn a_journal_whose_replay_fails_for_good_is_set_aside_and_writes_go_on() {
+    let tmp = TempDir::new("recover-wedged");
+    write_legacy(
+        tmp.path(),
+        &[legacy_entry(1, 1, "2025-01-15T14:30:00", "a"), legacy_entry(2, 1, "2025-01-16T14:30:00", "b")],
+    );
+    fs::write(tmp.path().join(".vox-counters.json"), b"garbage").expect("corrupt counters");
+    write_journal(
+        tmp.path(),
+        json!({"delete": {"user_id": 1, "report_number": 1, "file_path": "user_1/voxpersona_0001.txt"}}),
+    );
+    let storage = open(tmp.path());
+    assert_eq!(storage.stats().journals_set_aside, 1);
+    assert!(!tmp.path().join(".vox-journal.json").exists());
+    let names: Vec<String> = fs::read_dir(tmp.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with(".vox-journal.json.failed-")), "{names:?}");
+    // Another user's rename (it needs no number) works.
+    let renamed = storage.rename_blocking(2, 1, "user_2/voxpersona_0001.txt", "новое").expect("rename");
+    assert!(matches!(renamed, super::super::Renamed::Renamed { .. }));
+    assert_eq!(read_index(tmp.path()).len(), 2, "the set-aside delete did not happen behind anyone's back");
+}
