@@ -4,6 +4,7 @@
 //!   [`config`]: parsing a plugin section's host keys into a policy.
 //! - [`live`]: the config that changes without a restart, swapped atomically;
 //!   [`writer`]: its one writer (reload and automatic rollback both go through it).
+//! - [`audit`]: the audit log of applied changes.
 //! - [`reload`]: watching the config file and the override file, SIGHUP.
 //! - [`overrides`]: automatic rollbacks kept across restarts.
 //! - [`canary`]: each candidate's recent failures (the windows the triggers read).
@@ -11,6 +12,7 @@
 //! - [`autorollback`]: switching a candidate off when a trigger fires.
 //! - [`status`]: the running host's status file, for the operator's commands.
 
+pub mod audit;
 pub mod autorollback;
 pub mod canary;
 pub mod config;

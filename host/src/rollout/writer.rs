@@ -20,8 +20,7 @@ use crate::registry::load::{self as plugins, Checked, LoadedPlugin};
 use crate::registry::{PluginIdx, Registry};
 use crate::rollout::overrides::{self, Override, Overrides};
 
-/// The audit log's file name inside `host.data_dir`.
-pub const AUDIT_FILE: &str = "rollout-audit.jsonl";
+pub use super::audit::{AUDIT_FILE, append_audit};
 
 /// What reloading has done so far, for status output and metrics.
 #[derive(Debug, Default)]
@@ -359,42 +358,6 @@ fn changed_keys(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String>
     keys.sort();
     keys.dedup();
     keys
-}
-
-/// Appends one JSON line per plugin whose live settings changed (time,
-/// generation, old, new, and what caused it when not a config edit).
-pub fn append_audit(
-    audit: &Path,
-    registry: &Registry,
-    old: &LiveConfig,
-    new: &LiveConfig,
-    cause: Option<&str>,
-) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = audit.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut lines = String::new();
-    for (i, manifest) in registry.manifests().iter().enumerate() {
-        let (before, after) = (&old.plugins[i], &new.plugins[i]);
-        if before == after {
-            continue;
-        }
-        let line = serde_json::json!({
-            "time": time,
-            "generation": new.generation,
-            "plugin": manifest.id,
-            "cause": cause.unwrap_or("config"),
-            "old": before.describe(),
-            "new": after.describe(),
-        });
-        lines.push_str(&line.to_string());
-        lines.push('\n');
-    }
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(audit)?;
-    file.write_all(lines.as_bytes())?;
-    file.sync_data()
 }
 
 #[cfg(test)]

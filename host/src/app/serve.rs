@@ -1,0 +1,186 @@
+//! Serving: long polling wired into teloxide's dispatcher (a start whose
+//! first call fails on the network is retried), every background task spawned
+//! and stopped, and the shutdown that lets in-flight updates finish.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use teloxide::dispatching::{Dispatcher, UpdateHandler};
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::prelude::{Requester, dptree};
+use teloxide::types::{BotCommand, Update};
+use teloxide::update_listeners::{Polling, UpdateListener};
+use teloxide::{Bot, RequestError};
+
+use super::{Host, Runtime};
+use crate::dispatch::Dispatch;
+use crate::error::RunError;
+use crate::ops::Ops;
+use crate::registry::Registry;
+use crate::services::Services;
+use crate::services::telegram::Telegram;
+
+/// How often long-expired dialogues are swept from the store.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Expired dialogues are kept this long so a returning user still hears that
+/// the step timed out; after that they are dropped silently.
+const KEEP_EXPIRED: Duration = Duration::from_secs(3600);
+
+impl Host {
+    /// The built host (benchmarks and tests drive updates through it).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Long-polls Telegram and serves updates until `shutdown` resolves; then
+    /// stops polling and lets in-flight updates finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
+        let Host { runtime, bot, settings, reloader } = self;
+        let dispatch = Arc::clone(&runtime.dispatch);
+        register_commands(&bot, &dispatch.registry).await;
+
+        let sweeper = tokio::spawn(sweep(Arc::clone(&dispatch.services)));
+        let status_path = runtime.data_dir.join(crate::rollout::status::STATUS_FILE);
+        let status =
+            tokio::spawn(crate::rollout::status::write_loop(Arc::clone(&runtime.status), status_path));
+        let failures = runtime.failures.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let rollback = failures
+            .map(|rx| tokio::spawn(crate::rollout::autorollback::watch(Arc::clone(&runtime.watcher), rx)));
+        let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
+        let watcher = reloader.map(|r| {
+            tokio::spawn(r.watch(async {
+                let _ = watching_stopped.await;
+            }))
+        });
+        let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
+            .dependencies(dptree::deps![Arc::clone(&dispatch)])
+            .build();
+        let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs));
+        let mut listener = polling(&bot, poll_timeout).await;
+        // After the listener exists: /healthz turns ok at the probe's first answer,
+        // so "ok" never precedes polling.
+        let ops_tasks = crate::ops::start(Arc::clone(&runtime.endpoints), dispatch.services.telegram.clone());
+
+        // Stop through the listener, not the dispatcher's ShutdownToken: the token
+        // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown
+        // that arrives while the dispatcher is busy handing an update to a worker
+        // (seen as a rare hang). The listener's stop flag is sticky; once polling
+        // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
+        // The slot holds the current listener's token (a start that is retried makes a new one).
+        let stop_slot = Arc::new(std::sync::Mutex::new(listener.stop_token()));
+        let ops = Arc::clone(&runtime.ops);
+        let slot = Arc::clone(&stop_slot);
+        let stopper = tokio::spawn(async move {
+            shutdown.await;
+            ops.stopping();
+            tracing::info!("shutting down: no new updates; finishing the ones in flight");
+            slot.lock().unwrap_or_else(|p| p.into_inner()).stop();
+        });
+        let poll_errors = Arc::new(PollErrors {
+            telegram: dispatch.services.telegram.clone(),
+            ops: Arc::clone(&runtime.ops),
+        });
+        let mut attempt = 0;
+        let result = loop {
+            // It fails only at its first call (getMe), before taking any update: a
+            // network blip at start is retried instead of ending the host.
+            let result = dispatcher.try_dispatch_with_listener(listener, Arc::clone(&poll_errors)).await;
+            let transient = matches!(
+                &result,
+                Err(RequestError::Network(_) | RequestError::Io(_) | RequestError::RetryAfter(_))
+            );
+            if !transient || attempt >= START_RETRIES || runtime.ops.is_stopping() {
+                break result;
+            }
+            attempt += 1;
+            let wait = Duration::from_millis(250 << attempt);
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "telegram did not answer getMe at start; retrying");
+            }
+            tokio::time::sleep(wait).await;
+            listener = polling(&bot, poll_timeout).await;
+            let mut current = stop_slot.lock().unwrap_or_else(|p| p.into_inner());
+            *current = listener.stop_token();
+            if runtime.ops.is_stopping() {
+                current.stop();
+            }
+        };
+        stopper.abort();
+        for task in ops_tasks {
+            task.abort();
+        }
+        sweeper.abort();
+        status.abort();
+        if let Some(r) = rollback {
+            r.abort();
+        }
+        let _ = stop_watching.send(());
+        if let Some(w) = watcher {
+            let _ = w.await;
+        }
+        result.map_err(|e: RequestError| RunError::Unreachable(e.to_string()))?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// How often a start whose first call (getMe) fails on the network is retried
+/// (waits of 0.5, 1, 2, 4 and 8 s) before the host gives up.
+const START_RETRIES: u32 = 5;
+
+/// The long-polling listener (deleting a webhook first, as Telegram requires).
+async fn polling(bot: &Bot, timeout: Duration) -> impl UpdateListener<Err = RequestError> + use<> {
+    Polling::builder(bot.clone()).timeout(timeout).delete_webhook().await.build()
+}
+
+/// Long-poll failures: logged, counted, and seen by `/healthz`.
+struct PollErrors {
+    telegram: Telegram,
+    ops: Arc<Ops>,
+}
+
+impl ErrorHandler<RequestError> for PollErrors {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
+        tracing::error!(error = %error, "polling failed");
+        self.telegram.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
+        self.ops.reach.poll_failed();
+        Box::pin(async {})
+    }
+}
+
+fn handler() -> UpdateHandler<Infallible> {
+    dptree::endpoint(|update: Update, dispatch: Arc<Dispatch>| async move {
+        dispatch.handle_update(update).await;
+        Ok(())
+    })
+}
+
+/// Publishes every plugin command (and the host's /cancel) to Telegram's menu.
+async fn register_commands(bot: &Bot, registry: &Registry) {
+    let mut commands: Vec<BotCommand> = registry
+        .manifests()
+        .iter()
+        .flat_map(|m| m.commands.iter())
+        .map(|c| BotCommand::new(c.name, c.description))
+        .collect();
+    commands.push(BotCommand::new("cancel", "Отменить текущее действие"));
+    if let Err(e) = bot.set_my_commands(commands).await {
+        tracing::warn!(error = %e, "could not publish the command menu");
+    }
+}
+
+async fn sweep(services: Arc<Services>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        let Some(cutoff) = services.clock.now().checked_sub(KEEP_EXPIRED) else { continue };
+        match services.state.purge_expired(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "swept long-expired dialogues"),
+            Err(e) => tracing::warn!(error = %e, "state sweep failed"),
+        }
+    }
+}
