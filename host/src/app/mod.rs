@@ -61,11 +61,6 @@ impl Runtime {
         self.dispatch.live()
     }
 
-    /// The live config's one writer (config reload, automatic rollback).
-    pub fn writer(&self) -> &Arc<LiveWriter> {
-        &self.writer
-    }
-
     /// What config reloading has done.
     pub fn reload_stats(&self) -> &ReloadStats {
         self.writer.stats()
