@@ -79,6 +79,8 @@ pub async fn run(
     settings.telegram.api_url = api.url().parse()?;
     settings.telegram.poll_timeout_secs = 1;
     settings.host.data_dir = scratch.join("data");
+    // A sandbox session is a throwaway chat: nothing of it should outlive it.
+    settings.state.backend = vox_host::config::StateBackend::Memory;
     if !options.own_config {
         // A newcomer's sandbox must not fail on a taken port; an operator's config decides itself.
         settings.ops.listen.clear();

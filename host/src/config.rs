@@ -76,6 +76,20 @@ pub enum LogFormat {
 pub struct StateSettings {
     /// Which store keeps dialogue state.
     pub backend: StateBackend,
+    /// The SQLite store's file, relative to `host.data_dir` unless absolute.
+    #[serde(default = "default_state_path")]
+    pub path: PathBuf,
+}
+
+fn default_state_path() -> PathBuf {
+    PathBuf::from("state.sqlite3")
+}
+
+impl Settings {
+    /// The SQLite state store's file.
+    pub fn state_path(&self) -> PathBuf {
+        self.host.data_dir.join(&self.state.path)
+    }
 }
 
 /// `[ops]`: the operator's HTTP endpoints (`/healthz`, `/metrics`).
@@ -109,8 +123,10 @@ impl OpsSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StateBackend {
-    /// In process memory; lost on restart.
+    /// In process memory; lost on restart (tests, the sandbox).
     Memory,
+    /// An SQLite file under `host.data_dir`: dialogues survive restarts.
+    Sqlite,
 }
 
 /// A configuration that cannot be used, in one paragraph naming the key.

@@ -16,6 +16,10 @@ pub enum StartError {
     /// Plugin sections that do not fit the linked plugins.
     #[error("the plugin configuration is invalid:\n{}", bullets(.0.iter().cloned()))]
     Plugins(Vec<String>),
+    /// The state store cannot be opened (newer schema, held by another process, unusable).
+    /// The message names the file and what to do.
+    #[error("{0}")]
+    State(String),
 }
 
 /// The host started but could not keep serving.

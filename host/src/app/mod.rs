@@ -15,13 +15,13 @@ use tokio::sync::mpsc;
 use vox_plugin::Clock;
 use vox_plugin::host::HostApi;
 
-use crate::config::{Settings, Sources};
+use crate::config::{Settings, Sources, StateBackend};
 use crate::dispatch::Dispatch;
 use crate::error::{Error, StartError};
 use crate::metrics::{Collect, Metrics};
 use crate::ops::{Endpoints, Ops};
-use crate::registry::PluginIdx;
 use crate::registry::load::{self as plugins, Checked, Loaded, LoadedPlugin, PluginSamples};
+use crate::registry::{PluginIdx, Registry};
 use crate::rollout::autorollback::Watcher;
 use crate::rollout::canary::Canary;
 use crate::rollout::live::{LiveConfig, file_stamp};
@@ -31,7 +31,7 @@ use crate::rollout::status::StatusSource;
 use crate::rollout::writer::{LiveWriter, ReloadStats, WriterSetup};
 use crate::services::Services;
 use crate::services::locks::UserLocks;
-use crate::services::state::{MemoryStore, StateStore};
+use crate::services::state::{MemoryStore, SqliteStore, StateStore};
 use crate::services::telegram::Telegram;
 use crate::services::tracker::Tracker;
 
@@ -82,6 +82,20 @@ impl Runtime {
     }
 }
 
+/// The configured state store, opened (a file's dialogues loaded) for `registry`.
+fn open_state(settings: &Settings, registry: &Registry) -> Result<Arc<dyn StateStore>, StartError> {
+    Ok(match settings.state.backend {
+        StateBackend::Memory => Arc::new(MemoryStore::default()),
+        StateBackend::Sqlite => {
+            let resolve = |p: &str, v: Option<&str>, s: &str| registry.step_owner(p, v, s);
+            Arc::new(
+                SqliteStore::open(&settings.state_path(), &resolve)
+                    .map_err(|e| StartError::State(e.to_string()))?,
+            )
+        }
+    })
+}
+
 /// Builds a [`Host`]: the same path for `main` and for tests.
 pub struct HostBuilder {
     settings: Settings,
@@ -127,7 +141,10 @@ impl HostBuilder {
         let plugins: Arc<[LoadedPlugin]> = plugins.into();
         let ops = Arc::new(Ops::bind(&self.settings)?);
         let metrics = Arc::new(Metrics::default());
-        let state: Arc<dyn StateStore> = self.state.unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let state = match self.state {
+            Some(state) => state,
+            None => open_state(&self.settings, &registry)?,
+        };
         let canary = Arc::new(Canary::new(registry.manifests()));
         let (failures_tx, failures_rx) = mpsc::channel(FAILURE_CHECKS);
         let epoch = self.clock.now();
@@ -165,6 +182,7 @@ impl HostBuilder {
         let served = Arc::new(Served::new(registry.manifests()));
         let collectors: Vec<Arc<dyn Collect>> = vec![
             Arc::clone(&ops) as Arc<dyn Collect>,
+            Arc::clone(&services.state) as Arc<dyn Collect>,
             Arc::clone(&writer) as Arc<dyn Collect>,
             Arc::clone(&served) as Arc<dyn Collect>,
             Arc::new(PluginSamples(Arc::clone(&plugins))),

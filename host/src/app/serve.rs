@@ -176,7 +176,7 @@ async fn sweep(services: Arc<Services>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tick.tick().await;
-        let Some(cutoff) = services.clock.now().checked_sub(KEEP_EXPIRED) else { continue };
+        let Some(cutoff) = services.clock.wall().checked_sub(KEEP_EXPIRED) else { continue };
         match services.state.purge_expired(cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(purged = n, "swept long-expired dialogues"),

@@ -115,7 +115,7 @@ impl Dispatch {
             }
         };
 
-        if state.as_ref().is_some_and(|s| s.is_expired(self.services.clock.now()))
+        if state.as_ref().is_some_and(|s| s.is_expired(self.services.clock.wall()))
             && let Some(expired) = state.take()
         {
             if let Err(e) = self.services.state.remove(key).await {

@@ -343,6 +343,29 @@ impl Registry {
         self.prefixes.iter().find(|r| data.starts_with(r.prefix))
     }
 
+    /// The registry's own names for a stored dialogue's `plugin`, `version` and
+    /// `step`: `None` when no linked plugin declares that step (at that version).
+    pub fn step_owner(
+        &self,
+        plugin: &str,
+        version: Option<&str>,
+        step: &str,
+    ) -> Option<(&'static str, Option<&'static str>, &'static str)> {
+        let route = self.step(step)?;
+        let manifest = self.manifest(route.plugin);
+        if manifest.id != plugin {
+            return None;
+        }
+        let version = match version {
+            None => None,
+            Some(v) => Some(manifest.versions.iter().find(|m| m.name == v)?.name),
+        };
+        if route.version.is_some() && route.version != version {
+            return None;
+        }
+        Some((manifest.id, version, route.name))
+    }
+
     /// A declared step.
     #[inline]
     pub fn step(&self, name: &str) -> Option<&StepRoute> {

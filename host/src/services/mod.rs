@@ -16,7 +16,7 @@ pub mod telegram;
 pub mod tracker;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use vox_plugin::host::{HostApi, UserLock};
 use vox_plugin::{Clock, HostError, Keyboard, MessageKind, Outgoing, StateKey};
@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::registry::{PluginIdx, Registry};
 use crate::rollout::canary::{Canary, Event};
 use crate::services::locks::UserLocks;
-use crate::services::state::{DialogueState, StateStore};
+use crate::services::state::{DialogueState, StateStore, ValueKey};
 use crate::services::tracker::Tracker;
 use reach::Reachability;
 use telegram::Telegram;
@@ -111,7 +111,7 @@ impl HostApi for Services {
             .filter(|r| self.registry.manifest(r.plugin).id == plugin)
             .filter(|r| r.version.is_none() || r.version == version)
             .ok_or_else(|| HostError::UnknownStep(step.to_owned()))?;
-        let deadline = route.ttl.map(|ttl| self.clock.now() + ttl);
+        let deadline = route.ttl.map(|ttl| self.clock.wall() + ttl);
         let state = DialogueState { plugin, version, step: route.name, data, deadline };
         self.state.set(key, state).await.map_err(|e| HostError::State(e.to_string()))
     }
@@ -126,6 +126,38 @@ impl HostApi for Services {
 
     fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    fn wall_time(&self) -> SystemTime {
+        self.clock.wall()
+    }
+
+    async fn load_value(
+        &self,
+        plugin: &'static str,
+        key: StateKey,
+        name: &str,
+    ) -> Result<Option<String>, HostError> {
+        let key = ValueKey { plugin, key, name: name.to_owned() };
+        self.state.get_value(&key, self.clock.wall()).await.map_err(|e| HostError::State(e.to_string()))
+    }
+
+    async fn store_value(
+        &self,
+        plugin: &'static str,
+        key: StateKey,
+        name: &str,
+        value: String,
+        ttl: Duration,
+    ) -> Result<(), HostError> {
+        let key = ValueKey { plugin, key, name: name.to_owned() };
+        let expires = self.clock.wall() + ttl;
+        self.state.set_value(key, value, expires).await.map_err(|e| HostError::State(e.to_string()))
+    }
+
+    async fn clear_value(&self, plugin: &'static str, key: StateKey, name: &str) -> Result<(), HostError> {
+        let key = ValueKey { plugin, key, name: name.to_owned() };
+        self.state.remove_value(&key).await.map_err(|e| HostError::State(e.to_string()))
     }
 
     fn menu_entries(&self) -> Vec<vox_plugin::MenuEntry> {

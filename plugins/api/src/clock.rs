@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A monotonic clock shared by the host and its plugins ([`crate::Ctx::now`]).
 ///
@@ -22,6 +22,13 @@ impl Clock {
     /// Now, as the host sees it.
     pub fn now(&self) -> Instant {
         Instant::now() + Duration::from_millis(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Wall-clock now, moved by the same offset: what outlives the process
+    /// (dialogue deadlines, stored values), since an [`Instant`] means nothing
+    /// after a restart.
+    pub fn wall(&self) -> SystemTime {
+        SystemTime::now() + Duration::from_millis(self.offset_ms.load(Ordering::Relaxed))
     }
 
     /// Moves this clock (and every clone of it) forward.

@@ -333,6 +333,48 @@ impl Ctx {
         self.host.now()
     }
 
+    /// Wall-clock now, on the host's clock: for times kept across a restart
+    /// (in [`Ctx::set_user_value`]), where an [`Instant`] means nothing.
+    pub fn wall_time(&self) -> std::time::SystemTime {
+        self.host.wall_time()
+    }
+
+    /// This plugin's value `name` for this chat and user, if stored and not
+    /// expired. Values live where dialogue state does, so a value a dialogue
+    /// depends on (a list the user numbered from) survives a restart with it.
+    ///
+    /// ```
+    /// # async fn demo(ctx: &mut vox_plugin::Ctx) -> Result<(), vox_plugin::HostError> {
+    /// use std::time::Duration;
+    /// ctx.set_user_value("last_list", &vec![3, 1, 2], Duration::from_secs(600)).await?;
+    /// let list: Option<Vec<u32>> = ctx.user_value("last_list").await?;
+    /// assert_eq!(list, Some(vec![3, 1, 2]));
+    /// # Ok(()) }
+    /// ```
+    pub async fn user_value<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, HostError> {
+        match self.host.load_value(self.plugin, self.key, name).await? {
+            Some(text) => Ok(Some(serde_json::from_str(&text)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores this plugin's value `name` for this chat and user, replacing any,
+    /// until `ttl` has passed (see [`Ctx::user_value`]).
+    pub async fn set_user_value<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), HostError> {
+        let text = serde_json::to_string(value)?;
+        self.host.store_value(self.plugin, self.key, name, text, ttl).await
+    }
+
+    /// Drops this plugin's value `name` for this chat and user.
+    pub async fn clear_user_value(&self, name: &str) -> Result<(), HostError> {
+        self.host.clear_value(self.plugin, self.key, name).await
+    }
+
     /// The decided version as the plugin's [`crate::Versions`] enum (`None` for
     /// an unversioned plugin). Match on it once, exhaustively.
     pub fn version_as<V: crate::Versions>(&self) -> Option<V> {

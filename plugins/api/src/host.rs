@@ -3,7 +3,7 @@
 //! by `vox-host` and by [`crate::testing::RecordingHost`]), the parts a host
 //! builds a `Ctx` from, what [`crate::register!`] submits, lock guards.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::{HostError, Keyboard, MessageKind, Outgoing};
 
@@ -66,6 +66,30 @@ pub trait HostApi: Send + Sync {
     async fn lock_user(&self, user: i64, wait: Duration) -> Option<UserLock>;
     /// Now, on the host's clock.
     fn now(&self) -> Instant;
+    /// Wall-clock now, on the host's clock (what survives a restart).
+    fn wall_time(&self) -> SystemTime {
+        SystemTime::now()
+    }
+    /// The value `plugin` stored under `name` for `key`, as JSON text, if it
+    /// has not expired.
+    async fn load_value(
+        &self,
+        plugin: &'static str,
+        key: StateKey,
+        name: &str,
+    ) -> Result<Option<String>, HostError>;
+    /// Stores `value` (JSON text) under `name` for `key` until `ttl` has passed,
+    /// where dialogue state is kept (so it survives a restart when that does).
+    async fn store_value(
+        &self,
+        plugin: &'static str,
+        key: StateKey,
+        name: &str,
+        value: String,
+        ttl: Duration,
+    ) -> Result<(), HostError>;
+    /// Drops the value `plugin` stored under `name` for `key`.
+    async fn clear_value(&self, plugin: &'static str, key: StateKey, name: &str) -> Result<(), HostError>;
     /// A failure the host cannot see by itself (a list not delivered, a delete
     /// whose file survived): counted against `version`, and a trigger for
     /// automatic rollback when that version is a canary's candidate.

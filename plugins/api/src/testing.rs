@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::host::{CtxParts, HostApi, UserLock};
 use crate::{
@@ -36,6 +36,8 @@ struct Inner {
     /// Tracked (non-`Info`) messages per chat, as the host's tracker keeps them.
     tracked: HashMap<i64, Vec<(i32, MessageKind)>>,
     next_id: i32,
+    /// Plugins' stored values with their expiry, by (plugin, key, name).
+    values: HashMap<(&'static str, StateKey, String), (String, SystemTime)>,
 }
 
 /// Records every call; keeps dialogue steps in memory; locks and clock are real.
@@ -265,6 +267,40 @@ impl HostApi for RecordingHost {
 
     fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    fn wall_time(&self) -> SystemTime {
+        self.clock.wall()
+    }
+
+    async fn load_value(
+        &self,
+        plugin: &'static str,
+        key: StateKey,
+        name: &str,
+    ) -> Result<Option<String>, HostError> {
+        let now = self.clock.wall();
+        let inner = self.inner();
+        let value = inner.values.get(&(plugin, key, name.to_owned()));
+        Ok(value.filter(|(_, expires)| *expires > now).map(|(v, _)| v.clone()))
+    }
+
+    async fn store_value(
+        &self,
+        plugin: &'static str,
+        key: StateKey,
+        name: &str,
+        value: String,
+        ttl: Duration,
+    ) -> Result<(), HostError> {
+        let expires = self.clock.wall() + ttl;
+        self.inner().values.insert((plugin, key, name.to_owned()), (value, expires));
+        Ok(())
+    }
+
+    async fn clear_value(&self, plugin: &'static str, key: StateKey, name: &str) -> Result<(), HostError> {
+        self.inner().values.remove(&(plugin, key, name.to_owned()));
+        Ok(())
     }
 
     fn menu_entries(&self) -> Vec<MenuEntry> {

@@ -1,0 +1,207 @@
+//! The store's one writer: a thread that owns the connection and applies the
+//! queued operations in order, many per transaction (group commit), answering
+//! each after its transaction committed. Blocking SQLite calls stay off the
+//! async executor; the queue keeps every write to one key in the order the
+//! store made it.
+
+use std::sync::mpsc;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::super::{StateError, StateKey};
+
+/// At most this many operations share one transaction.
+const BATCH: usize = 256;
+
+/// One dialogue row as stored.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub plugin: &'static str,
+    pub version: Option<&'static str>,
+    pub step: &'static str,
+    pub data: String,
+    pub deadline_ms: Option<i64>,
+}
+
+/// A plugin value's address as stored.
+#[derive(Debug, Clone)]
+pub struct ValueAddr {
+    pub plugin: &'static str,
+    pub key: StateKey,
+    pub name: String,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StateError>>;
+
+/// What the store asks its writer for.
+pub enum Op {
+    SetDialogue(StateKey, Row, Reply<()>),
+    RemoveDialogue(StateKey, Reply<()>),
+    SetValue(ValueAddr, String, i64, Reply<()>),
+    RemoveValue(ValueAddr, Reply<()>),
+    GetValue(ValueAddr, i64, Reply<Option<String>>),
+    /// Drops dialogues and values expired at the time; answers how many values went.
+    Purge(i64, Reply<usize>),
+}
+
+/// An operation's result, sent once its transaction is known to have committed.
+enum Done {
+    Unit(Reply<()>, Result<(), StateError>),
+    Value(Reply<Option<String>>, Result<Option<String>, StateError>),
+    Count(Reply<usize>, Result<usize, StateError>),
+}
+
+impl Done {
+    fn fail(self, e: &str) -> Self {
+        let err = || StateError(format!("commit failed: {e}"));
+        match self {
+            Done::Unit(r, _) => Done::Unit(r, Err(err())),
+            Done::Value(r, _) => Done::Value(r, Err(err())),
+            Done::Count(r, _) => Done::Count(r, Err(err())),
+        }
+    }
+
+    fn send(self) {
+        // A caller that stopped waiting has nothing to be told.
+        let _ = match self {
+            Done::Unit(r, v) => r.send(v).map_err(drop),
+            Done::Value(r, v) => r.send(v).map_err(drop),
+            Done::Count(r, v) => r.send(v).map_err(drop),
+        };
+    }
+}
+
+fn failed(e: rusqlite::Error) -> StateError {
+    StateError(e.to_string())
+}
+
+/// Serves `ops` until every sender is gone, then closes the connection (which
+/// checkpoints the log) and lets go of the lock.
+pub fn run(mut conn: Connection, lock: std::fs::File, ops: mpsc::Receiver<Op>) {
+    while let Ok(first) = ops.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match ops.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        apply_batch(&mut conn, batch);
+    }
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "state store did not close cleanly; the next start recovers from its log");
+    }
+    drop(lock);
+}
+
+fn apply_batch(conn: &mut Connection, batch: Vec<Op>) {
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => {
+            let why = e.to_string();
+            batch.into_iter().map(|op| pending(op).fail(&why)).for_each(Done::send);
+            return;
+        }
+    };
+    let done: Vec<Done> = batch.into_iter().map(|op| apply(&tx, op)).collect();
+    match tx.commit() {
+        Ok(()) => done.into_iter().for_each(Done::send),
+        Err(e) => {
+            let why = e.to_string();
+            tracing::error!(error = %why, "state store commit failed");
+            done.into_iter().map(|d| d.fail(&why)).for_each(Done::send);
+        }
+    }
+}
+
+/// An operation's reply slot with no result yet (the batch failed before it ran).
+fn pending(op: Op) -> Done {
+    match op {
+        Op::SetDialogue(_, _, r)
+        | Op::RemoveDialogue(_, r)
+        | Op::SetValue(_, _, _, r)
+        | Op::RemoveValue(_, r) => Done::Unit(r, Ok(())),
+        Op::GetValue(_, _, r) => Done::Value(r, Ok(None)),
+        Op::Purge(_, r) => Done::Count(r, Ok(0)),
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> Done {
+    match op {
+        Op::SetDialogue(key, row, reply) => {
+            let r = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO dialogues (chat, user, plugin, version, step, data, deadline_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        key.chat,
+                        key.user,
+                        row.plugin,
+                        row.version,
+                        row.step,
+                        row.data,
+                        row.deadline_ms
+                    ])
+                });
+            Done::Unit(reply, r.map(drop).map_err(failed))
+        }
+        Op::RemoveDialogue(key, reply) => {
+            let r = tx
+                .prepare_cached("DELETE FROM dialogues WHERE chat = ?1 AND user = ?2")
+                .and_then(|mut s| s.execute(params![key.chat, key.user]));
+            Done::Unit(reply, r.map(drop).map_err(failed))
+        }
+        Op::SetValue(addr, value, expires_ms, reply) => {
+            let r = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO plugin_values (plugin, chat, user, name, value, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        addr.plugin,
+                        addr.key.chat,
+                        addr.key.user,
+                        addr.name,
+                        value,
+                        expires_ms
+                    ])
+                });
+            Done::Unit(reply, r.map(drop).map_err(failed))
+        }
+        Op::RemoveValue(addr, reply) => {
+            let r = tx
+                .prepare_cached(
+                    "DELETE FROM plugin_values WHERE plugin = ?1 AND chat = ?2 AND user = ?3 AND name = ?4",
+                )
+                .and_then(|mut s| s.execute(params![addr.plugin, addr.key.chat, addr.key.user, addr.name]));
+            Done::Unit(reply, r.map(drop).map_err(failed))
+        }
+        Op::GetValue(addr, now_ms, reply) => {
+            let r = tx
+                .prepare_cached(
+                    "SELECT value FROM plugin_values
+                     WHERE plugin = ?1 AND chat = ?2 AND user = ?3 AND name = ?4 AND expires_ms > ?5",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![addr.plugin, addr.key.chat, addr.key.user, addr.name, now_ms], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                });
+            Done::Value(reply, r.map_err(failed))
+        }
+        Op::Purge(now_ms, reply) => {
+            let r = tx
+                .execute(
+                    "DELETE FROM dialogues WHERE deadline_ms IS NOT NULL AND deadline_ms <= ?1",
+                    [now_ms],
+                )
+                .and_then(|_| tx.execute("DELETE FROM plugin_values WHERE expires_ms <= ?1", [now_ms]));
+            Done::Count(reply, r.map_err(failed))
+        }
+    }
+}
