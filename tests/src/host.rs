@@ -43,9 +43,50 @@ pub struct TestHost {
     clock: Clock,
     dir: TempDir,
     config_path: PathBuf,
-    runtime: Arc<Runtime>,
+    env: Vec<(String, String)>,
+    /// `None` only between a restart's stop and start, so the old host's
+    /// state store is let go before the new one opens it.
+    runtime: Option<Arc<Runtime>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), vox_host::Error>>>,
+}
+
+/// One started host process's handles.
+struct Started {
+    runtime: Arc<Runtime>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), vox_host::Error>>,
+}
+
+/// Loads the config as the binary would and starts the host on `api`;
+/// returns once it is about to poll.
+async fn launch(
+    api: &FakeBotApi,
+    clock: &Clock,
+    config_path: &std::path::Path,
+    env: &[(String, String)],
+) -> Result<Started, vox_host::Error> {
+    let settings = Settings::load(Some(config_path), env.to_vec()).map_err(vox_host::StartError::from)?;
+    let bot = vox_host::bot(&settings)?;
+    let calls_before = api.calls().len();
+    let host = HostBuilder::new(settings)
+        .clock(clock.clone())
+        .watch_config(config_path.to_owned(), env.to_vec())
+        .build(bot)?;
+    let runtime = Arc::clone(host.runtime());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        host.run(async {
+            let _ = stopped.await;
+        })
+        .await
+        .map_err(vox_host::Error::from)
+    });
+    // getMe is the dispatcher's last call before it polls; updates pushed from
+    // now on wait in the fake's queue until the first getUpdates takes them.
+    let ready = api.wait_call(calls_before, |c| c.method == "getMe", Duration::from_secs(10)).await;
+    assert!(ready.is_some(), "the host never called getMe");
+    Ok(Started { runtime, stop, task })
 }
 
 impl TestHostBuilder {
@@ -110,28 +151,18 @@ impl TestHostBuilder {
             ("VOX__OPS__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ];
         env.extend(self.env);
-        let settings = Settings::load(Some(&config_path), env.clone()).map_err(vox_host::StartError::from)?;
-        let bot = vox_host::bot(&settings)?;
         let clock = Clock::default();
-        let host = HostBuilder::new(settings)
-            .clock(clock.clone())
-            .watch_config(config_path.clone(), env)
-            .build(bot)?;
-        let runtime = Arc::clone(host.runtime());
-
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            host.run(async {
-                let _ = stopped.await;
-            })
-            .await
-            .map_err(vox_host::Error::from)
-        });
-        // getMe is the dispatcher's last call before it polls; updates pushed from
-        // now on wait in the fake's queue until the first getUpdates takes them.
-        let ready = api.wait_call(0, |c| c.method == "getMe", Duration::from_secs(10)).await;
-        assert!(ready.is_some(), "the host never called getMe");
-        Ok(TestHost { api, clock, dir, config_path, runtime, stop: Some(stop), task: Some(task) })
+        let Started { runtime, stop, task } = launch(&api, &clock, &config_path, &env).await?;
+        Ok(TestHost {
+            api,
+            clock,
+            dir,
+            config_path,
+            env,
+            runtime: Some(runtime),
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 }
 
@@ -178,23 +209,23 @@ impl TestHost {
 
     /// The host's runtime (metrics, ops address, live config).
     pub fn runtime(&self) -> &Arc<Runtime> {
-        &self.runtime
+        self.runtime.as_ref().expect("the host is running")
     }
 
     /// `http://<ops address>` of this host's `/healthz` and `/metrics`.
     pub fn ops_url(&self) -> String {
-        let addr = self.runtime.ops_addr().expect("tests run the ops endpoints");
+        let addr = self.runtime().ops_addr().expect("tests run the ops endpoints");
         format!("http://{addr}")
     }
 
     /// The live config's generation (1 at start, +1 per applied change).
     pub fn generation(&self) -> u64 {
-        self.runtime.live().generation
+        self.runtime().live().generation
     }
 
     /// Config changes refused so far.
     pub fn reload_failures(&self) -> u64 {
-        self.runtime.reload_stats().failed.load(Ordering::Relaxed)
+        self.runtime().reload_stats().failed.load(Ordering::Relaxed)
     }
 
     /// Waits until `check` holds (polled every 20 ms), up to 10 s (CI machines are busy).
@@ -214,6 +245,20 @@ impl TestHost {
         }
     }
 
+    /// Restarts the host as a deploy does: stops it gracefully (as on SIGTERM:
+    /// in-flight updates finish), then starts a new one from the same config
+    /// file, data directory, fake Bot API and clock. Chats and their buttons
+    /// stay as users see them; what the host kept in memory is gone.
+    pub async fn restart(&mut self) {
+        self.shut_down().await.expect("the host stopped cleanly before its restart");
+        let started = launch(&self.api, &self.clock, &self.config_path, &self.env).await;
+        let Started { runtime, stop, task } =
+            started.unwrap_or_else(|e| panic!("the host did not start again: {e}"));
+        self.runtime = Some(runtime);
+        self.stop = Some(stop);
+        self.task = Some(task);
+    }
+
     /// Stops the host gracefully (in-flight updates finish) and returns how it ended.
     ///
     /// Also checks an invariant every test gets for free: no callback query was
@@ -227,9 +272,14 @@ impl TestHost {
             .map(|c| format!("{} {}", c.params, c.description.unwrap_or_default()))
             .collect();
         assert!(refused.is_empty(), "callback queries answered twice or unknown: {refused:?}");
+        self.shut_down().await
+    }
+
+    async fn shut_down(&mut self) -> Result<(), vox_host::Error> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.runtime = None;
         match self.task.take() {
             Some(task) => match tokio::time::timeout(Duration::from_secs(15), task).await {
                 Ok(Ok(result)) => result,

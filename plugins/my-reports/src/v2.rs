@@ -10,7 +10,7 @@ mod confirm;
 mod list;
 
 use serde::{Deserialize, Serialize};
-use vox_plugin::{Ctx, HandlerError, MessageKind, StateKey, StepState};
+use vox_plugin::{Ctx, HandlerError, MessageKind, StepState};
 
 use crate::MyReports;
 use crate::ids::{SHOW_MY_REPORTS, V2Button};
@@ -46,7 +46,9 @@ pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
             Some(V2Button::Yes(number)) => confirm::apply(p, ctx, number).await,
             Some(V2Button::Cancel) => cancel(p, ctx).await,
             None => {
-                ctx.answer(Some(texts::ALREADY_DONE)).await?;
+                // Our prefix with data no release of ours writes: an old or forged button.
+                ctx.answer(None).await?;
+                ctx.send_text(MessageKind::Menu, texts::QUESTION_OUTDATED, Some(reopen_keyboard())).await?;
                 Ok(())
             }
         };
@@ -64,18 +66,10 @@ pub async fn on_expired(p: &MyReports, ctx: &mut Ctx, _expired: StepState) -> Re
     Ok(())
 }
 
-fn key(ctx: &Ctx) -> StateKey {
-    StateKey { chat: ctx.chat_id(), user: ctx.user().id }
-}
-
 /// The user's list `snap`, or — after telling the user it is outdated and
 /// ending any step — `None`.
-async fn fresh_snapshot(
-    p: &MyReports,
-    ctx: &mut Ctx,
-    snap: u64,
-) -> Result<Option<std::sync::Arc<Snapshot>>, HandlerError> {
-    match p.snapshots.get(key(ctx), snap, ctx.now()) {
+async fn fresh_snapshot(p: &MyReports, ctx: &mut Ctx, snap: u64) -> Result<Option<Snapshot>, HandlerError> {
+    match p.snapshots.get(ctx, snap).await? {
         Ok(s) => Ok(Some(s)),
         Err(stale) => {
             p.metrics.timeouts.inc();
@@ -95,11 +89,25 @@ async fn fresh_snapshot(
 
 async fn cancel(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     let data: Option<StepData> = ctx.step_data().ok().flatten();
+    let confirming = matches!(
+        ctx.step_name(),
+        Some(
+            crate::ids::steps::VIEW_CONFIRM
+                | crate::ids::steps::RENAME_CONFIRM
+                | crate::ids::steps::DELETE_CONFIRM
+        )
+    );
     if ctx.step().is_some() {
         ctx.clear_step().await?;
     }
     ctx.answer(Some("Отменено")).await?;
-    let fresh = data.and_then(|d| p.snapshots.get(key(ctx), d.snap, ctx.now()).ok());
+    if let Some(number) = data.as_ref().and_then(|d| d.number).filter(|_| confirming) {
+        confirm::mark_finished(ctx, number).await;
+    }
+    let fresh = match data {
+        Some(d) => p.snapshots.get(ctx, d.snap).await?.ok(),
+        None => None,
+    };
     let kb = match fresh {
         Some(s) => actions_keyboard(s.id),
         None => reopen_keyboard(),

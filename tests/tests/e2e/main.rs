@@ -10,6 +10,7 @@ mod menu;
 mod ops;
 mod reports_v1;
 mod reports_v2;
+mod restarts;
 mod rollout;
 mod routing;
 mod telegram_faults;

@@ -26,9 +26,17 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
     let confirming =
         matches!(step, Some(steps::VIEW_CONFIRM | steps::RENAME_CONFIRM | steps::DELETE_CONFIRM));
     let Some(data) = data.filter(|d| confirming && d.number == Some(number)) else {
-        // Pressed twice, or an old question's button: the dialogue it belonged to is over.
-        ctx.answer(Some(texts::ALREADY_DONE)).await?;
-        op.finish("already_done");
+        // The dialogue this button belonged to is over. Say "done" only when it
+        // ended here, by this confirmation or a cancel; otherwise (it expired,
+        // was replaced, or its state is gone) nothing was done — say so.
+        if finished(ctx).await == Some(number) {
+            ctx.answer(Some(texts::ALREADY_DONE)).await?;
+            op.finish("already_done");
+        } else {
+            ctx.answer(None).await?;
+            ctx.send_text(MessageKind::Menu, texts::QUESTION_OUTDATED, Some(reopen_keyboard())).await?;
+            op.finish("question_outdated");
+        }
         return Ok(());
     };
     let Some(snapshot) = fresh_snapshot(p, ctx, data.snap).await? else {
@@ -46,6 +54,7 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
     // The dialogue ends here whatever happens next: a repeat press finds nothing to confirm.
     ctx.clear_step().await?;
     ctx.answer(None).await?;
+    mark_finished(ctx, number).await;
     let outcome = match step {
         Some(steps::VIEW_CONFIRM) => view(p, ctx, number, &expected, data.snap).await?,
         Some(steps::RENAME_CONFIRM) => {
@@ -56,6 +65,27 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
     };
     op.finish(outcome);
     Ok(())
+}
+
+/// The user's confirmation that ended last (acted on or cancelled): a repeat
+/// press of its button is "already done", not "outdated".
+const FINISHED: &str = "finished_confirmation";
+/// As long as Telegram lets anyone press a button of a message the bot could still edit.
+const FINISHED_KEPT: Duration = Duration::from_secs(48 * 3600);
+
+/// Remembers that the confirmation of `number` ended (best effort: without
+/// it a repeat press says "outdated", which is still true).
+pub(super) async fn mark_finished(ctx: &Ctx, number: u32) {
+    if let Err(e) = ctx.set_user_value(FINISHED, &number, FINISHED_KEPT).await {
+        tracing::warn!(error = %e, "could not remember the finished confirmation");
+    }
+}
+
+async fn finished(ctx: &Ctx) -> Option<u32> {
+    ctx.user_value::<u32>(FINISHED).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the finished confirmation");
+        None
+    })
 }
 
 /// Takes the user's lock, counting a wait; `None` when the other operation outlasts it.

@@ -3,7 +3,7 @@
 
 use vox_plugin::{Button, Ctx, Document, HandlerError, Keyboard, MessageKind, tracing};
 
-use super::{fresh_snapshot, key};
+use super::fresh_snapshot;
 use crate::MyReports;
 use crate::filter::Filter;
 use crate::ids::{Export, Start, V2Button};
@@ -53,7 +53,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         .iter()
         .map(|r| SnapEntry { number: r.number, file_path: r.file_path.clone(), title: r.title.clone() })
         .collect();
-    let snapshot = p.snapshots.put(key(ctx), entries, ctx.now());
+    let snapshot = p.snapshots.put(ctx, entries).await?;
     let generated = chrono::Local::now().format("%d.%m.%Y %H:%M").to_string();
     let heading = filter.as_ref().map(Filter::describe);
     let bytes = listing::txt(&ctx.user().name, &generated, heading.as_deref(), &reports);
@@ -83,11 +83,16 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
             return Err(e.into());
         }
     };
-    if let Some(previous) = p.snapshots.replace_list_message(key(ctx), Some(list_message)) {
+    match p.snapshots.replace_list_message(ctx, list_message).await {
         // Old numbers must not be read off an old file; failing to delete is cosmetic.
-        if let Err(e) = ctx.delete(&[previous]).await {
-            tracing::warn!(error = %e, "could not delete the previous list");
+        Ok(Some(previous)) => {
+            if let Err(e) = ctx.delete(&[previous]).await {
+                tracing::warn!(error = %e, "could not delete the previous list");
+            }
         }
+        Ok(None) => {}
+        // The list is out; only the next list's cleanup of this one is lost.
+        Err(e) => tracing::warn!(error = %e, "could not remember the list message"),
     }
     p.metrics.lists_sent.inc();
     p.metrics.list_bytes_total.add(size);

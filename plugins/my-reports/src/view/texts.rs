@@ -25,6 +25,9 @@ pub const STORAGE_FAILED: &str = "⚠️ Не удалось прочитать 
 pub const BUSY: &str = "⏳ Предыдущая операция еще выполняется. Попробуйте еще раз через несколько секунд.";
 /// A confirmation pressed twice, or after its dialogue ended.
 pub const ALREADY_DONE: &str = "Это действие уже выполнено или отменено.";
+/// A confirmation whose dialogue is gone (expired, replaced, lost): nothing was done.
+pub const QUESTION_OUTDATED: &str =
+    "⌛ Этот вопрос устарел, и действие не выполнено. Откройте список заново и выберите отчет еще раз.";
 /// Step cancelled.
 pub const CANCELLED: &str = "❌ Действие отменено.";
 /// Too many wrong answers.
