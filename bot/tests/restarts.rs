@@ -1,0 +1,187 @@
+//! `vox-host run` killed in the middle of a dialogue — SIGKILL (a crash, the
+//! OOM killer) and SIGTERM (systemd's stop) — and started again on the same
+//! data directory: the user's next press or answer finishes what they
+//! started, checked in the reports directory. The state store is the default
+//! one, SQLite under `host.data_dir`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use vox_fake_bot_api::{FakeBotApi, ScriptedUser};
+use vox_report_store::Storage;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vox-host");
+const USER: i64 = 4242;
+
+/// How the host is stopped.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Kill,
+    Term,
+}
+
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Setup {
+    dir: PathBuf,
+    api: FakeBotApi,
+}
+
+impl Setup {
+    async fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("vox-restart-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage = Storage::open(dir.join("reports")).expect("reports dir");
+        vox_report_store::demo::seed_demo(&storage, USER).expect("seed");
+        std::fs::write(
+            dir.join("vox.toml"),
+            format!(
+                "[plugins.my_reports]\nversion = \"v2\"\nreports_dir = \"{}\"\n",
+                dir.join("reports").display()
+            ),
+        )
+        .expect("config");
+        Self { dir, api: FakeBotApi::start().await.expect("fake API") }
+    }
+
+    /// Starts `vox-host run` and waits until it is about to poll.
+    async fn start(&self) -> Host {
+        let calls = self.api.calls().len();
+        let log =
+            std::fs::File::options().create(true).append(true).open(self.dir.join("host.log")).expect("log");
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(self.dir.join("vox.toml"))
+            .arg("run")
+            .env("VOX__TELEGRAM__TOKEN", self.api.token())
+            .env("VOX__TELEGRAM__API_URL", self.api.url())
+            .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
+            .env("VOX__HOST__DATA_DIR", self.dir.join("data"))
+            .env("VOX__OPS__LISTEN", "")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("host starts");
+        let host = Host(child);
+        let ready = self.api.wait_call(calls, |c| c.method == "getMe", Duration::from_secs(20)).await;
+        assert!(ready.is_some(), "the host never called getMe: {}", self.log());
+        host
+    }
+
+    async fn restart(&self, mut host: Host, how: Stop) -> Host {
+        match how {
+            Stop::Kill => host.0.kill().expect("SIGKILL"),
+            Stop::Term => {
+                let status = Command::new("kill")
+                    .args(["-TERM", &host.0.id().to_string()])
+                    .status()
+                    .expect("kill runs");
+                assert!(status.success());
+            }
+        }
+        let status = host.0.wait().expect("the host ends");
+        if let Stop::Term = how {
+            assert!(status.success(), "SIGTERM is a clean stop: {status:?}\n{}", self.log());
+        }
+        self.start().await
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("host.log")).unwrap_or_default()
+    }
+
+    fn storage(&self) -> Storage {
+        Storage::open(self.dir.join("reports")).expect("reports dir")
+    }
+
+    fn user(&self) -> ScriptedUser {
+        self.api.user(USER, "Алиса").with_wait(Duration::from_secs(20))
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn title(storage: &Storage, number: u32) -> Option<String> {
+    storage.get_blocking(USER, number).expect("read").map(|r| r.title)
+}
+
+async fn open_list(user: &mut ScriptedUser) {
+    user.send_text("/reports");
+    user.expect_document().await;
+    user.expect_text("Выберите действие").await;
+}
+
+async fn delete_confirmed_across(how: Stop, setup: &Setup) {
+    let host = setup.start().await;
+    let mut alice = setup.user();
+    open_list(&mut alice).await;
+    alice.press("Удалить");
+    alice.expect_text("Какой отчет удалить?").await;
+    alice.send_text("3");
+    alice.expect_text("Удалить отчет №3").await;
+    let host = setup.restart(host, how).await;
+    alice.press("Да, удалить");
+    alice.expect_text("удален").await;
+    assert_eq!(title(&setup.storage(), 3), None, "{how:?}: the confirmed delete deleted");
+    drop(host);
+}
+
+async fn rename_typed_across(how: Stop, setup: &Setup) {
+    let host = setup.start().await;
+    let mut alice = setup.user();
+    open_list(&mut alice).await;
+    alice.press("Переименовать");
+    alice.send_text("2");
+    alice.expect_text("Введите новое название для отчета №2").await;
+    let host = setup.restart(host, how).await;
+    alice.send_text("Название после сбоя");
+    alice.expect_text("→ «Название после сбоя»").await;
+    let host = setup.restart(host, how).await;
+    alice.press("Да, переименовать");
+    alice.expect_text("Отчет №2 переименован").await;
+    assert_eq!(title(&setup.storage(), 2).as_deref(), Some("Название после сбоя"), "{how:?}");
+    drop(host);
+}
+
+async fn view_confirmed_across(how: Stop, setup: &Setup) {
+    let host = setup.start().await;
+    let mut alice = setup.user();
+    open_list(&mut alice).await;
+    let host = setup.restart(host, how).await;
+    alice.press("Посмотреть");
+    alice.send_text("1");
+    alice.expect_text("Прислать отчет №1").await;
+    let host = setup.restart(host, how).await;
+    alice.press("Да, прислать");
+    let doc = alice.expect_document().await;
+    assert!(doc.caption.as_deref().is_some_and(|c| c.starts_with("№1:")), "{how:?}: {:?}", doc.caption);
+    drop(host);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_host_finishes_every_dialogue_after_it_is_started_again() {
+    let setup = Setup::new("kill").await;
+    delete_confirmed_across(Stop::Kill, &setup).await;
+    rename_typed_across(Stop::Kill, &setup).await;
+    view_confirmed_across(Stop::Kill, &setup).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_stopped_with_sigterm_finishes_every_dialogue_after_it_is_started_again() {
+    let setup = Setup::new("term").await;
+    delete_confirmed_across(Stop::Term, &setup).await;
+    rename_typed_across(Stop::Term, &setup).await;
+    view_confirmed_across(Stop::Term, &setup).await;
+}
