@@ -15,8 +15,11 @@ use vox_host::services::state::{DialogueState, SqliteStore, StateKey, StateStore
 type Owner = Option<(&'static str, Option<&'static str>, &'static str)>;
 
 fn resolve(plugin: &str, version: Option<&str>, step: &str) -> Owner {
-    (plugin == "my_reports" && version == Some("v2") && step == "report_rename_ask_new_name")
-        .then_some(("my_reports", Some("v2"), "report_rename_ask_new_name"))
+    (plugin == "my_reports" && version == Some("v2") && step == "report_rename_ask_new_name").then_some((
+        "my_reports",
+        Some("v2"),
+        "report_rename_ask_new_name",
+    ))
 }
 
 fn dialogue(n: u64) -> DialogueState {
@@ -37,7 +40,8 @@ fn scratch(tag: &str) -> PathBuf {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let path = scratch("path");
     let store = SqliteStore::open(&path, &resolve).expect("open");
     let key = StateKey { chat: 1, user: 1 };
@@ -67,7 +71,8 @@ fn bench(c: &mut Criterion) {
     {
         let store = SqliteStore::open(&big, &resolve).expect("open");
         rt.block_on(async {
-            let writes = (0..100_000i64).map(|i| store.set(StateKey { chat: i, user: i }, dialogue(i as u64)));
+            let writes =
+                (0..100_000i64).map(|i| store.set(StateKey { chat: i, user: i }, dialogue(i as u64)));
             for chunk in writes.collect::<Vec<_>>().chunks_mut(1000) {
                 futures_util::future::try_join_all(chunk.iter_mut()).await.expect("fill");
             }

@@ -67,6 +67,7 @@ fn new_report() -> NewReport {
         username: Some("bench".into()),
         title: "Новый отчёт".into(),
         search_type: "fast".into(),
+        job_id: None,
         tokens: 1_000,
         content: vec![b'x'; 4_096],
         timestamp: None,

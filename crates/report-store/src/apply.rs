@@ -75,6 +75,57 @@ pub(crate) fn apply(session: &Session<'_>, intent: &Intent) -> Result<Applied, S
     Ok(applied)
 }
 
+/// After [`apply`] failed in the operation's own session, makes what the
+/// caller is told true. If the intent's effect is already in the index (the
+/// index write went through, a later step failed), it took effect: `Ok`, and
+/// the journal stays for the next write to finish the rest (the deleted
+/// report's file). If not, whatever it did is undone (a saved report's file
+/// removed) and the journal cleared, so no later replay completes behind the
+/// caller's back an operation they were told failed: `Err(error)`.
+pub(crate) fn settle_failed(
+    session: &Session<'_>,
+    intent: &Intent,
+    error: StorageError,
+) -> Result<(), StorageError> {
+    let took_effect = session.read(|index| match intent {
+        Intent::Rename { user_id, report_number, file_path, new_title } => {
+            lookup(index, *user_id, *report_number, file_path).is_some_and(|(_, _, r)| r.title == *new_title)
+        }
+        Intent::Delete { user_id, report_number, file_path } => {
+            lookup(index, *user_id, *report_number, file_path).is_none()
+        }
+        Intent::Save { user_id, report_number, file_path, .. } => {
+            lookup(index, *user_id, *report_number, file_path).is_some()
+        }
+    });
+    let took_effect = match took_effect {
+        Ok(took) => took,
+        Err(read) => {
+            // Cannot tell: the journal stays and the next write decides.
+            tracing::error!(error = %error, read = %read, intent = ?intent, "a report operation failed and its outcome cannot be read back");
+            return Err(error);
+        }
+    };
+    if took_effect {
+        tracing::warn!(error = %error, intent = ?intent, "a report operation took effect but a later step failed; the next write finishes it");
+        return Ok(());
+    }
+    if let Intent::Save { user_id, file_path, .. } = intent
+        && paths::check_lexically(*user_id, file_path).is_ok()
+        && let Err(e) = super::atomic::remove_durably(&session.inner().dir.join(file_path))
+    {
+        tracing::warn!(error = %e, file_path, "could not remove the file of a save that failed; it is an orphan now");
+    }
+    if let Err(e) = journal::clear(&session.inner().journal_path) {
+        tracing::error!(
+            error = %e,
+            intent = ?intent,
+            "a failed report operation's journal could not be cleared: the next write may still complete it"
+        );
+    }
+    Err(error)
+}
+
 /// Failed replays of one journal (each in its own write session) before it is set aside.
 const REPLAY_ATTEMPTS: u64 = 3;
 

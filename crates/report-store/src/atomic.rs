@@ -24,6 +24,8 @@ pub(crate) fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> Result<(), StorageError> {
+    #[cfg(test)]
+    crate::faults::check(crate::faults::Call::Write, path).map_err(|e| StorageError::io(path, e))?;
     let resolved;
     let path = if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         resolved = fs::canonicalize(path).map_err(|e| StorageError::io(path, e))?;
@@ -69,6 +71,8 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 
 /// Removes `path` durably; `Ok(false)` if it did not exist.
 pub(crate) fn remove_durably(path: &Path) -> Result<bool, StorageError> {
+    #[cfg(test)]
+    crate::faults::check(crate::faults::Call::Remove, path).map_err(|e| StorageError::io(path, e))?;
     match fs::remove_file(path) {
         Ok(()) => sync_dir(&parent_of(path)).map(|()| true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),

@@ -29,6 +29,7 @@ pub fn seed_demo(storage: &Storage, user: i64) -> Result<Vec<Report>, StorageErr
                 username: Some("sandbox".to_owned()),
                 title: (*title).to_owned(),
                 search_type: (*search).to_owned(),
+                job_id: None,
                 tokens: 1500 + 100 * i as u64,
                 content: content.into_bytes(),
                 timestamp: NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%S").ok(),

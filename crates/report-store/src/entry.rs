@@ -60,6 +60,7 @@ impl Entry {
             tokens: report.tokens,
             search_type: &report.search_type,
             report_number: report.number,
+            job_id: report.job_id.as_deref(),
         };
         let raw = RawValue::from_string(serde_json::to_string(&fields)?)?;
         Ok(Entry { raw, report: Some(report) })
@@ -77,6 +78,8 @@ struct NewEntry<'a> {
     tokens: u64,
     search_type: &'a str,
     report_number: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_id: Option<&'a str>,
 }
 
 /// Reads the report out of an entry's JSON text.
@@ -93,6 +96,7 @@ pub(crate) fn parse_report(raw: &RawValue) -> Result<Report, Malformed> {
         size_bytes: members.optional("size_bytes").unwrap_or(0),
         tokens: members.optional("tokens").unwrap_or(0),
         search_type: members.optional("search_type").unwrap_or_else(|| DEFAULT_SEARCH_TYPE.to_owned()),
+        job_id: members.optional("job_id"),
     })
 }
 

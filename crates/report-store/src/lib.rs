@@ -23,6 +23,8 @@ mod counters;
 pub mod demo;
 mod entry;
 mod error;
+#[cfg(test)]
+mod faults;
 mod import;
 mod index;
 mod journal;

@@ -23,6 +23,8 @@ pub struct Report {
     pub tokens: u64,
     /// `"fast"` or `"deep"` (`"fast"` when missing).
     pub search_type: String,
+    /// The pipeline job that saved it ([`NewReport::job_id`]), if given.
+    pub job_id: Option<String>,
 }
 
 /// A report to be saved by [`Storage::save_report_blocking`](super::Storage::save_report_blocking).
@@ -42,6 +44,10 @@ pub struct NewReport {
     pub content: Vec<u8>,
     /// Report time; local now (whole seconds) when `None`.
     pub timestamp: Option<NaiveDateTime>,
+    /// The idempotency key: the pipeline's job id. A save retried with the
+    /// same key (after an error or a lost answer) returns the report the
+    /// first one stored — one report, one number. Stored as `job_id`.
+    pub job_id: Option<String>,
 }
 
 /// Outcome of a rename.

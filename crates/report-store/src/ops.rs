@@ -13,6 +13,7 @@ use super::error::StorageError;
 use super::index::Index;
 use super::journal::Intent;
 use super::model::{Deleted, NewReport, Renamed, Report};
+use super::session::Session;
 use super::{Inner, atomic, counters, paths, timestamp};
 
 /// Journal the new `question`, apply, clear the journal.
@@ -36,8 +37,7 @@ pub(crate) fn rename(
         new_title: new_title.to_owned(),
     };
     session.journal(&intent)?;
-    apply::apply(&session, &intent)?;
-    session.finish()?;
+    carry_out(session, &intent)?;
     let new = Report { title: new_title.to_owned(), ..old.clone() };
     Ok(Renamed::Renamed { old, new })
 }
@@ -58,8 +58,7 @@ pub(crate) fn delete(
     counters::raise(&inner.counters_path, user, number.saturating_add(1))?;
     let intent = Intent::Delete { user_id: user, report_number: number, file_path: expected_path.to_owned() };
     session.journal(&intent)?;
-    apply::apply(&session, &intent)?;
-    session.finish()?;
+    carry_out(session, &intent)?;
     Ok(Deleted::Deleted(report))
 }
 
@@ -68,6 +67,19 @@ pub(crate) fn delete(
 pub(crate) fn save(inner: &Inner, new: NewReport) -> Result<Report, StorageError> {
     let session = apply::begin(inner)?;
     let user = new.user_id;
+    if let Some(job) = new.job_id.as_deref() {
+        let stored = session
+            .read(|index| index.reports_of(user).find(|r| r.job_id.as_deref() == Some(job)).cloned())?;
+        if let Some(stored) = stored {
+            tracing::info!(
+                user,
+                job_id = job,
+                number = stored.number,
+                "save retried: the report is already stored"
+            );
+            return Ok(stored);
+        }
+    }
     let (report, entry) = session.read(|index| -> Result<(Report, Entry), StorageError> {
         let mut counters = counters::load(&inner.counters_path)?;
         let number = counters::next_number(&counters, index, user)?;
@@ -84,6 +96,7 @@ pub(crate) fn save(inner: &Inner, new: NewReport) -> Result<Report, StorageError
             size_bytes: new.content.len() as u64,
             tokens: new.tokens,
             search_type: new.search_type.clone(),
+            job_id: new.job_id.clone(),
         };
         let entry = Entry::new(report.clone(), &timestamp::format(timestamp))?;
         counters.insert(user, after);
@@ -97,11 +110,27 @@ pub(crate) fn save(inner: &Inner, new: NewReport) -> Result<Report, StorageError
         entry: entry.raw,
     };
     session.journal(&intent)?;
-    atomic::create_dir_durably(&inner.dir.join(paths::user_dir_name(user)))?;
-    atomic::write_atomic(&inner.dir.join(&report.file_path), |out| out.write_all(&new.content))?;
-    apply::apply(&session, &intent)?;
-    session.finish()?;
+    let written = atomic::create_dir_durably(&inner.dir.join(paths::user_dir_name(user))).and_then(|()| {
+        atomic::write_atomic(&inner.dir.join(&report.file_path), |out| out.write_all(&new.content))
+    });
+    if let Err(e) = written {
+        return apply::settle_failed(&session, &intent, e).map(|()| report);
+    }
+    carry_out(session, &intent)?;
     Ok(report)
+}
+
+/// Applies a journaled intent in its own session; on failure, settles what
+/// the caller is told ([`apply::settle_failed`]). `Ok` means it took effect.
+fn carry_out(session: Session<'_>, intent: &Intent) -> Result<(), StorageError> {
+    if let Err(e) = apply::apply(&session, intent) {
+        return apply::settle_failed(&session, intent, e);
+    }
+    if let Err(e) = session.finish() {
+        // Done in full: the journal left behind replays as a no-op.
+        tracing::warn!(error = %e, "a finished report operation's journal could not be cleared");
+    }
+    Ok(())
 }
 
 /// `user_<id>/voxpersona_YYYYmmdd_HHMMSS.txt`, or with `_2`, `_3`… if taken on disk or in the index.

@@ -1,6 +1,7 @@
 //! Tests of the storage façade on real directories.
 
 mod concurrency;
+mod failures;
 mod listing;
 mod recovery;
 mod security;
@@ -24,6 +25,7 @@ fn new_report(user: i64, title: &str, timestamp: Option<&str>) -> NewReport {
         username: Some("tester".into()),
         title: title.into(),
         search_type: "deep".into(),
+        job_id: None,
         tokens: 99,
         content: "Текст отчёта".as_bytes().to_vec(),
         timestamp: timestamp.map(ts),

@@ -105,6 +105,7 @@ mod tests {
             size_bytes: 1,
             tokens: 1,
             search_type: "fast".into(),
+            job_id: None,
         }
     }
 

@@ -39,6 +39,7 @@ fn fixture(name: &str, reports: u32, config: Config) -> Fixture {
                 username: Some("alice".into()),
                 title: format!("Отчет {i}"),
                 search_type: "fast".into(),
+                job_id: None,
                 tokens: 10,
                 content: format!("Содержимое отчета {i}").into_bytes(),
                 timestamp: Some(ts),

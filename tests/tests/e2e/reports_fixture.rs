@@ -39,6 +39,7 @@ pub fn write(dir: &Path, rows: &[(i64, u32, String, String)]) {
                 size_bytes: content.len() as u64,
                 tokens: 1200,
                 search_type: if number % 2 == 0 { "deep" } else { "fast" }.to_owned(),
+                job_id: None,
             };
             vox_report_store::Imported { report, content }
         })

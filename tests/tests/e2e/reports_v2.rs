@@ -120,6 +120,7 @@ async fn delete_removes_file_and_entry_and_numbers_stay_stable() {
             username: None,
             title: "Новый отчет".into(),
             search_type: "fast".into(),
+            job_id: None,
             tokens: 1,
             content: b"new".to_vec(),
             timestamp: None,

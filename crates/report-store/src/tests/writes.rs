@@ -5,7 +5,7 @@ use std::fs;
 use serde_json::{Value, json};
 
 use super::super::testutil::{TempDir, legacy_entry, read_index, write_legacy};
-use super::super::{Deleted, Renamed, StorageError};
+use super::super::{Deleted, NewReport, Renamed, StorageError};
 use super::{new_report, open, ts};
 
 #[test]
@@ -238,6 +238,7 @@ fn imported(user: i64, number: u32, file: &str) -> super::super::Imported {
             size_bytes: content.len() as u64,
             tokens: 5,
             search_type: "fast".into(),
+            job_id: None,
         },
         content,
     }
@@ -271,4 +272,42 @@ fn an_import_with_a_taken_number_or_a_foreign_path_is_refused_whole() {
     assert!(matches!(storage.import_blocking(vec![foreign]), Err(StorageError::InvalidImport { .. })));
     assert_eq!(storage.list_blocking(9).expect("list").len(), 1, "nothing of a refused batch stored");
     assert!(!tmp.path().join("user_9/b.txt").exists());
+}
+
+#[test]
+fn a_save_retried_with_its_job_id_stores_the_report_once_with_one_number() {
+    let tmp = TempDir::new("save-idempotent");
+    let storage = open(tmp.path());
+    let with_job = |title: &str| NewReport { job_id: Some("job-7f3a".into()), ..new_report(1, title, None) };
+    let first = storage.save_report_blocking(with_job("Анализ встречи")).expect("save");
+    let retried = storage.save_report_blocking(with_job("Анализ встречи")).expect("retry");
+    assert_eq!(retried, first, "the retry answers with the stored report");
+    assert_eq!(storage.list_blocking(1).expect("list").len(), 1, "stored once");
+    assert_eq!(first.job_id.as_deref(), Some("job-7f3a"));
+    let index = read_index(tmp.path());
+    assert_eq!(index[0]["job_id"], "job-7f3a", "the key is kept in the entry");
+    // Another job, and a save without a key, are new reports with the next numbers.
+    let other =
+        storage.save_report_blocking(NewReport { job_id: Some("job-2".into()), ..new_report(1, "b", None) });
+    assert_eq!(other.expect("save").number, 2);
+    assert_eq!(storage.save_report_blocking(new_report(1, "c", None)).expect("save").number, 3);
+    // The key is per user: another user's job with the same id is their own report.
+    assert_eq!(storage.save_report_blocking(with_job_for(2)).expect("save").number, 1);
+}
+
+fn with_job_for(user: i64) -> NewReport {
+    NewReport { job_id: Some("job-7f3a".into()), ..new_report(user, "чужой", None) }
+}
+
+#[test]
+fn a_save_that_failed_is_stored_by_its_retry() {
+    let tmp = TempDir::new("save-retry-after-failure");
+    let storage = open(tmp.path());
+    let job = || NewReport { job_id: Some("job-9".into()), ..new_report(1, "после ошибки", None) };
+    crate::faults::inject(crate::faults::Call::Write, "index.json", 1, std::io::ErrorKind::StorageFull);
+    assert!(storage.save_report_blocking(job()).is_err());
+    let saved = storage.save_report_blocking(job()).expect("retry");
+    assert_eq!(storage.list_blocking(1).expect("list"), vec![saved.clone()], "one report");
+    assert!(storage.save_report_blocking(job()).expect("again") == saved, "and only one");
+    crate::faults::clear();
 }

@@ -90,6 +90,7 @@ mod tests {
             size_bytes: 2048,
             tokens: 10,
             search_type: "deep".into(),
+            job_id: None,
         }
     }
 

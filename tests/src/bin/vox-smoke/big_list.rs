@@ -105,6 +105,7 @@ pub fn seed(storage: &Storage, user: i64, limit: u64, budget: Duration) -> std::
             size_bytes: body.len() as u64,
             tokens: 2000 + u64::from(number % 900),
             search_type: search.to_owned(),
+            job_id: None,
         };
         batch.push(Imported { report, content: body.into_bytes() });
         if batch.len() == BATCH {
