@@ -11,6 +11,7 @@ use vox_host::config::LogFormat;
 use vox_host::config::Sources;
 use vox_host::{Settings, StartError};
 
+mod reports;
 mod sandbox;
 
 /// The linked plugins' config sections (their defaults, every key written out).
@@ -56,11 +57,22 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
     },
+    /// my-reports' reports directory.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
     /// Canary rollout of versioned plugins.
     Rollout {
         #[command(subcommand)]
         command: RolloutCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportsCommand {
+    /// Store one report (as the analysis pipeline would), under the store's lock.
+    Add(reports::AddArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +179,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Reports { command: ReportsCommand::Add(args) } => match reports::add(&settings, args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Rollout { command: RolloutCommand::Explain { user_id } } => {
             ExitCode::from(vox_host::operator::explain(&settings, user_id))
         }

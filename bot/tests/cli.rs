@@ -219,3 +219,63 @@ fn the_sandbox_is_a_working_reports_conversation_in_a_terminal() {
     }
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn reports_add_stores_a_report_once_per_job_into_the_configured_directory() {
+    let dir = std::env::temp_dir().join(format!("vox-cli-reports-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let body = config_file("report.txt", "Итоги встречи\n");
+    let config =
+        config_file("reports.toml", &format!("[plugins.my_reports]\nreports_dir = \"{}\"\n", dir.display()));
+    let add = |job: &str| {
+        vox_host(
+            &[
+                "--config",
+                config.to_str().expect("utf-8"),
+                "reports",
+                "add",
+                "--user",
+                "77",
+                "--title",
+                "Встреча с клиентом",
+                "--file",
+                body.to_str().expect("utf-8"),
+                "--job-id",
+                job,
+            ],
+            &[],
+        )
+    };
+    let first = add("job-1");
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&first.stdout).expect("one JSON line");
+    assert_eq!(printed["report_number"], 1);
+    let file = dir.join(printed["file_path"].as_str().expect("path"));
+    assert_eq!(std::fs::read_to_string(file).expect("report file"), "Итоги встречи\n");
+    let retried = add("job-1");
+    assert_eq!(text(&retried.stdout), text(&first.stdout), "a retried job stores nothing new");
+    let second: serde_json::Value = serde_json::from_slice(&add("job-2").stdout).expect("json");
+    assert_eq!(second["report_number"], 2);
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).expect("index")).expect("json");
+    assert_eq!(index.as_array().map(Vec::len), Some(2));
+
+    let missing = vox_host(
+        &[
+            "--config",
+            config.to_str().expect("utf-8"),
+            "reports",
+            "add",
+            "--user",
+            "77",
+            "--title",
+            "x",
+            "--file",
+            "/nonexistent/report.txt",
+        ],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("/nonexistent/report.txt"), "{}", text(&missing.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
