@@ -3,7 +3,7 @@
 //!
 //! Dialogues are read from memory: every open dialogue is loaded at start and
 //! each write goes to the in-memory copy and, in the same order, to the
-//! writer thread ([`worker`]), whose commit `set` waits for — so what a handler
+//! writer thread (`worker.rs`), whose commit `set` waits for — so what a handler
 //! was told is stored survives the process being killed, and a read costs a
 //! hash lookup. Plugins' values (larger, read rarely) are read from the file.
 //! A write the file refused is undone in memory too, so the process never
