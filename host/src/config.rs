@@ -48,6 +48,14 @@ pub struct TelegramSettings {
     pub api_url: url::Url,
     /// getUpdates long-polling timeout, seconds.
     pub poll_timeout_secs: u32,
+    /// Keep sends and edits inside Telegram's flood limits (30/s per bot,
+    /// 1/s per private chat with bursts, 20/min per group).
+    #[serde(default = "yes")]
+    pub throttle: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `[log]`

@@ -149,6 +149,10 @@ impl TestHostBuilder {
             ("VOX__HOST__DATA_DIR".to_owned(), format!("{dir_str}/data")),
             // Tests run side by side: each host's /healthz and /metrics on a port of its own.
             ("VOX__OPS__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            // Scripted users type faster than people: Telegram's per-chat pace
+            // would turn a 20-step test into a 20-second one. The flood limits
+            // have tests of their own (e2e `rate_limits`), which turn this on.
+            ("VOX__TELEGRAM__THROTTLE".to_owned(), "false".to_owned()),
         ];
         env.extend(self.env);
         let clock = Clock::default();

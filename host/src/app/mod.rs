@@ -33,6 +33,7 @@ use crate::services::Services;
 use crate::services::locks::UserLocks;
 use crate::services::state::{MemoryStore, SqliteStore, StateStore};
 use crate::services::telegram::Telegram;
+use crate::services::throttle::Throttle;
 use crate::services::tracker::Tracker;
 
 /// Failure reports queued for the automatic-rollback watcher at most.
@@ -146,10 +147,16 @@ impl HostBuilder {
             None => open_state(&self.settings, &registry)?,
         };
         let canary = Arc::new(Canary::new(registry.manifests()));
+        let throttle = Arc::new(Throttle::new(self.settings.telegram.throttle));
         let (failures_tx, failures_rx) = mpsc::channel(FAILURE_CHECKS);
         let epoch = self.clock.now();
         let services = Arc::new(Services {
-            telegram: Telegram { bot: bot.clone(), metrics: Arc::clone(&metrics), home: registry.home() },
+            telegram: Telegram {
+                bot: bot.clone(),
+                metrics: Arc::clone(&metrics),
+                home: registry.home(),
+                throttle: Arc::clone(&throttle),
+            },
             metrics: Arc::clone(&metrics),
             registry: Arc::clone(&registry),
             state,
@@ -183,6 +190,7 @@ impl HostBuilder {
         let collectors: Vec<Arc<dyn Collect>> = vec![
             Arc::clone(&ops) as Arc<dyn Collect>,
             Arc::clone(&services.state) as Arc<dyn Collect>,
+            Arc::clone(&throttle) as Arc<dyn Collect>,
             Arc::clone(&writer) as Arc<dyn Collect>,
             Arc::clone(&served) as Arc<dyn Collect>,
             Arc::new(PluginSamples(Arc::clone(&plugins))),

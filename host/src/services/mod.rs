@@ -4,6 +4,7 @@
 //! calls with message-tracker cleanup, dialogue state, user locks, the clock.
 //!
 //! - [`telegram`]: Bot API calls with bounded 429 retries and Telegram's limits.
+//! - [`throttle`]: Telegram's flood limits kept on our side (per bot, per chat).
 //! - [`tracker`]: the message tracker (menus, prompts, confirmations, statuses), sharded and bounded.
 //! - [`locks`]: per-user async locks.
 //! - [`reach`]: whether Telegram answers (long polls, the `getMe` probe, updates).
@@ -13,6 +14,7 @@ pub mod locks;
 pub mod reach;
 pub mod state;
 pub mod telegram;
+pub mod throttle;
 pub mod tracker;
 
 use std::sync::Arc;

@@ -40,6 +40,8 @@ pub struct Telegram {
     pub metrics: Arc<Metrics>,
     /// What [`vox_plugin::Button::home`] sends: the home plugin's callback data.
     pub home: Option<&'static str>,
+    /// Telegram's flood limits, kept on this side.
+    pub throttle: Arc<super::throttle::Throttle>,
 }
 
 /// Repeats `call` while Telegram answers 429, waiting as told (bounded); every
@@ -142,6 +144,7 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
         Outgoing::Text { text, keyboard: kb } => {
             check_len("text", &text, MAX_TEXT_CHARS)?;
             let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
+            tg.throttle.wait(chat.0).await;
             with_retry(&tg.metrics, "sendMessage", || {
                 let mut req = tg.bot.send_message(chat, text.clone());
                 if let Some(m) = &markup {
@@ -168,6 +171,7 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
                 )));
             }
             let file = InputFile::memory(bytes).file_name(document.file_name);
+            tg.throttle.wait(chat.0).await;
             with_retry(&tg.metrics, "sendDocument", || {
                 let mut req = tg.bot.send_document(chat, file.clone());
                 if let Some(c) = &caption {
@@ -218,6 +222,7 @@ pub async fn edit_text(
     kb: Option<Keyboard>,
 ) -> Result<(), HostError> {
     let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
+    tg.throttle.wait(chat).await;
     let res = with_retry(&tg.metrics, "editMessageText", || {
         let mut req = tg.bot.edit_message_text(ChatId(chat), MessageId(id), text.clone());
         if let Some(m) = &markup {

@@ -241,6 +241,14 @@ impl FakeBotApi {
         self.shared.world().faults.pending()
     }
 
+    /// While on, sends and edits over Telegram's flood limits (30 a second per
+    /// bot, one a second per private chat with short bursts, 20 a minute per
+    /// group) are refused with 429 and `retry_after`, as Telegram refuses them.
+    /// Off by default.
+    pub fn enforce_rate_limits(&self, on: bool) {
+        self.shared.world().limits = on.then(Default::default);
+    }
+
     /// While on, every request's connection is dropped without an answer, as
     /// if Telegram were unreachable; queued faults wait until it is off.
     pub fn set_unreachable(&self, unreachable: bool) {

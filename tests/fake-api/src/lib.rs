@@ -41,6 +41,7 @@ mod error;
 mod faults;
 mod html;
 mod keyboard;
+mod limits;
 mod methods;
 mod request;
 mod server;

@@ -63,7 +63,15 @@ async fn handle(
 
     let fault = {
         let mut world = shared.world();
-        if world.unreachable { Some(Fault::Drop) } else { world.faults.take(&method) }
+        let chat = params.get("chat_id").and_then(crate::request::as_i64);
+        if world.unreachable {
+            Some(Fault::Drop)
+        } else if let Some(fault) = world.faults.take(&method) {
+            Some(fault)
+        } else {
+            let admitted = world.limits.as_mut().map_or(Ok(()), |l| l.admit(&method, chat, Instant::now()));
+            admitted.err().map(Fault::RetryAfter)
+        }
     };
     let mut lose_response = false;
     let outcome: ApiResult = match fault {

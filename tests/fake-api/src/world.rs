@@ -65,6 +65,8 @@ pub(crate) struct World {
     call_counts: HashMap<String, MethodCount>,
     pub(crate) faults: FaultQueue,
     pub(crate) unreachable: bool,
+    /// Telegram's flood limits, when a test turned them on.
+    pub(crate) limits: Option<crate::limits::RateWindows>,
 }
 
 impl World {
@@ -85,6 +87,7 @@ impl World {
             call_counts: HashMap::new(),
             faults: FaultQueue::default(),
             unreachable: false,
+            limits: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod dialogue;
 mod failures;
 mod menu;
 mod ops;
+mod rate_limits;
 mod reports_v1;
 mod reports_v2;
 mod restarts;
