@@ -3,6 +3,7 @@
 mod concurrency;
 mod failures;
 mod listing;
+mod properties;
 mod recovery;
 mod security;
 mod writes;
