@@ -19,6 +19,14 @@ use crate::registry::CALLBACK_DATA_MAX;
 
 /// How many times a call is repeated after a 429.
 const MAX_RETRIES: u32 = 3;
+/// How many times a call is repeated after it got no answer at all (the
+/// connection failed): the user's reply is not lost to one dropped
+/// connection. Telegram has no idempotency key for sends, so if it was the
+/// answer that got lost (not the request), the user sees the message twice —
+/// the lesser harm.
+const NETWORK_RETRIES: u32 = 2;
+/// The wait before the first network retry; doubled for the next.
+const NETWORK_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest `retry_after` the host waits out; longer ones fail the call.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 /// Telegram's upload limit for bots.
@@ -55,11 +63,17 @@ where
     Fut: IntoFuture<Output = Result<T, RequestError>>,
 {
     let mut attempt = 0;
+    let mut network_attempt = 0;
     loop {
         let started = Instant::now();
         let result = call().into_future().await;
         metrics.api_call(method, started.elapsed(), result.as_ref().err().map(crate::metrics::error_kind));
         match result {
+            Err(RequestError::Network(e)) if network_attempt < NETWORK_RETRIES => {
+                tracing::warn!(method, error = %e, attempt = network_attempt, "no answer from telegram; trying again");
+                tokio::time::sleep(NETWORK_BACKOFF * 2u32.pow(network_attempt)).await;
+                network_attempt += 1;
+            }
             Err(RequestError::RetryAfter(after))
                 if attempt < MAX_RETRIES && after.duration() <= MAX_RETRY_WAIT =>
             {

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::conn::{ConnKill, KillableListener};
-use crate::faults::Fault;
+use crate::faults::{Chaos, Fault};
 use crate::server;
 use crate::shared::Shared;
 use crate::types::{BotMessage, Call, CallbackAnswer, Command, TgUser, UserMessage};
@@ -247,6 +247,16 @@ impl FakeBotApi {
     /// Off by default.
     pub fn enforce_rate_limits(&self, on: bool) {
         self.shared.world().limits = on.then(Default::default);
+    }
+
+    /// Random faults from now on (`None`: off); see [`Chaos`].
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        self.shared.world().chaos = chaos.map(crate::faults::ChaosState::new);
+    }
+
+    /// How many faults the chaos handed out so far.
+    pub fn chaos_dealt(&self) -> usize {
+        self.shared.world().chaos.as_ref().map_or(0, |c| c.dealt)
     }
 
     /// While on, every request's connection is dropped without an answer, as

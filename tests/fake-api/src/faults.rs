@@ -79,6 +79,59 @@ impl FaultQueue {
     }
 }
 
+/// Random faults at a rate, for soaks: each call of one of `methods` gets
+/// one of `faults` with probability `per_mille / 1000`, from a seeded
+/// sequence (a soak replays from its seed).
+#[derive(Debug, Clone)]
+pub struct Chaos {
+    /// Chance per call, in thousandths.
+    pub per_mille: u32,
+    /// Faults to pick from, evenly.
+    pub faults: Vec<Fault>,
+    /// Methods it applies to (as Telegram spells them).
+    pub methods: Vec<String>,
+    /// The sequence's seed.
+    pub seed: u64,
+}
+
+/// A [`Chaos`] with its generator and what it handed out.
+#[derive(Debug)]
+pub(crate) struct ChaosState {
+    chaos: Chaos,
+    state: u64,
+    pub(crate) dealt: usize,
+}
+
+impl ChaosState {
+    pub(crate) fn new(chaos: Chaos) -> Self {
+        let state = chaos.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        Self { chaos, state, dealt: 0 }
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// The fault for this call of `method`, if the dice say so.
+    pub(crate) fn roll(&mut self, method: &str) -> Option<Fault> {
+        if self.chaos.faults.is_empty() || !self.chaos.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+        {
+            return None;
+        }
+        if self.next() % 1000 >= u64::from(self.chaos.per_mille) {
+            return None;
+        }
+        self.dealt += 1;
+        let pick = (self.next() % self.chaos.faults.len() as u64) as usize;
+        self.chaos.faults.get(pick).cloned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,7 @@ mod world;
 
 pub use api::FakeBotApi;
 pub use error::descriptions;
-pub use faults::Fault;
+pub use faults::{Chaos, Fault};
 pub use types::{
     BotMessage, Button, Call, CallbackAnswer, Command, Document, MessageVersion, TgUser, UserMessage,
 };

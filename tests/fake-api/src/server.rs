@@ -68,6 +68,8 @@ async fn handle(
             Some(Fault::Drop)
         } else if let Some(fault) = world.faults.take(&method) {
             Some(fault)
+        } else if let Some(fault) = world.chaos.as_mut().and_then(|c| c.roll(&method)) {
+            Some(fault)
         } else {
             let admitted = world.limits.as_mut().map_or(Ok(()), |l| l.admit(&method, chat, Instant::now()));
             admitted.err().map(Fault::RetryAfter)

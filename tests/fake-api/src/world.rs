@@ -67,6 +67,8 @@ pub(crate) struct World {
     pub(crate) unreachable: bool,
     /// Telegram's flood limits, when a test turned them on.
     pub(crate) limits: Option<crate::limits::RateWindows>,
+    /// Random faults, when a soak turned them on.
+    pub(crate) chaos: Option<crate::faults::ChaosState>,
 }
 
 impl World {
@@ -88,6 +90,7 @@ impl World {
             faults: FaultQueue::default(),
             unreachable: false,
             limits: None,
+            chaos: None,
         }
     }
 

@@ -28,10 +28,24 @@ async fn a_slow_telegram_delays_but_does_not_lose_the_reply() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dropped_connection_on_send_gets_the_user_an_apology() {
+async fn a_dropped_connection_on_send_is_tried_again_and_the_reply_arrives_once() {
     let host = TestHost::builder().start().await;
-    host.api().fault(Some("sendMessage"), Fault::Drop, 1);
+    host.api().fault(Some("sendMessage"), Fault::Drop, 2);
     let mut alice = host.user(5003, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    let sends: Vec<u16> =
+        host.api().calls().iter().filter(|c| c.method == "sendMessage").map(|c| c.status).collect();
+    assert_eq!(sends, [0, 0, 200], "two dropped, the third went through");
+    assert_eq!(alice.visible().iter().filter(|m| m.body().contains("Главное меню")).count(), 1);
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_never_gets_through_gets_the_user_an_apology() {
+    let host = TestHost::builder().start().await;
+    host.api().fault(Some("sendMessage"), Fault::Drop, 3);
+    let mut alice = host.user(5004, "Алиса");
     alice.send_text("/start");
     alice.expect_text("Что-то пошло не так").await;
     alice.send_text("/start");

@@ -1,0 +1,268 @@
+//! The fault soak: `vox-host run` (a child process), my-reports at v2, many simulated users doing
+//! whole flows (list, view, rename, delete, each confirmed) while the fake Bot
+//! API answers a share of the host's calls with 429 (`retry_after`), slowly,
+//! or drops the connection. Checked: every action got its answer, no document
+//! went out twice or not at all, every callback was answered exactly once, no
+//! handler panicked; the host's RSS at start and end is printed.
+//!
+//! CI runs a small soak. The full one (figures in docs/RELIABILITY.md):
+//! `VOX_SOAK_UPDATES=100000 VOX_SOAK_USERS=1000 cargo test --release -p vox-bot --test soak -- --nocapture`
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use vox_fake_bot_api::{Chaos, FakeBotApi, Fault, ScriptedUser};
+
+mod common;
+use common::{free_port, http_get};
+
+const SEEDED: u32 = 10;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A line of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `vox-host run` on `api` with my-reports at v2 over `reports`; returns once it polls.
+async fn start_host(dir: &Path, reports: &Path, api: &FakeBotApi, ops_port: u16) -> Host {
+    let config = dir.join("vox.toml");
+    std::fs::write(
+        &config,
+        format!("[plugins.my_reports]\nversion = \"v2\"\nreports_dir = \"{}\"\n", reports.display()),
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.join("host.log")).expect("log");
+    let child = Command::new(env!("CARGO_BIN_EXE_vox-host"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("VOX__TELEGRAM__TOKEN", api.token())
+        .env("VOX__TELEGRAM__API_URL", api.url())
+        .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
+        // The soak is about Telegram's faults, not its pace (the throttle has its own tests).
+        .env("VOX__TELEGRAM__THROTTLE", "false")
+        .env("VOX__HOST__DATA_DIR", dir.join("data"))
+        .env("VOX__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
+        .env("VOX__LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("host starts");
+    let host = Host(child);
+    let ready = api.wait_call(0, |c| c.method == "getMe", Duration::from_secs(20)).await;
+    assert!(ready.is_some(), "the host never called getMe");
+    host
+}
+
+/// A small seeded generator per user.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    updates: AtomicU64,
+    documents: AtomicU64,
+    flows: AtomicU64,
+}
+
+async fn open_list(user: &mut ScriptedUser, counts: &Counts) {
+    user.send_text("/reports");
+    user.expect_document().await;
+    user.expect_text("Выберите действие").await;
+    counts.updates.fetch_add(1, Ordering::Relaxed);
+    counts.documents.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One user's flows until the soak's update budget is spent.
+async fn user_flows(mut user: ScriptedUser, id: i64, budget: u64, counts: Arc<Counts>) {
+    let mut dice = Dice(id as u64 * 2_654_435_761 + 1);
+    let mut numbers: Vec<u32> = (1..=SEEDED).collect();
+    let mut round = 0u32;
+    while counts.updates.load(Ordering::Relaxed) < budget {
+        round += 1;
+        open_list(&mut user, &counts).await;
+        let number = numbers[dice.below(numbers.len() as u64) as usize];
+        let pick = dice.below(10);
+        if pick < 6 {
+            user.press("Посмотреть");
+            user.expect_text("Какой отчет прислать?").await;
+            user.send_text(&number.to_string());
+            user.expect_text(&format!("Прислать отчет №{number}")).await;
+            user.press("Да, прислать");
+            user.expect_document().await;
+            user.expect_text(&format!("Отчет №{number} отправлен")).await;
+            counts.updates.fetch_add(3, Ordering::Relaxed);
+            counts.documents.fetch_add(1, Ordering::Relaxed);
+        } else if pick < 9 || numbers.len() <= 3 {
+            user.press("Переименовать");
+            user.expect_text("Какой отчет переименовать?").await;
+            user.send_text(&number.to_string());
+            user.expect_text(&format!("Введите новое название для отчета №{number}")).await;
+            user.send_text(&format!("Название {id}-{round}"));
+            user.expect_text(&format!("→ «Название {id}-{round}»")).await;
+            user.press("Да, переименовать");
+            user.expect_text(&format!("Отчет №{number} переименован")).await;
+            counts.updates.fetch_add(4, Ordering::Relaxed);
+        } else {
+            user.press("Удалить");
+            user.expect_text("Какой отчет удалить?").await;
+            user.send_text(&number.to_string());
+            user.expect_text(&format!("Удалить отчет №{number}")).await;
+            user.press("Да, удалить");
+            user.expect_text("удален").await;
+            numbers.retain(|n| *n != number);
+            counts.updates.fetch_add(3, Ordering::Relaxed);
+        }
+        counts.flows.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_under_telegram_faults_loses_and_duplicates_nothing() {
+    let budget = env("VOX_SOAK_UPDATES", 3000);
+    let users = env("VOX_SOAK_USERS", 60) as i64;
+    let per_mille = env("VOX_SOAK_FAULT_PER_MILLE", 50) as u32;
+    let base = 900_000i64;
+    let rows: Vec<(i64, u32)> = (1..=users).flat_map(|u| (1..=SEEDED).map(move |n| (base + u, n))).collect();
+    let dir: PathBuf = std::env::temp_dir().join(format!("vox-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    seed(&dir.join("reports"), &rows);
+    let api = FakeBotApi::start().await.expect("fake API");
+    let ops_port = free_port();
+    let host = start_host(&dir, &dir.join("reports"), &api, ops_port).await;
+    let pid = host.0.id();
+    let rss_start = status_kib(pid, "VmRSS:");
+    api.set_chaos(Some(Chaos {
+        per_mille,
+        faults: vec![Fault::RetryAfter(1), Fault::Delay(Duration::from_millis(300)), Fault::Drop],
+        methods: ["sendMessage", "sendDocument", "editMessageText", "deleteMessages", "answerCallbackQuery"]
+            .map(str::to_owned)
+            .to_vec(),
+        seed: env("VOX_SOAK_SEED", 12),
+    }));
+    let counts = Arc::new(Counts::default());
+    let started = Instant::now();
+    let tasks: Vec<_> = (1..=users)
+        .map(|u| {
+            let user = api.user(base + u, "Гость").with_wait(Duration::from_secs(90));
+            let counts = Arc::clone(&counts);
+            tokio::spawn(user_flows(user, base + u, budget, counts))
+        })
+        .collect();
+    let mut lost = 0;
+    for task in tasks {
+        if let Err(e) = task.await {
+            lost += 1;
+            eprintln!("a user's action got no answer: {e}");
+        }
+    }
+    let took = started.elapsed();
+    let (rss_end, rss_peak) = (status_kib(pid, "VmRSS:"), status_kib(pid, "VmHWM:"));
+
+    let calls = api.calls();
+    let mut documents_per_chat: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut answers: BTreeMap<String, u32> = BTreeMap::new();
+    for c in calls.iter().filter(|c| c.status == 200) {
+        match c.method.as_str() {
+            "sendDocument" => {
+                let chat =
+                    c.params.get("chat_id").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+                *documents_per_chat.entry(chat.unwrap_or(0)).or_default() += 1;
+            }
+            "answerCallbackQuery" => {
+                let id = c.params.get("callback_query_id").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                *answers.entry(id).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    let sent_documents: u64 = documents_per_chat.values().sum();
+    let pressed = answers.len() as u64;
+    let twice = answers.values().filter(|&&n| n != 1).count();
+    let metrics = http_get(ops_port, "/metrics").map(|(_, b)| b).unwrap_or_default();
+    let panics: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("vox_handler_errors_total") && l.contains("kind=\"panic\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum();
+    println!(
+        "soak: {} updates from {users} users in {took:.1?} ({} flows), {} faults dealt; lost replies {lost}; \
+         documents expected {} sent {sent_documents}; callbacks answered {pressed}, not exactly once {twice}; \
+         panics {panics}; host RSS {} MiB at start, {} MiB at end, peak {} MiB",
+        counts.updates.load(Ordering::Relaxed),
+        counts.flows.load(Ordering::Relaxed),
+        api.chaos_dealt(),
+        counts.documents.load(Ordering::Relaxed),
+        rss_start / 1024,
+        rss_end / 1024,
+        rss_peak / 1024,
+    );
+    assert_eq!(lost, 0, "every action got its answer");
+    assert_eq!(sent_documents, counts.documents.load(Ordering::Relaxed), "no document twice, none missing");
+    assert_eq!(twice, 0, "every callback answered exactly once");
+    assert_eq!(panics, 0, "no handler panicked");
+    assert!(api.chaos_dealt() > 0, "faults were dealt");
+    assert!(metrics.contains("vox_updates_total"), "the host's metrics were read");
+    let refused = calls.iter().filter(|c| c.method == "answerCallbackQuery" && c.status == 400).count();
+    assert_eq!(refused, 0, "no callback query answered twice");
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `users × SEEDED` reports (import keeps their numbers).
+fn seed(dir: &std::path::Path, rows: &[(i64, u32)]) {
+    let batch = rows
+        .iter()
+        .map(|&(user, number)| {
+            let content = format!("Отчет {number} пользователя {user}").into_bytes();
+            let report = vox_report_store::Report {
+                number,
+                file_path: format!("user_{user}/voxpersona_20250101_1000{number:02}.txt"),
+                user_id: user,
+                username: None,
+                title: format!("Отчет {number}"),
+                timestamp: chrono::NaiveDate::from_ymd_opt(2025, 1, 1)
+                    .and_then(|d| d.and_hms_opt(10, 0, number))
+                    .expect("timestamp"),
+                size_bytes: content.len() as u64,
+                tokens: 1,
+                search_type: "fast".into(),
+                job_id: None,
+            };
+            vox_report_store::Imported { report, content }
+        })
+        .collect();
+    vox_report_store::Storage::open(dir).expect("reports dir").import_blocking(batch).expect("seed");
+}
