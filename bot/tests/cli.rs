@@ -279,3 +279,27 @@ fn reports_add_stores_a_report_once_per_job_into_the_configured_directory() {
     assert!(text(&missing.stderr).contains("/nonexistent/report.txt"), "{}", text(&missing.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_state_store_from_a_newer_release_is_refused_with_exit_code_2() {
+    let data = std::env::temp_dir().join(format!("vox-cli-newer-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("data dir");
+    let store = data.join("state.sqlite3");
+    let conn = rusqlite::Connection::open(&store).expect("sqlite");
+    conn.pragma_update(None, "user_version", 99).expect("version");
+    drop(conn);
+    let out = vox_host(
+        &["run"],
+        &[
+            ("VOX__TELEGRAM__TOKEN", "123:abc"),
+            ("VOX__TELEGRAM__API_URL", "http://127.0.0.1:9/"),
+            ("VOX__HOST__DATA_DIR", data.to_str().expect("utf-8")),
+            ("VOX__OPS__LISTEN", ""),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let message = text(&out.stderr);
+    assert!(message.contains("state.sqlite3") && message.contains("newer"), "{message}");
+    let _ = std::fs::remove_dir_all(&data);
+}

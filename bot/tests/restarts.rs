@@ -170,12 +170,49 @@ async fn view_confirmed_across(how: Stop, setup: &Setup) {
     drop(host);
 }
 
+/// The questions that wait for a typed number: each answered after a restart.
+async fn numbers_typed_across(how: Stop, setup: &Setup) {
+    let mut host = setup.start().await;
+    let mut alice = setup.user();
+    for (button, question, confirm, yes, done) in [
+        ("Посмотреть", "Какой отчет прислать?", "Прислать отчет №4", "Да, прислать", "Отчет №4 отправлен"),
+        ("Удалить", "Какой отчет удалить?", "Удалить отчет №4", "Да, удалить", "удален"),
+    ] {
+        open_list(&mut alice).await;
+        alice.press(button);
+        alice.expect_text(question).await;
+        host = setup.restart(host, how).await;
+        alice.send_text("4");
+        alice.expect_text(confirm).await;
+        alice.press(yes);
+        alice.expect_text(done).await;
+    }
+    assert_eq!(
+        title(&setup.storage(), 4),
+        None,
+        "{how:?}: the delete whose number came after the restart deleted"
+    );
+    open_list(&mut alice).await;
+    alice.press("Переименовать");
+    alice.expect_text("Какой отчет переименовать?").await;
+    host = setup.restart(host, how).await;
+    alice.send_text("5");
+    alice.expect_text("Введите новое название для отчета №5").await;
+    alice.send_text("Пятый");
+    alice.expect_text("→ «Пятый»").await;
+    alice.press("Да, переименовать");
+    alice.expect_text("Отчет №5 переименован").await;
+    assert_eq!(title(&setup.storage(), 5).as_deref(), Some("Пятый"), "{how:?}");
+    drop(host);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_host_finishes_every_dialogue_after_it_is_started_again() {
     let setup = Setup::new("kill").await;
     delete_confirmed_across(Stop::Kill, &setup).await;
     rename_typed_across(Stop::Kill, &setup).await;
     view_confirmed_across(Stop::Kill, &setup).await;
+    numbers_typed_across(Stop::Kill, &setup).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,4 +221,5 @@ async fn a_host_stopped_with_sigterm_finishes_every_dialogue_after_it_is_started
     delete_confirmed_across(Stop::Term, &setup).await;
     rename_typed_across(Stop::Term, &setup).await;
     view_confirmed_across(Stop::Term, &setup).await;
+    numbers_typed_across(Stop::Term, &setup).await;
 }

@@ -173,6 +173,21 @@ async fn a_soak_under_telegram_faults_loses_and_duplicates_nothing() {
     }));
     let counts = Arc::new(Counts::default());
     let started = Instant::now();
+    // The host's RSS every 10% of the updates: a plateau once warm, or a climb.
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sampler = {
+        let (counts, samples) = (Arc::clone(&counts), Arc::clone(&samples));
+        tokio::spawn(async move {
+            let mut next = 0;
+            while next <= 10 {
+                if counts.updates.load(Ordering::Relaxed) * 10 >= budget * next {
+                    samples.lock().unwrap_or_else(|p| p.into_inner()).push(status_kib(pid, "VmRSS:") / 1024);
+                    next += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
     let tasks: Vec<_> = (1..=users)
         .map(|u| {
             let user = api.user(base + u, "Гость").with_wait(Duration::from_secs(90));
@@ -189,6 +204,8 @@ async fn a_soak_under_telegram_faults_loses_and_duplicates_nothing() {
     }
     let took = started.elapsed();
     let (rss_end, rss_peak) = (status_kib(pid, "VmRSS:"), status_kib(pid, "VmHWM:"));
+    sampler.abort();
+    let samples = samples.lock().unwrap_or_else(|p| p.into_inner()).clone();
 
     let calls = api.calls();
     let mut documents_per_chat: BTreeMap<i64, u64> = BTreeMap::new();
@@ -220,7 +237,7 @@ async fn a_soak_under_telegram_faults_loses_and_duplicates_nothing() {
     println!(
         "soak: {} updates from {users} users in {took:.1?} ({} flows), {} faults dealt; lost replies {lost}; \
          documents expected {} sent {sent_documents}; callbacks answered {pressed}, not exactly once {twice}; \
-         panics {panics}; host RSS {} MiB at start, {} MiB at end, peak {} MiB",
+         panics {panics}; host RSS {} MiB at start, {} MiB at end, peak {} MiB; RSS (MiB) at each 10%: {samples:?}",
         counts.updates.load(Ordering::Relaxed),
         counts.flows.load(Ordering::Relaxed),
         api.chaos_dealt(),

@@ -144,9 +144,19 @@ struct PollErrors {
 
 impl ErrorHandler<RequestError> for PollErrors {
     fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
-        tracing::error!(error = %error, "polling failed");
         self.telegram.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
-        self.ops.reach.poll_failed();
+        if matches!(error, RequestError::Api(teloxide::ApiError::TerminatedByOtherGetUpdates)) {
+            tracing::error!(
+                error = %error,
+                "another process is polling Telegram with this bot token (409 Conflict): the two take each \
+                 other's updates. Run one polling process per token — stop the other one — or run replicas \
+                 in webhook mode"
+            );
+            self.ops.reach.poll_conflict();
+        } else {
+            tracing::error!(error = %error, "polling failed");
+            self.ops.reach.poll_failed();
+        }
         Box::pin(async {})
     }
 }

@@ -50,6 +50,9 @@ pub enum Health {
     Starting,
     /// Telegram has not answered for longer than the threshold.
     TelegramUnreachable,
+    /// Telegram answers our long polls with 409 Conflict: another process
+    /// polls with this token, and the two steal each other's updates.
+    AnotherInstancePolling,
     /// Shutting down: no new updates are taken.
     Stopping,
 }
@@ -61,6 +64,7 @@ impl Health {
             Health::Ok => "ok",
             Health::Starting => "starting",
             Health::TelegramUnreachable => "telegram_unreachable",
+            Health::AnotherInstancePolling => "another_instance_polling",
             Health::Stopping => "stopping",
         }
     }
@@ -113,6 +117,8 @@ impl Ops {
             Health::Stopping
         } else if !self.reach.is_ready() {
             Health::Starting
+        } else if self.reach.another_poller() {
+            Health::AnotherInstancePolling
         } else if self.reach.failing_for().is_some_and(|d| d > self.unreachable_after) {
             Health::TelegramUnreachable
         } else {
@@ -223,6 +229,12 @@ impl Collect for Ops {
             "Seconds since the host started",
             Kind::Gauge,
             self.uptime().as_secs_f64(),
+        );
+        out.one(
+            "vox_telegram_poll_conflicts",
+            "Long polls Telegram answered with 409 Conflict: another process polls with this token",
+            Kind::Counter,
+            self.reach.conflicts() as f64,
         );
         let failing = self.reach.failing_for();
         out.one(

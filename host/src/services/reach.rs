@@ -57,6 +57,11 @@ pub struct Reachability {
     pub poll: Streak,
     probe_quiet: Duration,
     poll_quiet: Duration,
+    /// When Telegram last answered a long poll with 409 Conflict (ms since
+    /// `origin`, plus one; 0: never).
+    last_conflict_ms: std::sync::atomic::AtomicU64,
+    /// 409 Conflicts so far.
+    conflicts: std::sync::atomic::AtomicU64,
 }
 
 impl Reachability {
@@ -70,6 +75,8 @@ impl Reachability {
             poll: Streak::default(),
             probe_quiet: probe_every * 2 + Duration::from_secs(5),
             poll_quiet: poll_timeout + Duration::from_secs(30),
+            last_conflict_ms: std::sync::atomic::AtomicU64::new(0),
+            conflicts: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -92,6 +99,27 @@ impl Reachability {
     /// A long poll failed.
     pub fn poll_failed(&self) {
         self.poll.fail(self.now_ms(), self.poll_quiet);
+    }
+
+    /// Telegram answered a long poll with 409 Conflict: another process polls
+    /// with this token.
+    pub fn poll_conflict(&self) {
+        self.last_conflict_ms.store(self.now_ms() + 1, Ordering::Relaxed);
+        self.conflicts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether another process polled with this token lately (a 409 within
+    /// the long-poll quiet time: teloxide keeps asking while the other polls).
+    pub fn another_poller(&self) -> bool {
+        match self.last_conflict_ms.load(Ordering::Relaxed) {
+            0 => false,
+            at => self.now_ms().saturating_sub(at - 1) < self.poll_quiet.as_millis() as u64,
+        }
+    }
+
+    /// 409 Conflicts since start.
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
     }
 
     /// An update arrived: polling works.
@@ -154,5 +182,14 @@ mod tests {
         assert!(r.failing_for().is_some());
         r.update_received();
         assert_eq!(r.failing_for(), None);
+    }
+
+    #[test]
+    fn a_409_marks_another_poller_until_the_quiet_time_passes() {
+        let r = Reachability::new(Duration::from_secs(10), Duration::from_millis(0));
+        assert!(!r.another_poller());
+        r.poll_conflict();
+        assert!(r.another_poller());
+        assert_eq!(r.conflicts(), 1);
     }
 }

@@ -24,7 +24,7 @@ const MAX_RETRIES: u32 = 3;
 /// connection. Telegram has no idempotency key for sends, so if it was the
 /// answer that got lost (not the request), the user sees the message twice —
 /// the lesser harm.
-const NETWORK_RETRIES: u32 = 2;
+const NETWORK_RETRIES: u32 = 3;
 /// The wait before the first network retry; doubled for the next.
 const NETWORK_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest `retry_after` the host waits out; longer ones fail the call.

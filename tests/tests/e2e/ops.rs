@@ -174,3 +174,35 @@ async fn a_disabled_plugin_is_not_counted_as_served_or_decided() {
     );
     host.stop().await.expect("clean stop");
 }
+
+/// Two processes polling one token: Telegram answers one of them 409 Conflict.
+/// The host says so plainly — on `/healthz` and `/metrics` — and recovers
+/// once the other one stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_instance_polling_the_token_shows_on_healthz_and_metrics() {
+    let conflict = vox_testkit::Fault::Api {
+        status: 409,
+        description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+            .into(),
+    };
+    let host = TestHost::builder().start().await;
+    host.api().fault(Some("getUpdates"), conflict, 2);
+    let url = host.ops_url();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = vox_testkit::http_get(&format!("{url}/healthz")).await.expect("healthz answers");
+        if body.contains("another_instance_polling") {
+            assert_eq!(status, 503, "{body}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "healthz never named the other poller: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, metrics) = vox_testkit::http_get(&format!("{url}/metrics")).await.expect("metrics");
+    assert!(metrics.contains("vox_telegram_poll_conflicts_total"), "{metrics}");
+    // Once the other process is gone, updates flow again.
+    let mut alice = host.user(6101, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    host.stop().await.expect("clean stop");
+}

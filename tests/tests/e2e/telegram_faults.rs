@@ -44,7 +44,7 @@ async fn a_dropped_connection_on_send_is_tried_again_and_the_reply_arrives_once(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_that_never_gets_through_gets_the_user_an_apology() {
     let host = TestHost::builder().start().await;
-    host.api().fault(Some("sendMessage"), Fault::Drop, 3);
+    host.api().fault(Some("sendMessage"), Fault::Drop, 4);
     let mut alice = host.user(5004, "Алиса");
     alice.send_text("/start");
     alice.expect_text("Что-то пошло не так").await;
