@@ -81,6 +81,8 @@ impl FakeBotApi {
                 tracing::warn!("fake Bot API server stopped: {err}");
             }
         });
+        // Delivers updates to a webhook once a bot sets one; ends with the server.
+        tokio::spawn(crate::webhook::deliver(Arc::clone(&shared)));
         Ok(FakeBotApi {
             shared: Arc::clone(&shared),
             server: Arc::new(ServerGuard { shared, addr, task: Mutex::new(Some(task)) }),
@@ -247,6 +249,16 @@ impl FakeBotApi {
     /// Off by default.
     pub fn enforce_rate_limits(&self, on: bool) {
         self.shared.world().limits = on.then(Default::default);
+    }
+
+    /// The webhook the bot set, if any.
+    pub fn webhook(&self) -> Option<crate::Webhook> {
+        self.shared.world().webhook.clone()
+    }
+
+    /// Every webhook delivery attempt so far, oldest first.
+    pub fn webhook_deliveries(&self) -> Vec<crate::Delivery> {
+        self.shared.world().deliveries.clone()
     }
 
     /// Random faults from now on (`None`: off); see [`Chaos`].

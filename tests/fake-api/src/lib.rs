@@ -49,6 +49,7 @@ mod shared;
 mod transcript;
 mod types;
 mod user;
+mod webhook;
 mod wire;
 mod world;
 
@@ -59,6 +60,7 @@ pub use types::{
     BotMessage, Button, Call, CallbackAnswer, Command, Document, MessageVersion, TgUser, UserMessage,
 };
 pub use user::{DEFAULT_WAIT, ReceivedDocument, ScriptedUser};
+pub use webhook::{Delivery, Webhook};
 
 #[cfg(test)]
 mod tests;

@@ -69,6 +69,10 @@ pub(crate) struct World {
     pub(crate) limits: Option<crate::limits::RateWindows>,
     /// Random faults, when a soak turned them on.
     pub(crate) chaos: Option<crate::faults::ChaosState>,
+    /// The webhook the bot set, if any (updates then go there, not to getUpdates).
+    pub(crate) webhook: Option<crate::webhook::Webhook>,
+    /// Every webhook delivery attempt, oldest first.
+    pub(crate) deliveries: Vec<crate::webhook::Delivery>,
 }
 
 impl World {
@@ -91,6 +95,8 @@ impl World {
             unreachable: false,
             limits: None,
             chaos: None,
+            webhook: None,
+            deliveries: Vec::new(),
         }
     }
 
@@ -140,6 +146,18 @@ impl World {
             None => {}
         }
         self.updates.iter().take(limit).map(|u| u.body.clone()).collect()
+    }
+
+    /// The oldest pending update (webhook delivery).
+    pub(crate) fn first_pending(&self) -> Option<(i64, Value)> {
+        self.updates.front().map(|u| (u.id, u.body.clone()))
+    }
+
+    /// Confirms updates up to `id` (a delivered webhook update).
+    pub(crate) fn confirm_update(&mut self, id: i64) {
+        while self.updates.front().is_some_and(|u| u.id <= id) {
+            self.updates.pop_front();
+        }
     }
 
     pub(crate) fn pending_updates(&self) -> usize {

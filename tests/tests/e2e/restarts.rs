@@ -34,7 +34,7 @@ enum At {
 
 async fn view_with_restart(at: At) {
     let mut host = host().await;
-    let mut alice = host.user(ALICE, "Алиса");
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
     open_list(&mut alice).await;
     if at == At::Menu {
         host.restart().await;
@@ -59,7 +59,7 @@ async fn view_with_restart(at: At) {
 async fn rename_with_restart(at: At) {
     let mut host = host().await;
     let dir = reports_dir(host.dir());
-    let mut alice = host.user(ALICE, "Алиса");
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
     open_list(&mut alice).await;
     alice.press("Переименовать");
     alice.expect_text("Какой отчет переименовать?").await;
@@ -86,7 +86,7 @@ async fn rename_with_restart(at: At) {
 async fn delete_with_restart(at: At) {
     let mut host = host().await;
     let dir = reports_dir(host.dir());
-    let mut alice = host.user(ALICE, "Алиса");
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
     open_list(&mut alice).await;
     alice.press("Удалить");
     alice.expect_text("Какой отчет удалить?").await;
@@ -94,16 +94,18 @@ async fn delete_with_restart(at: At) {
         host.restart().await;
     }
     alice.send_text("3");
-    alice.expect_text("Удалить отчет №3 «Отчет номер 3»?").await;
+    let question = alice.expect_text("Удалить отчет №3 «Отчет номер 3»?").await;
     if at == At::Confirm {
         host.restart().await;
     }
+    let yes = question.button("Да, удалить").and_then(|b| b.callback_data.clone()).expect("the button");
     alice.press("Да, удалить");
     alice.expect_text("Отчет №3 «Отчет номер 3» удален").await;
     assert!(fx::entry(&dir, ALICE, 3).is_none(), "{at:?}: entry gone");
     assert!(!dir.join(fx::file_path(ALICE, 3)).exists(), "{at:?}: file gone");
-    // A second press of the same button is now truthfully "already done".
-    alice.press("Да, удалить");
+    // A second tap of the same button (a double tap, before the bot removed
+    // the question) is now truthfully "already done".
+    alice.press_data(question.id, &yes);
     let answer = alice.expect_callback_answered().await;
     assert!(answer.text.as_deref().is_some_and(|t| t.contains("уже выполнено")), "{answer:?}");
     host.stop().await.expect("clean stop");
@@ -133,7 +135,7 @@ async fn delete_survives_a_restart_at_the_number_and_the_confirmation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_filter_question_survives_a_restart() {
     let mut host = fx::host("v2", fx::reports(ALICE, 40), "max_list_bytes = 2048\n").start().await;
-    let mut alice = host.user(ALICE, "Алиса");
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
     alice.send_text("/reports");
     alice.expect_text("слишком большим").await;
     alice.press("Фильтр");
@@ -149,7 +151,7 @@ async fn the_filter_question_survives_a_restart() {
 async fn a_step_whose_time_ran_out_while_the_host_was_down_is_told_as_expired() {
     let mut host = host().await;
     let dir = reports_dir(host.dir());
-    let mut alice = host.user(ALICE, "Алиса");
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
     open_list(&mut alice).await;
     alice.press("Удалить");
     alice.send_text("2");
@@ -171,7 +173,7 @@ async fn a_confirmation_whose_dialogue_is_gone_says_outdated_and_never_already_d
     let mut host =
         fx::host("v2", fx::reports(ALICE, 3), "").env("VOX__STATE__BACKEND", "memory").start().await;
     let dir = reports_dir(host.dir());
-    let mut alice = host.user(ALICE, "Алиса");
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
     open_list(&mut alice).await;
     alice.press("Удалить");
     alice.send_text("2");

@@ -21,17 +21,59 @@ pub(super) fn get_me(world: &mut World) -> ApiResult<Value> {
 }
 
 pub(super) fn get_webhook_info(world: &mut World) -> ApiResult<Value> {
-    Ok(json!({
-        "url": "",
+    let failed = world.deliveries.iter().rev().find(|d| d.status.is_none_or(|s| !(200..300).contains(&s)));
+    let mut info = json!({
+        "url": world.webhook.as_ref().map_or("", |h| h.url.as_str()),
         "has_custom_certificate": false,
         "pending_update_count": world.pending_updates(),
-    }))
+    });
+    if let (Some(_), Some(failed)) = (&world.webhook, failed) {
+        info["last_error_message"] = match failed.status {
+            Some(status) => json!(format!("Wrong response from the webhook: {status}")),
+            None => json!("Connection refused"),
+        };
+    }
+    Ok(info)
 }
 
 pub(super) fn delete_webhook(world: &mut World, params: &Params) -> ApiResult<Value> {
     if params.opt_bool("drop_pending_updates")? == Some(true) {
         world.updates_from(Some(i64::MAX), 0);
     }
+    world.webhook = None;
+    Ok(Value::Bool(true))
+}
+
+/// `setWebhook`: `url` (empty removes it, as Telegram allows), optional
+/// `secret_token` (1-256 of `A-Za-z0-9_-`), `allowed_updates`, `drop_pending_updates`.
+pub(super) fn set_webhook(world: &mut World, params: &Params) -> ApiResult<Value> {
+    let url = params.opt_str("url")?.unwrap_or_default();
+    let secret = params.opt_str("secret_token")?;
+    if let Some(s) = &secret
+        && (s.is_empty()
+            || s.len() > 256
+            || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    {
+        return Err(ApiError::new(400, "Bad Request: secret token contains unallowed characters"));
+    }
+    if params.opt_bool("drop_pending_updates")? == Some(true) {
+        world.updates_from(Some(i64::MAX), 0);
+    }
+    if let Some(kinds) = params.json("allowed_updates")? {
+        let kinds = kinds.as_array().ok_or_else(|| ApiError::invalid("allowed_updates"))?;
+        world.set_allowed_updates(kinds.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect());
+    }
+    if url.is_empty() {
+        world.webhook = None;
+        return Ok(Value::Bool(true));
+    }
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        return Err(ApiError::new(
+            400,
+            "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+        ));
+    }
+    world.webhook = Some(crate::webhook::Webhook { url, secret });
     Ok(Value::Bool(true))
 }
 
@@ -39,6 +81,12 @@ pub(super) fn delete_webhook(world: &mut World, params: &Params) -> ApiResult<Va
 /// when nothing is, holds the request up to `timeout` seconds: answering an
 /// empty poll at once makes teloxide spin thousands of requests a second.
 pub(super) async fn get_updates(shared: &Shared, params: &Params) -> ApiResult<Value> {
+    if shared.world().webhook.is_some() {
+        return Err(ApiError::new(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+        ));
+    }
     let offset = params.opt_i64("offset")?;
     let limit = params.opt_i64("limit")?.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
     let limit = usize::try_from(limit).unwrap_or(1);

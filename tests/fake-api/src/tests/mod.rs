@@ -7,3 +7,4 @@ mod methods;
 mod polling;
 mod scripted;
 mod support;
+mod webhook;
