@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::NaiveDateTime;
-use vox_report_store::{Deleted, NewReport, Renamed, Storage};
+use vox_report_store::{Deleted, NewReport, Renamed, Storage, StorageError};
 
 const USERS: [i64; 5] = [11, 12, 13, 14, 15];
 const SEEDED: u32 = 30;
@@ -55,6 +55,17 @@ for i in range(count):
 print("appended", count)
 "#;
 
+/// Runs `write` until it is not refused as Busy (at most 20 times).
+fn retry_busy<T>(busy: &mut u32, mut write: impl FnMut() -> Result<T, StorageError>) -> T {
+    for _ in 0..20 {
+        match write() {
+            Err(StorageError::Busy) => *busy += 1,
+            other => return other.expect("the write succeeds"),
+        }
+    }
+    panic!("the store stayed busy for 20 lock timeouts");
+}
+
 #[test]
 fn python_appends_and_host_renames_and_deletes_lose_nothing() {
     let dir = std::env::temp_dir().join(format!("vox-coexist-{}", std::process::id()));
@@ -75,20 +86,22 @@ fn python_appends_and_host_renames_and_deletes_lose_nothing() {
     // Meanwhile: delete every even seeded report and rename every odd one.
     let mut renamed = 0;
     let mut deleted = 0;
+    // A writer that waited out the lock timeout while the appender held the
+    // lock is told Busy — what a user sees as "try again"; the test tries again.
+    let mut busy = 0u32;
     for n in 1..=SEEDED {
         // Spread over the Python run, so the two sides really interleave.
         std::thread::sleep(std::time::Duration::from_millis(40));
         for user in USERS {
             let path = storage.get_blocking(user, n).expect("get").expect("seeded report").file_path;
             if n % 2 == 0 {
-                assert!(matches!(
-                    storage.delete_blocking(user, n, &path).expect("delete"),
-                    Deleted::Deleted(_)
-                ));
+                let r = retry_busy(&mut busy, || storage.delete_blocking(user, n, &path));
+                assert!(matches!(r, Deleted::Deleted(_)));
                 deleted += 1;
             } else {
-                let r =
-                    storage.rename_blocking(user, n, &path, &format!("Переименован {n}")).expect("rename");
+                let r = retry_busy(&mut busy, || {
+                    storage.rename_blocking(user, n, &path, &format!("Переименован {n}"))
+                });
                 assert!(matches!(r, Renamed::Renamed { .. }));
                 renamed += 1;
             }
@@ -124,6 +137,9 @@ fn python_appends_and_host_renames_and_deletes_lose_nothing() {
     assert_eq!(jobs.len(), APPENDS, "every appended report is in the index");
     assert!(jobs.values().all(|&c| c == 1), "each once");
     assert_eq!((renamed, deleted), (75, 75));
+    println!(
+        "{renamed} renames and {deleted} deletes beside {APPENDS} appends; {busy} were told Busy and retried"
+    );
     assert!(consistency.orphan_files.is_empty(), "every file has its entry: {:?}", consistency.orphan_files);
     assert!(
         consistency.dangling_entries.is_empty(),
