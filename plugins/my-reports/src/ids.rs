@@ -29,6 +29,11 @@ pub mod steps {
     pub const DELETE_CONFIRM: &str = "report_delete_confirm";
     /// Waiting for filter words and dates.
     pub const FILTER_ASK: &str = "report_filter_ask";
+
+    /// Whether `step` is one of the "yes?" questions.
+    pub fn is_confirmation(step: Option<&str>) -> bool {
+        matches!(step, Some(VIEW_CONFIRM | RENAME_CONFIRM | DELETE_CONFIRM))
+    }
 }
 
 /// Which action a step is for.

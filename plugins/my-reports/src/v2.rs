@@ -89,14 +89,7 @@ async fn fresh_snapshot(p: &MyReports, ctx: &mut Ctx, snap: u64) -> Result<Optio
 
 async fn cancel(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     let data: Option<StepData> = ctx.step_data().ok().flatten();
-    let confirming = matches!(
-        ctx.step_name(),
-        Some(
-            crate::ids::steps::VIEW_CONFIRM
-                | crate::ids::steps::RENAME_CONFIRM
-                | crate::ids::steps::DELETE_CONFIRM
-        )
-    );
+    let confirming = crate::ids::steps::is_confirmation(ctx.step_name());
     if ctx.step().is_some() {
         ctx.clear_step().await?;
     }

@@ -9,6 +9,7 @@ use std::io::ErrorKind;
 use super::super::faults::{self, Call};
 use super::super::testutil::{TempDir, legacy_entry, read_index, write_legacy};
 use super::super::{Deleted, Renamed};
+use super::recovery::write_journal;
 use super::{new_report, open};
 
 fn two_reports(tag: &str) -> TempDir {
@@ -18,6 +19,13 @@ fn two_reports(tag: &str) -> TempDir {
         &[legacy_entry(1, 1, "2025-01-15T14:30:00", "a"), legacy_entry(2, 1, "2025-01-16T14:30:00", "b")],
     );
     tmp
+}
+
+/// The journal another process left when it crashed mid-rename of user 1's report 1.
+fn interrupted_rename(tmp: &TempDir) {
+    let intent = serde_json::json!({"rename": {"user_id": 1, "report_number": 1,
+        "file_path": "user_1/voxpersona_0001.txt", "new_title": "после сбоя"}});
+    write_journal(tmp.path(), intent);
 }
 
 fn title(tmp: &TempDir, user: i64) -> String {
@@ -92,14 +100,7 @@ fn a_save_told_failed_leaves_no_report_and_no_file() {
 fn a_replay_that_fails_twice_then_succeeds_completes_the_operation() {
     let tmp = two_reports("replay-transient");
     let storage = open(tmp.path());
-    // An interrupted rename of user 1 (another process crashed mid-rename).
-    fs::write(
-        tmp.path().join(".vox-journal.json"),
-        serde_json::json!({"version": 1, "intent": {"rename": {"user_id": 1, "report_number": 1,
-            "file_path": "user_1/voxpersona_0001.txt", "new_title": "после сбоя"}}})
-        .to_string(),
-    )
-    .expect("journal");
+    interrupted_rename(&tmp);
     faults::inject(Call::Write, "index.json", 2, ErrorKind::StorageFull);
     for attempt in 1..=2 {
         let r = storage.rename_blocking(2, 1, "user_2/voxpersona_0001.txt", "другое");
@@ -118,13 +119,7 @@ fn a_replay_that_fails_twice_then_succeeds_completes_the_operation() {
 fn a_replay_that_keeps_failing_is_set_aside_at_the_third_attempt() {
     let tmp = two_reports("replay-stuck");
     let storage = open(tmp.path());
-    fs::write(
-        tmp.path().join(".vox-journal.json"),
-        serde_json::json!({"version": 1, "intent": {"rename": {"user_id": 1, "report_number": 1,
-            "file_path": "user_1/voxpersona_0001.txt", "new_title": "после сбоя"}}})
-        .to_string(),
-    )
-    .expect("journal");
+    interrupted_rename(&tmp);
     faults::inject(Call::Write, "index.json", 3, ErrorKind::StorageFull);
     for _ in 1..=2 {
         assert!(storage.rename_blocking(2, 1, "user_2/voxpersona_0001.txt", "другое").is_err());

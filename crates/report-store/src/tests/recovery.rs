@@ -7,7 +7,7 @@ use serde_json::json;
 use super::super::testutil::{TempDir, legacy_entry, read_index, write_legacy};
 use super::open;
 
-fn write_journal(dir: &std::path::Path, intent: serde_json::Value) {
+pub(super) fn write_journal(dir: &std::path::Path, intent: serde_json::Value) {
     fs::write(dir.join(".vox-journal.json"), json!({"version": 1, "intent": intent}).to_string())
         .expect("journal");
 }

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use super::{DialogueState, StateError, StateKey, StateStore, ValueKey};
-use crate::metrics::{Collect, Kind, Scraped};
+use crate::metrics::{Collect, Scraped};
 
 const SHARDS: usize = 16;
 
@@ -130,14 +130,7 @@ impl StateStore for MemoryStore {
 
 impl Collect for MemoryStore {
     fn collect(&self, out: &mut Scraped) {
-        let backend = [("backend", "memory")];
-        out.series(
-            "vox_state_dialogues",
-            "Open dialogues in the state store",
-            Kind::Gauge,
-            &backend,
-            self.len() as f64,
-        );
+        super::dialogues_gauge(out, "memory", self.len());
     }
 }
 

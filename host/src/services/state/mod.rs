@@ -39,6 +39,18 @@ impl DialogueState {
 #[error("state store: {0}")]
 pub struct StateError(pub String);
 
+/// `vox_state_dialogues{backend}`: what every backend reports of itself.
+pub(crate) fn dialogues_gauge(out: &mut crate::metrics::Scraped, backend: &str, open: usize) {
+    let labels = [("backend", backend)];
+    out.series(
+        "vox_state_dialogues",
+        "Open dialogues in the state store",
+        crate::metrics::Kind::Gauge,
+        &labels,
+        open as f64,
+    );
+}
+
 /// Whose value: a plugin's named value for one chat member.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ValueKey {

@@ -23,8 +23,7 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
     op.number(number);
     let step = ctx.step_name();
     let data: Option<StepData> = ctx.step_data().ok().flatten();
-    let confirming =
-        matches!(step, Some(steps::VIEW_CONFIRM | steps::RENAME_CONFIRM | steps::DELETE_CONFIRM));
+    let confirming = steps::is_confirmation(step);
     let Some(data) = data.filter(|d| confirming && d.number == Some(number)) else {
         // The dialogue this button belonged to is over. Say "done" only when it
         // ended here, by this confirmation or a cancel; otherwise (it expired,

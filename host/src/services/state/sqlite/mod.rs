@@ -263,14 +263,7 @@ impl StateStore for SqliteStore {
 
 impl Collect for SqliteStore {
     fn collect(&self, out: &mut Scraped) {
-        let backend = [("backend", "sqlite")];
-        out.series(
-            "vox_state_dialogues",
-            "Open dialogues in the state store",
-            Kind::Gauge,
-            &backend,
-            self.len() as f64,
-        );
+        super::dialogues_gauge(out, "sqlite", self.len());
         out.one(
             "vox_state_write_errors",
             "State store writes that failed (the handler was told; memory was undone)",
