@@ -18,7 +18,7 @@ FLOORS = {
     "rollout": 3,
     "services": 4,
     "dispatch": 5,
-    "ops": 6,
+    "ops": 6, "intake": 6,
     "app": 7,
 }
 # The operator's CLI code: may use rooms up to this floor; no room may use it.

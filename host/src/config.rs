@@ -52,6 +52,106 @@ pub struct TelegramSettings {
     /// 1/s per private chat with bursts, 20/min per group).
     #[serde(default = "yes")]
     pub throttle: bool,
+    /// How updates arrive: long polling or Telegram calling a webhook.
+    #[serde(default)]
+    pub mode: UpdateMode,
+    /// `[telegram.webhook]`: used in webhook mode.
+    #[serde(default)]
+    pub webhook: WebhookSettings,
+}
+
+/// How updates arrive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    /// `getUpdates` long polling: one process per bot token.
+    #[default]
+    Polling,
+    /// Telegram POSTs each update to `telegram.webhook.url`: several replicas
+    /// may serve one token behind a load balancer.
+    Webhook,
+}
+
+/// `[telegram.webhook]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// The public https URL Telegram calls (the reverse proxy's); required in webhook mode.
+    pub url: String,
+    /// `host:port` the host's own listener binds (behind the proxy).
+    pub listen: String,
+    /// The path updates are POSTed to on `listen`.
+    pub path: String,
+    /// The `X-Telegram-Bot-Api-Secret-Token` Telegram must send; empty: derived
+    /// from the bot token (the same on every replica, unguessable without it).
+    pub secret_token: String,
+    /// Telegram's `max_connections`: simultaneous deliveries, 1–100.
+    pub max_connections: u8,
+    /// Accepted updates waiting for their chat's turn at most; beyond it
+    /// Telegram is answered 503 and delivers again later.
+    pub queue: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            listen: "127.0.0.1:8443".into(),
+            path: "/telegram".into(),
+            secret_token: String::new(),
+            max_connections: 40,
+            queue: 10_000,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// The address to listen on.
+    pub fn address(&self) -> Result<std::net::SocketAddr, ConfigError> {
+        let listen = self.listen.trim();
+        listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "`telegram.webhook.listen`: `{listen}` is not an address like `127.0.0.1:8443`"
+            ))
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url: url::Url = self.url.trim().parse().map_err(|_| {
+            ConfigError(format!(
+                "`telegram.webhook.url`: `{}` is not a URL; webhook mode needs the public https URL \
+                 Telegram calls, e.g. `https://bot.example.com/telegram`",
+                self.url
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError(format!(
+                "`telegram.webhook.url`: `{url}` must be an https:// URL (http:// only for a local Bot API server)"
+            )));
+        }
+        self.address()?;
+        if !self.path.starts_with('/') {
+            return Err(ConfigError(format!(
+                "`telegram.webhook.path`: `{}` must start with `/`",
+                self.path
+            )));
+        }
+        let secret = &self.secret_token;
+        if secret.len() > 256 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(ConfigError(
+                "`telegram.webhook.secret_token`: 1–256 characters of A–Z, a–z, 0–9, `_` and `-` \
+                 (Telegram's rule), or empty to derive one from the bot token"
+                    .into(),
+            ));
+        }
+        if !(1..=100).contains(&self.max_connections) {
+            return Err(ConfigError("`telegram.webhook.max_connections`: must be 1–100 (Telegram's range)".into()));
+        }
+        if self.queue == 0 {
+            return Err(ConfigError("`telegram.webhook.queue`: must be at least 1".into()));
+        }
+        Ok(())
+    }
 }
 
 fn yes() -> bool {
@@ -268,6 +368,9 @@ impl Settings {
                 "`log.level`: `{}` is not a valid filter ({e})",
                 self.log.level
             )));
+        }
+        if self.telegram.mode == UpdateMode::Webhook {
+            self.telegram.webhook.validate()?;
         }
         self.ops.address()?;
         if self.ops.probe_every_secs == 0 {

@@ -28,6 +28,12 @@ pub enum RunError {
     /// The Bot API did not answer `getMe`.
     #[error("cannot reach the Telegram Bot API at start: {0}")]
     Unreachable(String),
+    /// Telegram refused `setWebhook` (a URL it cannot use, say).
+    #[error("Telegram refused the webhook (`telegram.webhook.url`): {0}")]
+    Webhook(String),
+    /// The webhook listener failed.
+    #[error("the webhook listener (`telegram.webhook.listen`) failed: {0}")]
+    Listener(String),
 }
 
 fn bullets(lines: impl Iterator<Item = String>) -> String {

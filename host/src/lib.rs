@@ -18,7 +18,7 @@
 //! | 3 | [`rollout`] | the live config and its one writer, reload, overrides, canary windows, served counts, automatic rollback, the status file |
 //! | 4 | [`services`] | what plugins may call (`HostApi`): Telegram client, reachability, tracker, locks, dialogue state |
 //! | 5 | [`dispatch`] | one update: incoming, router, update — spawns nothing |
-//! | 6 | [`ops`] | `/healthz`, `/metrics` (the collectors it is given), the Telegram probe, logging |
+//! | 6 | [`ops`], [`intake`] | `/healthz`, `/metrics` (the collectors it is given), the Telegram probe, logging; webhook mode's listener, duplicate drop and per-chat queues |
 //! | 7 | [`app`] | the composition root: [`HostBuilder`], [`Host`], [`run`] build everything, register every collector and spawn every background task |
 //! | — | [`operator`] | code that runs only in the operator's CLI process (floors 0–3 only): check, explain, config edits, status view |
 
@@ -26,6 +26,7 @@ pub mod app;
 pub mod config;
 pub mod dispatch;
 pub mod error;
+pub mod intake;
 pub mod metrics;
 pub mod operator;
 pub mod ops;

@@ -35,6 +35,7 @@ pub struct TestHostBuilder {
     env: Vec<(String, String)>,
     setup: Vec<SetupFn>,
     faults: Vec<(String, vox_fake_bot_api::Fault, usize)>,
+    webhook: bool,
 }
 
 /// A running host serving a fake Bot API.
@@ -118,6 +119,14 @@ impl TestHostBuilder {
         self
     }
 
+    /// Runs the host in webhook mode: its listener on a free 127.0.0.1 port,
+    /// given to the fake Bot API with `setWebhook`, which then delivers every
+    /// update there (the same port again after a restart).
+    pub fn webhook(mut self) -> Self {
+        self.webhook = true;
+        self
+    }
+
     /// Starts the host and waits until it is about to poll; panics with the reason if it cannot start.
     pub async fn start(self) -> TestHost {
         match self.try_start().await {
@@ -154,6 +163,12 @@ impl TestHostBuilder {
             // have tests of their own (e2e `rate_limits`), which turn this on.
             ("VOX__TELEGRAM__THROTTLE".to_owned(), "false".to_owned()),
         ];
+        if self.webhook {
+            let port = free_port();
+            env.push(("VOX__TELEGRAM__MODE".to_owned(), "webhook".to_owned()));
+            env.push(("VOX__TELEGRAM__WEBHOOK__LISTEN".to_owned(), format!("127.0.0.1:{port}")));
+            env.push(("VOX__TELEGRAM__WEBHOOK__URL".to_owned(), format!("http://127.0.0.1:{port}/telegram")));
+        }
         env.extend(self.env);
         let clock = Clock::default();
         let Started { runtime, stop, task } = launch(&api, &clock, &config_path, &env).await?;
@@ -168,6 +183,12 @@ impl TestHostBuilder {
             task: Some(task),
         })
     }
+}
+
+/// A port free on 127.0.0.1 right now (the OS picks it; nothing holds it after).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
 }
 
 impl TestHost {
@@ -214,6 +235,18 @@ impl TestHost {
     /// The host's runtime (metrics, ops address, live config).
     pub fn runtime(&self) -> &Arc<Runtime> {
         self.runtime.as_ref().expect("the host is running")
+    }
+
+    /// The webhook URL the host gave Telegram (webhook mode only).
+    pub fn webhook_url(&self) -> Option<String> {
+        let key = "VOX__TELEGRAM__WEBHOOK__URL";
+        self.env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    /// Replaces an environment variable the next [`TestHost::restart`] starts with.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// `http://<ops address>` of this host's `/healthz` and `/metrics`.

@@ -6,12 +6,34 @@ use tokio::net::TcpStream;
 
 /// Status code and body of `GET url` (`http://host:port/path` only).
 pub async fn http_get(url: &str) -> std::io::Result<(u16, String)> {
+    http_request("GET", url, &[], "").await
+}
+
+/// Status code and body of `POST url` with `headers` and a JSON `body`.
+pub async fn http_post(url: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
+    http_request("POST", url, headers, body).await
+}
+
+async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {url}"));
     let rest = url.strip_prefix("http://").ok_or_else(|| bad("not an http:// URL"))?;
     let (authority, path) =
         rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
     let mut stream = TcpStream::connect(authority).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if method == "POST" {
+        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;

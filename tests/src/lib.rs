@@ -16,7 +16,7 @@
 //! # Layout
 //! - [`host`]: [`TestHost`] and its builder — a real config file, a temp data
 //!   directory, the host runtime serving the fake Bot API.
-//! - [`http`]: [`http_get`], a minimal GET for `/healthz` and `/metrics`.
+//! - [`http`]: [`http_get`] and [`http_post`], minimal HTTP for `/healthz`, `/metrics` and the webhook.
 //! - [`tempdir`]: a temp directory removed on drop.
 //! - the fake Bot API and the scripted user are re-exported from `vox-fake-bot-api`.
 
@@ -24,13 +24,13 @@ pub mod host;
 pub mod http;
 pub mod tempdir;
 
-pub use host::{TestHost, TestHostBuilder, init_test_logging};
+pub use host::{TestHost, TestHostBuilder, free_port, init_test_logging};
 
 /// `plugins/README.md`, compiled: every example a plugin author reads there
 /// is a doctest of this crate (it has the SDK and the test kit at hand).
 #[cfg(doctest)]
 #[doc = include_str!("../../plugins/README.md")]
 pub struct PluginsReadme;
-pub use http::http_get;
+pub use http::{http_get, http_post};
 pub use tempdir::TempDir;
 pub use vox_fake_bot_api::*;

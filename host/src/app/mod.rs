@@ -15,9 +15,12 @@ use tokio::sync::mpsc;
 use vox_plugin::Clock;
 use vox_plugin::host::HostApi;
 
-use crate::config::{Settings, Sources, StateBackend};
+use crate::config::{Settings, Sources, StateBackend, UpdateMode};
 use crate::dispatch::Dispatch;
 use crate::error::{Error, StartError};
+use crate::intake::Intake;
+use crate::intake::chats::Chats;
+use crate::intake::webhook::Webhook;
 use crate::metrics::{Collect, Metrics};
 use crate::ops::{Endpoints, Ops};
 use crate::registry::load::{self as plugins, Checked, Loaded, LoadedPlugin, PluginSamples};
@@ -141,6 +144,10 @@ impl HostBuilder {
             plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;
         let plugins: Arc<[LoadedPlugin]> = plugins.into();
         let ops = Arc::new(Ops::bind(&self.settings)?);
+        let webhook = match self.settings.telegram.mode {
+            UpdateMode::Polling => None,
+            UpdateMode::Webhook => Some(Arc::new(Webhook::bind(&self.settings, bot.token())?)),
+        };
         let metrics = Arc::new(Metrics::default());
         let state = match self.state {
             Some(state) => state,
@@ -187,7 +194,7 @@ impl HostBuilder {
         ));
         let reloader = Reloader::new(Arc::clone(&writer)).map(Arc::new);
         let served = Arc::new(Served::new(registry.manifests()));
-        let collectors: Vec<Arc<dyn Collect>> = vec![
+        let mut collectors: Vec<Arc<dyn Collect>> = vec![
             Arc::clone(&ops) as Arc<dyn Collect>,
             Arc::clone(&services.state) as Arc<dyn Collect>,
             Arc::clone(&throttle) as Arc<dyn Collect>,
@@ -195,6 +202,22 @@ impl HostBuilder {
             Arc::clone(&served) as Arc<dyn Collect>,
             Arc::new(PluginSamples(Arc::clone(&plugins))),
         ];
+        let dispatch = Arc::new(Dispatch {
+            api: Arc::clone(&services) as Arc<dyn HostApi>,
+            services,
+            registry: Arc::clone(&registry),
+            plugins,
+            live: Arc::clone(writer.live()),
+            served: Arc::clone(&served),
+        });
+        let intake = webhook.map(|webhook| Intake {
+            chats: Chats::new(Arc::clone(&dispatch), self.settings.telegram.webhook.queue),
+            webhook,
+        });
+        if let Some(intake) = &intake {
+            collectors.push(Arc::clone(&intake.webhook) as Arc<dyn Collect>);
+            collectors.push(Arc::clone(&intake.chats) as Arc<dyn Collect>);
+        }
         let endpoints = Arc::new(Endpoints {
             ops: Arc::clone(&ops),
             metrics,
@@ -213,14 +236,6 @@ impl HostBuilder {
             served: Arc::clone(&served),
             registry: Arc::clone(&registry),
         });
-        let dispatch = Arc::new(Dispatch {
-            api: Arc::clone(&services) as Arc<dyn HostApi>,
-            services,
-            registry,
-            plugins,
-            live: Arc::clone(writer.live()),
-            served,
-        });
         let runtime = Arc::new(Runtime {
             dispatch,
             writer,
@@ -231,7 +246,7 @@ impl HostBuilder {
             data_dir: self.settings.host.data_dir.clone(),
             failures: std::sync::Mutex::new(Some(failures_rx)),
         });
-        Ok(Host { runtime, bot, settings: self.settings, reloader })
+        Ok(Host { runtime, bot, settings: self.settings, reloader, intake })
     }
 }
 
@@ -241,6 +256,8 @@ pub struct Host {
     bot: Bot,
     settings: Settings,
     reloader: Option<Arc<Reloader>>,
+    /// Webhook mode's listener and queues; `None` when polling.
+    intake: Option<Intake>,
 }
 
 mod serve;

@@ -1,6 +1,7 @@
-//! Serving: long polling wired into teloxide's dispatcher (a start whose
-//! first call fails on the network is retried), every background task spawned
-//! and stopped, and the shutdown that lets in-flight updates finish.
+//! Serving: long polling wired into teloxide's dispatcher, or webhook mode's
+//! listener (a start whose first call fails on the network is retried), every
+//! background task spawned and stopped, and the shutdown that lets in-flight
+//! updates finish.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +16,14 @@ use teloxide::types::{BotCommand, Update};
 use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{Bot, RequestError};
 
+use teloxide::payloads::SetWebhookSetters;
+use teloxide::types::AllowedUpdate;
+use tokio::task::JoinHandle;
+
 use super::{Host, Runtime};
+use crate::config::Settings;
+use crate::intake::Intake;
+use crate::intake::webhook::Webhook;
 use crate::dispatch::Dispatch;
 use crate::error::RunError;
 use crate::ops::Ops;
@@ -35,95 +43,170 @@ impl Host {
         &self.runtime
     }
 
-    /// Long-polls Telegram and serves updates until `shutdown` resolves; then
-    /// stops polling and lets in-flight updates finish.
+    /// Serves updates — long polling, or the webhook in webhook mode — until
+    /// `shutdown` resolves; then takes no new updates and lets the ones in
+    /// flight finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
-        let Host { runtime, bot, settings, reloader } = self;
+        let Host { runtime, bot, settings, reloader, intake } = self;
         let dispatch = Arc::clone(&runtime.dispatch);
         register_commands(&bot, &dispatch.registry).await;
 
-        let sweeper = tokio::spawn(sweep(Arc::clone(&dispatch.services)));
+        let mut tasks = vec![tokio::spawn(sweep(Arc::clone(&dispatch.services)))];
         let status_path = runtime.data_dir.join(crate::rollout::status::STATUS_FILE);
-        let status =
-            tokio::spawn(crate::rollout::status::write_loop(Arc::clone(&runtime.status), status_path));
+        tasks.push(tokio::spawn(crate::rollout::status::write_loop(Arc::clone(&runtime.status), status_path)));
         let failures = runtime.failures.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let rollback = failures
-            .map(|rx| tokio::spawn(crate::rollout::autorollback::watch(Arc::clone(&runtime.watcher), rx)));
+        if let Some(rx) = failures {
+            tasks.push(tokio::spawn(crate::rollout::autorollback::watch(Arc::clone(&runtime.watcher), rx)));
+        }
         let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
         let watcher = reloader.map(|r| {
             tokio::spawn(r.watch(async {
                 let _ = watching_stopped.await;
             }))
         });
-        let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
-            .dependencies(dptree::deps![Arc::clone(&dispatch)])
-            .build();
-        let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs));
-        let mut listener = polling(&bot, poll_timeout).await;
-        // After the listener exists: /healthz turns ok at the probe's first answer,
-        // so "ok" never precedes polling.
-        let ops_tasks = crate::ops::start(Arc::clone(&runtime.endpoints), dispatch.services.telegram.clone());
-
-        // Stop through the listener, not the dispatcher's ShutdownToken: the token
-        // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown
-        // that arrives while the dispatcher is busy handing an update to a worker
-        // (seen as a rare hang). The listener's stop flag is sticky; once polling
-        // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
-        // The slot holds the current listener's token (a start that is retried makes a new one).
-        let stop_slot = Arc::new(std::sync::Mutex::new(listener.stop_token()));
-        let ops = Arc::clone(&runtime.ops);
-        let slot = Arc::clone(&stop_slot);
-        let stopper = tokio::spawn(async move {
-            shutdown.await;
-            ops.stopping();
-            tracing::info!("shutting down: no new updates; finishing the ones in flight");
-            slot.lock().unwrap_or_else(|p| p.into_inner()).stop();
-        });
-        let poll_errors = Arc::new(PollErrors {
-            telegram: dispatch.services.telegram.clone(),
-            ops: Arc::clone(&runtime.ops),
-        });
-        let mut attempt = 0;
-        let result = loop {
-            // It fails only at its first call (getMe), before taking any update: a
-            // network blip at start is retried instead of ending the host.
-            let result = dispatcher.try_dispatch_with_listener(listener, Arc::clone(&poll_errors)).await;
-            let transient = matches!(
-                &result,
-                Err(RequestError::Network(_) | RequestError::Io(_) | RequestError::RetryAfter(_))
-            );
-            if !transient || attempt >= START_RETRIES || runtime.ops.is_stopping() {
-                break result;
-            }
-            attempt += 1;
-            let wait = Duration::from_millis(250 << attempt);
-            if let Err(e) = &result {
-                tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "telegram did not answer getMe at start; retrying");
-            }
-            tokio::time::sleep(wait).await;
-            listener = polling(&bot, poll_timeout).await;
-            let mut current = stop_slot.lock().unwrap_or_else(|p| p.into_inner());
-            *current = listener.stop_token();
-            if runtime.ops.is_stopping() {
-                current.stop();
-            }
+        let result = match intake {
+            None => poll(&runtime, &bot, &settings, shutdown, &mut tasks).await,
+            Some(intake) => serve_webhook(&runtime, &bot, intake, shutdown, &mut tasks).await,
         };
-        stopper.abort();
-        for task in ops_tasks {
+        for task in tasks {
             task.abort();
-        }
-        sweeper.abort();
-        status.abort();
-        if let Some(r) = rollback {
-            r.abort();
         }
         let _ = stop_watching.send(());
         if let Some(w) = watcher {
             let _ = w.await;
         }
-        result.map_err(|e: RequestError| RunError::Unreachable(e.to_string()))?;
+        result?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Long polling through teloxide's dispatcher (updates of one chat in order,
+/// chats in parallel); the operator's endpoints start once the listener exists.
+async fn poll(
+    runtime: &Arc<Runtime>,
+    bot: &Bot,
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(), RunError> {
+    let dispatch = Arc::clone(&runtime.dispatch);
+    let mut dispatcher =
+        Dispatcher::builder(bot.clone(), handler()).dependencies(dptree::deps![Arc::clone(&dispatch)]).build();
+    let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs));
+    let mut listener = polling(bot, poll_timeout).await;
+    // After the listener exists: /healthz turns ok at the probe's first answer,
+    // so "ok" never precedes polling.
+    tasks.extend(crate::ops::start(Arc::clone(&runtime.endpoints), dispatch.services.telegram.clone()));
+
+    // Stop through the listener, not the dispatcher's ShutdownToken: the token
+    // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown
+    // that arrives while the dispatcher is busy handing an update to a worker
+    // (seen as a rare hang). The listener's stop flag is sticky; once polling
+    // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
+    // The slot holds the current listener's token (a start that is retried makes a new one).
+    let stop_slot = Arc::new(std::sync::Mutex::new(listener.stop_token()));
+    let ops = Arc::clone(&runtime.ops);
+    let slot = Arc::clone(&stop_slot);
+    tasks.push(tokio::spawn(async move {
+        shutdown.await;
+        ops.stopping();
+        tracing::info!("shutting down: no new updates; finishing the ones in flight");
+        slot.lock().unwrap_or_else(|p| p.into_inner()).stop();
+    }));
+    let poll_errors =
+        Arc::new(PollErrors { telegram: dispatch.services.telegram.clone(), ops: Arc::clone(&runtime.ops) });
+    let mut attempt = 0;
+    let result = loop {
+        // It fails only at its first call (getMe), before taking any update: a
+        // network blip at start is retried instead of ending the host.
+        let result = dispatcher.try_dispatch_with_listener(listener, Arc::clone(&poll_errors)).await;
+        if !transient(&result) || attempt >= START_RETRIES || runtime.ops.is_stopping() {
+            break result;
+        }
+        attempt += 1;
+        let wait = Duration::from_millis(250 << attempt);
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "telegram did not answer getMe at start; retrying");
+        }
+        tokio::time::sleep(wait).await;
+        listener = polling(bot, poll_timeout).await;
+        let mut current = stop_slot.lock().unwrap_or_else(|p| p.into_inner());
+        *current = listener.stop_token();
+        if runtime.ops.is_stopping() {
+            current.stop();
+        }
+    };
+    result.map_err(|e: RequestError| RunError::Unreachable(e.to_string()))
+}
+
+fn transient<T>(result: &Result<T, RequestError>) -> bool {
+    matches!(result, Err(RequestError::Network(_) | RequestError::Io(_) | RequestError::RetryAfter(_)))
+}
+
+/// Webhook mode: `setWebhook` (retried while Telegram is unreachable), then the
+/// listener until shutdown; then deliveries are answered 503 (Telegram keeps
+/// them for the next replica or start) and the accepted ones are finished.
+/// The webhook is left set: other replicas still serve it.
+async fn serve_webhook(
+    runtime: &Arc<Runtime>,
+    bot: &Bot,
+    intake: Intake,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(), RunError> {
+    let Intake { webhook, chats } = intake;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ops = Arc::clone(&runtime.ops);
+    let accepting = Arc::clone(&webhook);
+    tasks.push(tokio::spawn(async move {
+        shutdown.await;
+        ops.stopping();
+        accepting.stop_accepting();
+        tracing::info!("shutting down: webhook deliveries are answered 503; finishing the accepted updates");
+        let _ = stop_tx.send(true);
+    }));
+    let mut stopped = stop_rx.clone();
+    tokio::select! {
+        set = set_webhook(bot, &webhook, &runtime.ops) => set?,
+        _ = stopped.wait_for(|s| *s) => return Ok(()),
+    }
+    tasks.extend(crate::ops::start(Arc::clone(&runtime.endpoints), runtime.dispatch.services.telegram.clone()));
+    tracing::info!(listen = %webhook.addr(), path = %webhook.path, url = %webhook.url, "serving the webhook");
+    let mut stopped = stop_rx;
+    let served = Arc::clone(&webhook)
+        .serve(Arc::clone(&chats), async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await;
+    chats.idle().await;
+    served.map_err(|e| RunError::Listener(e.to_string()))
+}
+
+/// Points Telegram at the webhook; network failures at start are retried as
+/// polling's first call is.
+async fn set_webhook(bot: &Bot, webhook: &Webhook, ops: &Ops) -> Result<(), RunError> {
+    let url: url::Url = webhook.url.parse().map_err(|e| RunError::Webhook(format!("`{}`: {e}", webhook.url)))?;
+    let mut attempt = 0;
+    loop {
+        let result = bot
+            .set_webhook(url.clone())
+            .secret_token(webhook.secret.clone())
+            .max_connections(webhook.max_connections)
+            .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+            .await;
+        if !transient(&result) || attempt >= START_RETRIES || ops.is_stopping() {
+            return result.map(|_| ()).map_err(|e| match e {
+                RequestError::Api(e) => RunError::Webhook(e.to_string()),
+                e => RunError::Unreachable(e.to_string()),
+            });
+        }
+        attempt += 1;
+        let wait = Duration::from_millis(250 << attempt);
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "telegram did not answer setWebhook at start; retrying");
+        }
+        tokio::time::sleep(wait).await;
     }
 }
 

@@ -15,3 +15,4 @@ mod restarts;
 mod rollout;
 mod routing;
 mod telegram_faults;
+mod webhook;

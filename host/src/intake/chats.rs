@@ -1,0 +1,213 @@
+//! Accepted updates, queued per chat: one chat's updates are handled one at a
+//! time and in `update_id` order, different chats in parallel — what
+//! teloxide's dispatcher does for polled updates. A chat with work has one task
+//! draining it; the task ends when the chat's queue is empty, so an idle bot
+//! holds nothing. The total is bounded: a full queue refuses the update and
+//! Telegram delivers it again later.
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
+use teloxide::types::Update;
+use tokio::sync::Notify;
+
+use super::Handle;
+
+/// The queue is at its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+/// Per-chat queues over a handler.
+pub struct Chats<H> {
+    handler: Arc<H>,
+    /// A chat is a key while a task drains it; its queue holds what waits.
+    queues: Mutex<HashMap<i64, VecDeque<Update>>>,
+    /// Accepted and not yet handled (queued or being handled).
+    pending: AtomicUsize,
+    capacity: usize,
+    idle: Notify,
+}
+
+/// The key updates are ordered by: the chat, else the user (an inline
+/// button's press carries no chat), else none (handled on its own).
+fn chat_key(update: &Update) -> Option<i64> {
+    // Telegram user ids fit in 52 bits; the cast cannot wrap.
+    update.chat().map(|c| c.id.0).or_else(|| update.from().map(|u| u.id.0 as i64))
+}
+
+impl<H: Handle> Chats<H> {
+    /// Queues of `capacity` updates in all over `handler`.
+    pub fn new(handler: Arc<H>, capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            handler,
+            queues: Mutex::new(HashMap::new()),
+            pending: AtomicUsize::new(0),
+            capacity,
+            idle: Notify::new(),
+        })
+    }
+
+    /// Accepted updates not handled yet.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Queues `update` behind its chat's earlier ones (must run on a Tokio
+    /// runtime); [`Full`] when the bound is reached.
+    pub fn push(self: &Arc<Self>, update: Update) -> Result<(), Full> {
+        if self.pending.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.done();
+            return Err(Full);
+        }
+        let Some(key) = chat_key(&update) else {
+            tokio::spawn(Arc::clone(self).drain(None, update));
+            return Ok(());
+        };
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        match queues.get_mut(&key) {
+            Some(queue) => {
+                // Arrival is almost always in order; a late lower id goes
+                // before the higher ones still waiting.
+                let at = queue.iter().rposition(|u| u.id.0 < update.id.0).map_or(0, |i| i + 1);
+                queue.insert(at, update);
+            }
+            None => {
+                queues.insert(key, VecDeque::new());
+                drop(queues);
+                tokio::spawn(Arc::clone(self).drain(Some(key), update));
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles `first`, then whatever its chat queued meanwhile, then ends.
+    async fn drain(self: Arc<Self>, key: Option<i64>, first: Update) {
+        let mut update = first;
+        loop {
+            let id = update.id.0;
+            // A panic here would leave the chat's queue without a drainer forever.
+            if AssertUnwindSafe(self.handler.handle(update)).catch_unwind().await.is_err() {
+                tracing::error!(update_id = id, chat = key, "handling an update panicked; going on with the chat's next");
+            }
+            self.done();
+            let Some(key) = key else { return };
+            let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+            match queues.get_mut(&key).and_then(VecDeque::pop_front) {
+                Some(next) => update = next,
+                None => {
+                    queues.remove(&key);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn done(&self) {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Resolves once every accepted update has been handled.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.pending() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Records (chat, update id) in handling order; chat 1 is slow.
+    #[derive(Default)]
+    struct Log {
+        order: Mutex<Vec<(i64, u32)>>,
+        running: Mutex<HashMap<i64, bool>>,
+        overlaps: AtomicUsize,
+    }
+
+    impl Handle for Log {
+        async fn handle(self: &Arc<Self>, update: Update) {
+            let chat = chat_key(&update).unwrap_or(0);
+            if self.running.lock().unwrap().insert(chat, true) == Some(true) {
+                self.overlaps.fetch_add(1, Ordering::Relaxed);
+            }
+            if chat == 1 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if update.id.0 == 666 {
+                self.running.lock().unwrap().insert(chat, false);
+                panic!("handler bug");
+            }
+            self.order.lock().unwrap().push((chat, update.id.0));
+            self.running.lock().unwrap().insert(chat, false);
+        }
+    }
+
+    fn text(id: u32, chat: i64) -> Update {
+        serde_json::from_value(serde_json::json!({
+            "update_id": id,
+            "message": {
+                "message_id": id, "date": 0, "text": "hi",
+                "chat": {"id": chat, "type": "private", "first_name": "A"},
+                "from": {"id": chat, "is_bot": false, "first_name": "A"}
+            }
+        }))
+        .expect("an update")
+    }
+
+    #[tokio::test]
+    async fn one_chat_in_order_and_alone_chats_in_parallel() {
+        let log = Arc::new(Log::default());
+        let chats = Chats::new(Arc::clone(&log), 100);
+        for (id, chat) in [(1, 1), (2, 2), (3, 1), (5, 2), (4, 1), (666, 1), (7, 1)] {
+            chats.push(text(id, chat)).expect("room");
+        }
+        chats.idle().await;
+        let order = log.order.lock().unwrap().clone();
+        let of = |c: i64| order.iter().filter(|(chat, _)| *chat == c).map(|(_, id)| *id).collect::<Vec<_>>();
+        assert_eq!(of(1), vec![1, 3, 4, 7], "chat 1 in update_id order, past the panicking update");
+        assert_eq!(of(2), vec![2, 5]);
+        assert_eq!(order.first(), Some(&(2, 2)), "chat 2 did not wait for slow chat 1: {order:?}");
+        assert_eq!(log.overlaps.load(Ordering::Relaxed), 0, "one chat's updates overlapped");
+        assert!(chats.queues.lock().unwrap().is_empty(), "idle chats hold no task");
+    }
+
+    #[tokio::test]
+    async fn a_late_lower_id_goes_before_the_waiting_higher_ones() {
+        let log = Arc::new(Log::default());
+        let chats = Chats::new(Arc::clone(&log), 100);
+        for id in [10, 13, 12, 11] {
+            chats.push(text(id, 1)).expect("room");
+        }
+        chats.idle().await;
+        assert_eq!(log.order.lock().unwrap().clone(), vec![(1, 10), (1, 11), (1, 12), (1, 13)]);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_frees_its_room_as_updates_finish() {
+        let log = Arc::new(Log::default());
+        let chats = Chats::new(Arc::clone(&log), 2);
+        chats.push(text(1, 1)).expect("room");
+        chats.push(text(2, 1)).expect("room");
+        assert_eq!(chats.push(text(3, 1)), Err(Full));
+        assert_eq!(chats.pending(), 2);
+        chats.idle().await;
+        chats.push(text(3, 1)).expect("room again");
+        chats.idle().await;
+        assert_eq!(log.order.lock().unwrap().len(), 3);
+    }
+}

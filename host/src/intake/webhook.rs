@@ -1,0 +1,233 @@
+//! Webhook mode's HTTP listener: Telegram POSTs each update to
+//! `telegram.webhook.listen` + `path`. A request without the secret header is
+//! refused with 401 and never reaches a handler; a delivery already taken is
+//! acknowledged and dropped; an accepted update is queued for its chat and
+//! answered 200 at once. While the queue is full or the host is stopping,
+//! Telegram is answered 503 and delivers the update again later, so nothing it
+//! was told we took is refused.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use teloxide::types::{Update, UpdateKind};
+
+use super::chats::Chats;
+use super::seen::Seen;
+use super::{Handle, secret};
+use crate::config::{ConfigError, Settings};
+use crate::metrics::{Collect, Kind, Scraped};
+
+/// The header Telegram sends the secret in.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// What became of one request, as counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Queued for its chat (200).
+    Accepted,
+    /// Taken before: acknowledged, dropped (200).
+    Duplicate,
+    /// No or a wrong secret header (401).
+    Unauthorized,
+    /// The queue is full (503: Telegram delivers again).
+    Busy,
+    /// Shutting down (503: Telegram delivers again, maybe to another replica).
+    Stopping,
+    /// Not an update teloxide can read: logged and acknowledged (200), since
+    /// delivering it again would not help.
+    Unreadable,
+}
+
+const OUTCOMES: [Outcome; 6] = [
+    Outcome::Accepted,
+    Outcome::Duplicate,
+    Outcome::Unauthorized,
+    Outcome::Busy,
+    Outcome::Stopping,
+    Outcome::Unreadable,
+];
+
+impl Outcome {
+    /// The `outcome` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Unauthorized => "unauthorized",
+            Outcome::Busy => "busy",
+            Outcome::Stopping => "stopping",
+            Outcome::Unreadable => "unreadable",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Outcome::Accepted | Outcome::Duplicate | Outcome::Unreadable => StatusCode::OK,
+            Outcome::Unauthorized => StatusCode::UNAUTHORIZED,
+            Outcome::Busy | Outcome::Stopping => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// The webhook listener: bound at build (a taken port stops the start naming
+/// the key), served by `app::serve`.
+#[derive(Debug)]
+pub struct Webhook {
+    listener: std::sync::Mutex<Option<std::net::TcpListener>>,
+    addr: SocketAddr,
+    /// The path updates arrive on.
+    pub path: String,
+    /// The public URL given to `setWebhook`.
+    pub url: String,
+    /// The secret Telegram must send.
+    pub secret: String,
+    /// Telegram's `max_connections`.
+    pub max_connections: u8,
+    seen: Seen,
+    stopping: AtomicBool,
+    counts: [AtomicU64; OUTCOMES.len()],
+}
+
+impl Webhook {
+    /// Binds `telegram.webhook.listen`.
+    pub fn bind(settings: &Settings, bot_token: &str) -> Result<Self, ConfigError> {
+        let w = &settings.telegram.webhook;
+        let addr = w.address()?;
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| ConfigError(format!("`telegram.webhook.listen`: cannot listen on {addr}: {e}")))?;
+        let addr = listener.local_addr().unwrap_or(addr);
+        Ok(Self {
+            listener: std::sync::Mutex::new(Some(listener)),
+            addr,
+            path: w.path.clone(),
+            url: w.url.trim().to_owned(),
+            secret: secret::secret_token(&w.secret_token, bot_token),
+            max_connections: w.max_connections,
+            seen: Seen::default(),
+            stopping: AtomicBool::new(false),
+            counts: Default::default(),
+        })
+    }
+
+    /// Where the listener is bound (the real port when `:0` was asked).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests that ended `outcome` so far.
+    pub fn count(&self, outcome: Outcome) -> u64 {
+        self.counts[outcome as usize].load(Ordering::Relaxed)
+    }
+
+    /// From now on deliveries are answered 503 (Telegram keeps them).
+    pub fn stop_accepting(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// What one request becomes; queued updates go to `chats`.
+    pub fn receive<H: Handle>(&self, chats: &Arc<Chats<H>>, headers: &HeaderMap, body: &[u8]) -> Outcome {
+        let outcome = self.decide(chats, headers, body);
+        self.counts[outcome as usize].fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+
+    fn decide<H: Handle>(&self, chats: &Arc<Chats<H>>, headers: &HeaderMap, body: &[u8]) -> Outcome {
+        let given = headers.get(SECRET_HEADER).map_or(&b""[..], |v| v.as_bytes());
+        if !secret::matches(&self.secret, given) {
+            let refused = self.count(Outcome::Unauthorized);
+            // The first refusal and then one in a thousand: a scanner must not flood the log.
+            if refused % 1000 == 0 {
+                tracing::warn!(
+                    refused = refused + 1,
+                    header = !given.is_empty(),
+                    "webhook request without the right secret token refused (401)"
+                );
+            }
+            return Outcome::Unauthorized;
+        }
+        if self.stopping.load(Ordering::Relaxed) {
+            return Outcome::Stopping;
+        }
+        let mut update: Update = match serde_json::from_slice(body) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(error = %e, bytes = body.len(), "webhook delivery is not an update teloxide can read; acknowledged and dropped");
+                return Outcome::Unreadable;
+            }
+        };
+        // teloxide keeps an unknown kind's body only when it has the raw JSON.
+        if let UpdateKind::Error(value) = &mut update.kind {
+            *value = serde_json::from_slice(body).unwrap_or_default();
+        }
+        let id = update.id.0;
+        if !self.seen.first_time(id) {
+            tracing::info!(update_id = id, "Telegram delivered an update again; it was taken before, dropped");
+            return Outcome::Duplicate;
+        }
+        match chats.push(update) {
+            Ok(()) => Outcome::Accepted,
+            Err(_) => {
+                self.seen.forget(id);
+                tracing::warn!(update_id = id, queued = chats.pending(), "update queue full: Telegram answered 503 and will deliver again");
+                Outcome::Busy
+            }
+        }
+    }
+
+    /// Serves the listener until `stop` resolves (then lets requests in
+    /// flight finish).
+    pub async fn serve<H: Handle>(
+        self: Arc<Self>,
+        chats: Arc<Chats<H>>,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let std_listener = self.listener.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(std_listener) = std_listener else {
+            return Err(std::io::Error::other("the webhook listener was served already"));
+        };
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        let path = self.path.clone();
+        let app = Router::new()
+            .route(
+                &path,
+                post(|State((w, chats)): State<(Arc<Webhook>, Arc<Chats<H>>)>, headers: HeaderMap, body: Bytes| async move {
+                    w.receive(&chats, &headers, &body).status()
+                }),
+            )
+            .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+            .with_state((self, chats));
+        axum::serve(listener, app).with_graceful_shutdown(stop).await
+    }
+}
+
+impl Collect for Webhook {
+    fn collect(&self, out: &mut Scraped) {
+        for outcome in OUTCOMES {
+            out.series(
+                "vox_webhook_requests",
+                "Webhook requests by what became of them (accepted, duplicate, unauthorized, busy, stopping, unreadable)",
+                Kind::Counter,
+                &[("outcome", outcome.as_str())],
+                self.count(outcome) as f64,
+            );
+        }
+    }
+}
+
+impl<H: Handle> Collect for Chats<H> {
+    fn collect(&self, out: &mut Scraped) {
+        out.one(
+            "vox_updates_queued",
+            "Updates accepted from the webhook and not handled yet",
+            Kind::Gauge,
+            self.pending() as f64,
+        );
+    }
+}
