@@ -21,6 +21,9 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[state]`
     pub state: StateSettings,
+    /// `[redis]`: used by `state.backend = "redis"`.
+    #[serde(default)]
+    pub redis: RedisSettings,
     /// `[ops]`
     pub ops: OpsSettings,
     /// `[plugins.<id>]`, raw: host keys are split off by the registry, the rest
@@ -131,13 +134,11 @@ impl WebhookSettings {
         }
         self.address()?;
         if !self.path.starts_with('/') {
-            return Err(ConfigError(format!(
-                "`telegram.webhook.path`: `{}` must start with `/`",
-                self.path
-            )));
+            return Err(ConfigError(format!("`telegram.webhook.path`: `{}` must start with `/`", self.path)));
         }
         let secret = &self.secret_token;
-        if secret.len() > 256 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if secret.len() > 256 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return Err(ConfigError(
                 "`telegram.webhook.secret_token`: 1–256 characters of A–Z, a–z, 0–9, `_` and `-` \
                  (Telegram's rule), or empty to derive one from the bot token"
@@ -145,7 +146,9 @@ impl WebhookSettings {
             ));
         }
         if !(1..=100).contains(&self.max_connections) {
-            return Err(ConfigError("`telegram.webhook.max_connections`: must be 1–100 (Telegram's range)".into()));
+            return Err(ConfigError(
+                "`telegram.webhook.max_connections`: must be 1–100 (Telegram's range)".into(),
+            ));
         }
         if self.queue == 0 {
             return Err(ConfigError("`telegram.webhook.queue`: must be at least 1".into()));
@@ -187,6 +190,24 @@ pub struct StateSettings {
     /// The SQLite store's file, relative to `host.data_dir` unless absolute.
     #[serde(default = "default_state_path")]
     pub path: PathBuf,
+}
+
+/// `[redis]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` (`rediss://` for TLS is not built in).
+    pub url: String,
+    /// Every key the host writes starts with this (several bots on one Redis).
+    pub prefix: String,
+    /// `/healthz` turns 503 when Redis has not answered for this long, seconds.
+    pub unavailable_after_secs: u32,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self { url: String::new(), prefix: "vox:".into(), unavailable_after_secs: 10 }
+    }
 }
 
 fn default_state_path() -> PathBuf {
@@ -235,6 +256,8 @@ pub enum StateBackend {
     Memory,
     /// An SQLite file under `host.data_dir`: dialogues survive restarts.
     Sqlite,
+    /// Redis at `redis.url`, shared by every replica of the bot.
+    Redis,
 }
 
 /// A configuration that cannot be used, in one paragraph naming the key.
@@ -368,6 +391,27 @@ impl Settings {
                 "`log.level`: `{}` is not a valid filter ({e})",
                 self.log.level
             )));
+        }
+        if self.state.backend == StateBackend::Redis {
+            let url = self.redis.url.trim();
+            if url.is_empty() {
+                return Err(ConfigError(
+                    "`redis.url`: `state.backend = \"redis\"` needs the Redis to use, e.g. \
+                     `redis://127.0.0.1:6379/` (env VOX__REDIS__URL)"
+                        .into(),
+                ));
+            }
+            if !(url.starts_with("redis://")
+                || url.starts_with("unix://")
+                || url.starts_with("redis+unix://"))
+            {
+                return Err(ConfigError(format!(
+                    "`redis.url`: `{url}` must start with redis:// (or unix:// for a socket)"
+                )));
+            }
+            if self.redis.unavailable_after_secs == 0 {
+                return Err(ConfigError("`redis.unavailable_after_secs`: must be at least 1".into()));
+            }
         }
         if self.telegram.mode == UpdateMode::Webhook {
             self.telegram.webhook.validate()?;

@@ -34,7 +34,8 @@ use crate::rollout::status::StatusSource;
 use crate::rollout::writer::{LiveWriter, ReloadStats, WriterSetup};
 use crate::services::Services;
 use crate::services::locks::UserLocks;
-use crate::services::state::{MemoryStore, SqliteStore, StateStore};
+use crate::services::state::redis::Owners;
+use crate::services::state::{MemoryStore, RedisStore, SqliteStore, StateStore};
 use crate::services::telegram::Telegram;
 use crate::services::throttle::Throttle;
 use crate::services::tracker::Tracker;
@@ -87,7 +88,7 @@ impl Runtime {
 }
 
 /// The configured state store, opened (a file's dialogues loaded) for `registry`.
-fn open_state(settings: &Settings, registry: &Registry) -> Result<Arc<dyn StateStore>, StartError> {
+fn open_state(settings: &Settings, registry: &Arc<Registry>) -> Result<Arc<dyn StateStore>, StartError> {
     Ok(match settings.state.backend {
         StateBackend::Memory => Arc::new(MemoryStore::default()),
         StateBackend::Sqlite => {
@@ -95,6 +96,16 @@ fn open_state(settings: &Settings, registry: &Registry) -> Result<Arc<dyn StateS
             Arc::new(
                 SqliteStore::open(&settings.state_path(), &resolve)
                     .map_err(|e| StartError::State(e.to_string()))?,
+            )
+        }
+        StateBackend::Redis => {
+            let registry = Arc::clone(registry);
+            let owners: Owners =
+                Arc::new(move |p: &str, v: Option<&str>, s: &str| registry.step_owner(p, v, s));
+            let redis = &settings.redis;
+            Arc::new(
+                RedisStore::open(redis.url.trim(), &redis.prefix, owners)
+                    .map_err(|e| StartError::Config(crate::config::ConfigError(e.0)))?,
             )
         }
     })
@@ -153,6 +164,7 @@ impl HostBuilder {
             Some(state) => state,
             None => open_state(&self.settings, &registry)?,
         };
+        ops.watch_state(Arc::clone(&state));
         let canary = Arc::new(Canary::new(registry.manifests()));
         let throttle = Arc::new(Throttle::new(self.settings.telegram.throttle));
         let (failures_tx, failures_rx) = mpsc::channel(FAILURE_CHECKS);

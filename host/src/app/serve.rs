@@ -22,10 +22,10 @@ use tokio::task::JoinHandle;
 
 use super::{Host, Runtime};
 use crate::config::Settings;
-use crate::intake::Intake;
-use crate::intake::webhook::Webhook;
 use crate::dispatch::Dispatch;
 use crate::error::RunError;
+use crate::intake::Intake;
+use crate::intake::webhook::Webhook;
 use crate::ops::Ops;
 use crate::registry::Registry;
 use crate::services::Services;
@@ -53,7 +53,8 @@ impl Host {
 
         let mut tasks = vec![tokio::spawn(sweep(Arc::clone(&dispatch.services)))];
         let status_path = runtime.data_dir.join(crate::rollout::status::STATUS_FILE);
-        tasks.push(tokio::spawn(crate::rollout::status::write_loop(Arc::clone(&runtime.status), status_path)));
+        tasks
+            .push(tokio::spawn(crate::rollout::status::write_loop(Arc::clone(&runtime.status), status_path)));
         let failures = runtime.failures.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(rx) = failures {
             tasks.push(tokio::spawn(crate::rollout::autorollback::watch(Arc::clone(&runtime.watcher), rx)));
@@ -91,8 +92,9 @@ async fn poll(
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<(), RunError> {
     let dispatch = Arc::clone(&runtime.dispatch);
-    let mut dispatcher =
-        Dispatcher::builder(bot.clone(), handler()).dependencies(dptree::deps![Arc::clone(&dispatch)]).build();
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
+        .dependencies(dptree::deps![Arc::clone(&dispatch)])
+        .build();
     let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs));
     let mut listener = polling(bot, poll_timeout).await;
     // After the listener exists: /healthz turns ok at the probe's first answer,
@@ -171,7 +173,10 @@ async fn serve_webhook(
         set = set_webhook(bot, &webhook, &runtime.ops) => set?,
         _ = stopped.wait_for(|s| *s) => return Ok(()),
     }
-    tasks.extend(crate::ops::start(Arc::clone(&runtime.endpoints), runtime.dispatch.services.telegram.clone()));
+    tasks.extend(crate::ops::start(
+        Arc::clone(&runtime.endpoints),
+        runtime.dispatch.services.telegram.clone(),
+    ));
     tracing::info!(listen = %webhook.addr(), path = %webhook.path, url = %webhook.url, "serving the webhook");
     let mut stopped = stop_rx;
     let served = Arc::clone(&webhook)
@@ -186,7 +191,8 @@ async fn serve_webhook(
 /// Points Telegram at the webhook; network failures at start are retried as
 /// polling's first call is.
 async fn set_webhook(bot: &Bot, webhook: &Webhook, ops: &Ops) -> Result<(), RunError> {
-    let url: url::Url = webhook.url.parse().map_err(|e| RunError::Webhook(format!("`{}`: {e}", webhook.url)))?;
+    let url: url::Url =
+        webhook.url.parse().map_err(|e| RunError::Webhook(format!("`{}`: {e}", webhook.url)))?;
     let mut attempt = 0;
     loop {
         let result = bot

@@ -26,3 +26,9 @@ pub const MENU_UPDATED_TOAST: &str = "Меню обновилось";
 pub const MENU_UPDATED_SHORT: &str = "🔄 Меню обновилось — вот актуальное.";
 /// The same, when the main menu follows right away.
 pub const SECTION_UNAVAILABLE_SHORT: &str = "⛔ Раздел временно недоступен.";
+/// The state store (Redis) stayed unreachable: the update could not be served
+/// with its dialogue, and serving it without would answer the wrong question.
+pub const STATE_UNAVAILABLE: &str =
+    "⚠️ Сервис временно недоступен, ваше сообщение не обработано. Повторите его через минуту.";
+/// Toast for the same, on a pressed button.
+pub const STATE_UNAVAILABLE_TOAST: &str = "Сервис временно недоступен. Нажмите ещё раз через минуту.";

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use teloxide::types::Update;
@@ -23,6 +23,10 @@ use crate::rollout::policy::Reason;
 use crate::services::state::DialogueState;
 
 use crate::dispatch::incoming::kind_of;
+
+/// How long an update waits for a state store that does not answer (Redis
+/// restarting) before the user is told to repeat it.
+const STATE_WAIT: Duration = Duration::from_secs(20);
 pub use crate::dispatch::incoming::{Incoming, parse_text};
 
 /// How a plugin call ended when it did not succeed.
@@ -107,12 +111,12 @@ impl Dispatch {
     async fn serve(self: &Arc<Self>, incoming: Incoming) -> &'static str {
         let Incoming { chat, user, input } = incoming;
         let key = StateKey { chat, user: user.id };
-        let mut state = match self.services.state.get(key).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "state store failed; serving without the dialogue");
-                None
+        let Some(mut state) = self.load_state(key).await else {
+            self.answer_unhandled(&input, Some(texts::STATE_UNAVAILABLE_TOAST)).await;
+            if !matches!(input, Input::Callback { .. }) {
+                self.say(chat, texts::STATE_UNAVAILABLE).await;
             }
+            return "state_unavailable";
         };
 
         if state.as_ref().is_some_and(|s| s.is_expired(self.services.clock.wall()))
@@ -153,6 +157,28 @@ impl Dispatch {
             Route::Unrouted => {
                 self.say(chat, texts::NOT_UNDERSTOOD).await;
                 "not_understood"
+            }
+        }
+    }
+
+    /// The chat member's dialogue; a store that fails (Redis away) is asked
+    /// again with backoff for up to [`STATE_WAIT`] — serving without the
+    /// dialogue would answer the wrong question. `None`: it stayed away.
+    async fn load_state(&self, key: StateKey) -> Option<Option<DialogueState>> {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.services.state.get(key).await {
+                Ok(s) => return Some(s),
+                Err(e) if started.elapsed() + wait > STATE_WAIT => {
+                    tracing::error!(error = %e, waited_ms = started.elapsed().as_millis() as u64, "state store unavailable; the update is not served");
+                    return None;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "state store failed; asking again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
             }
         }
     }

@@ -90,7 +90,11 @@ impl<H: Handle> Chats<H> {
             let id = update.id.0;
             // A panic here would leave the chat's queue without a drainer forever.
             if AssertUnwindSafe(self.handler.handle(update)).catch_unwind().await.is_err() {
-                tracing::error!(update_id = id, chat = key, "handling an update panicked; going on with the chat's next");
+                tracing::error!(
+                    update_id = id,
+                    chat = key,
+                    "handling an update panicked; going on with the chat's next"
+                );
             }
             self.done();
             let Some(key) = key else { return };
@@ -142,31 +146,33 @@ mod tests {
     impl Handle for Log {
         async fn handle(self: &Arc<Self>, update: Update) {
             let chat = chat_key(&update).unwrap_or(0);
-            if self.running.lock().unwrap().insert(chat, true) == Some(true) {
+            if self.running.lock().expect("lock").insert(chat, true) == Some(true) {
                 self.overlaps.fetch_add(1, Ordering::Relaxed);
             }
             if chat == 1 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             if update.id.0 == 666 {
-                self.running.lock().unwrap().insert(chat, false);
+                self.running.lock().expect("lock").insert(chat, false);
                 panic!("handler bug");
             }
-            self.order.lock().unwrap().push((chat, update.id.0));
-            self.running.lock().unwrap().insert(chat, false);
+            self.order.lock().expect("lock").push((chat, update.id.0));
+            self.running.lock().expect("lock").insert(chat, false);
         }
     }
 
     fn text(id: u32, chat: i64) -> Update {
-        serde_json::from_value(serde_json::json!({
+        // From text, as the webhook reads it: teloxide's `Update` does not
+        // deserialize from a `serde_json::Value` (its kind comes out `Error`).
+        let json = serde_json::json!({
             "update_id": id,
             "message": {
-                "message_id": id, "date": 0, "text": "hi",
+                "message_id": id, "date": 1_700_000_000, "text": "hi",
                 "chat": {"id": chat, "type": "private", "first_name": "A"},
                 "from": {"id": chat, "is_bot": false, "first_name": "A"}
             }
-        }))
-        .expect("an update")
+        });
+        serde_json::from_str(&json.to_string()).expect("an update")
     }
 
     #[tokio::test]
@@ -177,13 +183,13 @@ mod tests {
             chats.push(text(id, chat)).expect("room");
         }
         chats.idle().await;
-        let order = log.order.lock().unwrap().clone();
+        let order = log.order.lock().expect("lock").clone();
         let of = |c: i64| order.iter().filter(|(chat, _)| *chat == c).map(|(_, id)| *id).collect::<Vec<_>>();
         assert_eq!(of(1), vec![1, 3, 4, 7], "chat 1 in update_id order, past the panicking update");
         assert_eq!(of(2), vec![2, 5]);
         assert_eq!(order.first(), Some(&(2, 2)), "chat 2 did not wait for slow chat 1: {order:?}");
         assert_eq!(log.overlaps.load(Ordering::Relaxed), 0, "one chat's updates overlapped");
-        assert!(chats.queues.lock().unwrap().is_empty(), "idle chats hold no task");
+        assert!(chats.queues.lock().expect("lock").is_empty(), "idle chats hold no task");
     }
 
     #[tokio::test]
@@ -194,7 +200,7 @@ mod tests {
             chats.push(text(id, 1)).expect("room");
         }
         chats.idle().await;
-        assert_eq!(log.order.lock().unwrap().clone(), vec![(1, 10), (1, 11), (1, 12), (1, 13)]);
+        assert_eq!(log.order.lock().expect("lock").clone(), vec![(1, 10), (1, 11), (1, 12), (1, 13)]);
     }
 
     #[tokio::test]
@@ -208,6 +214,6 @@ mod tests {
         chats.idle().await;
         chats.push(text(3, 1)).expect("room again");
         chats.idle().await;
-        assert_eq!(log.order.lock().unwrap().len(), 3);
+        assert_eq!(log.order.lock().expect("lock").len(), 3);
     }
 }

@@ -143,7 +143,7 @@ impl Webhook {
         if !secret::matches(&self.secret, given) {
             let refused = self.count(Outcome::Unauthorized);
             // The first refusal and then one in a thousand: a scanner must not flood the log.
-            if refused % 1000 == 0 {
+            if refused.is_multiple_of(1000) {
                 tracing::warn!(
                     refused = refused + 1,
                     header = !given.is_empty(),
@@ -168,14 +168,21 @@ impl Webhook {
         }
         let id = update.id.0;
         if !self.seen.first_time(id) {
-            tracing::info!(update_id = id, "Telegram delivered an update again; it was taken before, dropped");
+            tracing::info!(
+                update_id = id,
+                "Telegram delivered an update again; it was taken before, dropped"
+            );
             return Outcome::Duplicate;
         }
         match chats.push(update) {
             Ok(()) => Outcome::Accepted,
             Err(_) => {
                 self.seen.forget(id);
-                tracing::warn!(update_id = id, queued = chats.pending(), "update queue full: Telegram answered 503 and will deliver again");
+                tracing::warn!(
+                    update_id = id,
+                    queued = chats.pending(),
+                    "update queue full: Telegram answered 503 and will deliver again"
+                );
                 Outcome::Busy
             }
         }
@@ -197,9 +204,11 @@ impl Webhook {
         let app = Router::new()
             .route(
                 &path,
-                post(|State((w, chats)): State<(Arc<Webhook>, Arc<Chats<H>>)>, headers: HeaderMap, body: Bytes| async move {
-                    w.receive(&chats, &headers, &body).status()
-                }),
+                post(
+                    |State((w, chats)): State<(Arc<Webhook>, Arc<Chats<H>>)>,
+                     headers: HeaderMap,
+                     body: Bytes| async move { w.receive(&chats, &headers, &body).status() },
+                ),
             )
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
             .with_state((self, chats));

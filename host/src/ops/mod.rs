@@ -24,10 +24,10 @@ use crate::error::StartError;
 use crate::metrics::{Collect, Kind, Metrics, Scraped};
 use crate::rollout::live::Live;
 use crate::services::reach::Reachability;
+use crate::services::state::StateStore;
 use crate::services::telegram::Telegram;
 
 /// The endpoints' own state.
-#[derive(Debug)]
 pub struct Ops {
     /// Telegram's reachability (shared with the services that see polls and updates).
     pub reach: Arc<Reachability>,
@@ -39,6 +39,17 @@ pub struct Ops {
     stopping: AtomicBool,
     listener: std::sync::Mutex<Option<std::net::TcpListener>>,
     addr: Option<SocketAddr>,
+    state: std::sync::OnceLock<Arc<dyn StateStore>>,
+    state_unavailable_after: Duration,
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops")
+            .field("addr", &self.addr)
+            .field("health", &self.health())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What `/healthz` says.
@@ -53,6 +64,9 @@ pub enum Health {
     /// Telegram answers our long polls with 409 Conflict: another process
     /// polls with this token, and the two steal each other's updates.
     AnotherInstancePolling,
+    /// The state store (Redis) has not answered for longer than its threshold:
+    /// updates wait instead of being served without their dialogues.
+    StateStoreUnavailable,
     /// Shutting down: no new updates are taken.
     Stopping,
 }
@@ -65,6 +79,7 @@ impl Health {
             Health::Starting => "starting",
             Health::TelegramUnreachable => "telegram_unreachable",
             Health::AnotherInstancePolling => "another_instance_polling",
+            Health::StateStoreUnavailable => "state_store_unavailable",
             Health::Stopping => "stopping",
         }
     }
@@ -98,6 +113,8 @@ impl Ops {
             stopping: AtomicBool::new(false),
             listener: std::sync::Mutex::new(listener),
             addr,
+            state: std::sync::OnceLock::new(),
+            state_unavailable_after: Duration::from_secs(u64::from(settings.redis.unavailable_after_secs)),
         })
     }
 
@@ -117,6 +134,8 @@ impl Ops {
             Health::Stopping
         } else if !self.reach.is_ready() {
             Health::Starting
+        } else if self.state_unavailable().is_some_and(|d| d > self.state_unavailable_after) {
+            Health::StateStoreUnavailable
         } else if self.reach.another_poller() {
             Health::AnotherInstancePolling
         } else if self.reach.failing_for().is_some_and(|d| d > self.unreachable_after) {
@@ -124,6 +143,16 @@ impl Ops {
         } else {
             Health::Ok
         }
+    }
+
+    /// `/healthz` also watches `state` (a store that can stop answering).
+    pub fn watch_state(&self, state: Arc<dyn StateStore>) {
+        let _ = self.state.set(state);
+    }
+
+    /// How long the state store has not answered, if it does not.
+    pub fn state_unavailable(&self) -> Option<Duration> {
+        self.state.get().and_then(|s| s.unavailable_for())
     }
 
     /// Shutdown began.
@@ -159,6 +188,7 @@ pub fn healthz(e: &Endpoints) -> (StatusCode, Json<serde_json::Value>) {
         "uptime_secs": ops.uptime().as_secs(),
         "generation": e.live.load().generation,
         "telegram_failing_secs": ops.reach.failing_for().map(|d| d.as_secs()),
+        "state_store_failing_secs": ops.state_unavailable().map(|d| d.as_secs()),
     });
     let status = if health == Health::Ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body))

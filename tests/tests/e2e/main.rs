@@ -9,6 +9,7 @@ mod failures;
 mod menu;
 mod ops;
 mod rate_limits;
+mod redis_state;
 mod reports_v1;
 mod reports_v2;
 mod restarts;

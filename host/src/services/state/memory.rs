@@ -143,7 +143,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_conforms() {
-        conformance::basics(&MemoryStore::default()).await;
+        conformance::basics(&MemoryStore::default(), conformance::Expiry::Sweep).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,12 +3,15 @@
 //! on. Behind [`StateStore`]; one folder or file per backend below. Deadlines
 //! are wall-clock times: an `Instant` means nothing after a restart.
 
+pub mod fence;
 pub mod memory;
+pub mod redis;
 pub mod sqlite;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 pub use sqlite::SqliteStore;
 pub use vox_plugin::StateKey;
 
@@ -32,6 +35,15 @@ impl DialogueState {
     pub fn is_expired(&self, now: SystemTime) -> bool {
         self.deadline.is_some_and(|d| d <= now)
     }
+}
+
+/// `t` as milliseconds since the Unix epoch (0 before it).
+pub(crate) fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+pub(crate) fn from_unix_ms(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 /// A store failure (for backends that can fail).
@@ -80,6 +92,11 @@ pub trait StateStore: crate::metrics::Collect + Send + Sync + 'static {
     async fn set_value(&self, key: ValueKey, value: String, expires: SystemTime) -> Result<(), StateError>;
     /// Drops the value of `key`.
     async fn remove_value(&self, key: &ValueKey) -> Result<(), StateError>;
+    /// How long the store has not been answering (a server-backed store);
+    /// `None` while it answers.
+    fn unavailable_for(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// The behaviour every backend must show; each backend's tests run it
@@ -102,12 +119,22 @@ pub(crate) mod conformance {
         }
     }
 
+    /// How a backend drops what expired.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Expiry {
+        /// `purge_expired` removes it (the sweeper calls it every minute).
+        Sweep,
+        /// The backend's own expiry removes it (Redis); `purge_expired` does nothing.
+        Native,
+    }
+
     /// Get, set, remove and expiry of dialogues and values.
-    pub async fn basics(store: &dyn StateStore) {
+    pub async fn basics(store: &dyn StateStore, expiry: Expiry) {
         let key = StateKey { chat: 1, user: 2 };
         let other = StateKey { chat: 1, user: 3 };
         assert_eq!(store.get(key).await.expect("get"), None, "no default state for a new chat");
-        let now = SystemTime::now();
+        // Whole milliseconds: what durable backends keep of a deadline.
+        let now = super::from_unix_ms(super::unix_ms(SystemTime::now()));
         let state = dialogue(1, Some(now + Duration::from_secs(60)));
         store.set(key, state.clone()).await.expect("set");
         assert_eq!(store.get(key).await.expect("get").as_ref(), Some(&state));
@@ -116,8 +143,19 @@ pub(crate) mod conformance {
         store.set(key, replaced.clone()).await.expect("set");
         assert_eq!(store.get(key).await.expect("get").as_ref(), Some(&replaced), "a set replaces");
         store.set(other, dialogue(3, Some(now))).await.expect("set");
-        assert_eq!(store.purge_expired(now + Duration::from_secs(1)).await.expect("purge"), 1);
-        assert_eq!(store.get(other).await.expect("get"), None);
+        let purged = store.purge_expired(now + Duration::from_secs(1)).await.expect("purge");
+        match expiry {
+            Expiry::Sweep => {
+                assert_eq!(purged, 1);
+                assert_eq!(store.get(other).await.expect("get"), None);
+            }
+            Expiry::Native => {
+                assert_eq!(purged, 0, "nothing to sweep");
+                let kept = store.get(other).await.expect("get").expect("kept a while past its deadline");
+                assert!(kept.is_expired(now + Duration::from_secs(1)), "and told as expired");
+                store.remove(other).await.expect("remove");
+            }
+        }
         assert_eq!(store.remove(key).await.expect("remove"), Some(replaced));
         assert_eq!(store.get(key).await.expect("get"), None);
         assert_eq!(store.remove(key).await.expect("remove"), None);
@@ -130,9 +168,11 @@ pub(crate) mod conformance {
         let elsewhere = ValueKey { plugin: "q", ..value.clone() };
         assert_eq!(store.get_value(&elsewhere, now).await.expect("get"), None, "plugins do not share values");
         assert_eq!(store.get_value(&value, later).await.expect("get"), None, "expired at its time");
-        store.set_value(value.clone(), "[3]".into(), later).await.expect("set");
-        assert_eq!(store.purge_expired(later).await.expect("purge"), 1);
-        assert_eq!(store.get_value(&value, now).await.expect("get"), None, "purged");
+        if expiry == Expiry::Sweep {
+            store.set_value(value.clone(), "[3]".into(), later).await.expect("set");
+            assert_eq!(store.purge_expired(later).await.expect("purge"), 1);
+            assert_eq!(store.get_value(&value, now).await.expect("get"), None, "purged");
+        }
         store.set_value(value.clone(), "[4]".into(), later).await.expect("set");
         store.remove_value(&value).await.expect("remove");
         assert_eq!(store.get_value(&value, now).await.expect("get"), None);

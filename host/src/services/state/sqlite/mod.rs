@@ -16,7 +16,7 @@ mod worker;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 pub use schema::{LATEST as SCHEMA_VERSION, OpenError};
 use worker::{Op, Row, ValueAddr};
 
-use super::{DialogueState, MemoryStore, StateError, StateKey, StateStore, ValueKey};
+use super::{DialogueState, MemoryStore, StateError, StateKey, StateStore, ValueKey, from_unix_ms, unix_ms};
 use crate::metrics::{Collect, Kind, Scraped};
 
 /// Maps stored names back to the linked plugins' own (`plugin`, `version`,
@@ -43,15 +43,6 @@ pub struct SqliteStore {
     set_aside: u64,
     dropped: u64,
     writer: Option<std::thread::JoinHandle<()>>,
-}
-
-/// `t` as milliseconds since the Unix epoch (0 before it).
-fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
-}
-
-fn from_unix_ms(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 fn closed() -> StateError {

@@ -64,7 +64,7 @@ fn stored(t: SystemTime) -> SystemTime {
 #[tokio::test]
 async fn sqlite_store_conforms() {
     let dir = Dir::new("conform");
-    conformance::basics(&open(&dir.store())).await;
+    conformance::basics(&open(&dir.store()), conformance::Expiry::Sweep).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,83 @@
+//! Dialogues in Redis (`state.backend = "redis"`) against a real
+//! `redis-server` of the test's own: a dialogue survives a restart of the
+//! host; while Redis is away the user's update waits (and `/healthz` says
+//! so) instead of being served without its dialogue, and is served once
+//! Redis is back — no host restart.
+
+use std::time::Duration;
+
+use vox_redis_server::RedisServer;
+use vox_testkit::{TestHostBuilder, http_get};
+
+use crate::reports_fixture as fx;
+
+const ALICE: i64 = 9201;
+
+fn on_redis(builder: TestHostBuilder, redis: &RedisServer) -> TestHostBuilder {
+    builder
+        .env("VOX__STATE__BACKEND", "redis")
+        .env("VOX__REDIS__URL", &redis.url())
+        .env("VOX__REDIS__UNAVAILABLE_AFTER_SECS", "1")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_kept_in_redis_survives_a_restart_of_the_host() {
+    let Some(redis) = RedisServer::start() else { return };
+    let mut host = on_redis(fx::host("v2", fx::reports(ALICE, 3), ""), &redis).start().await;
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
+    alice.send_text("/reports");
+    alice.expect_document().await;
+    alice.expect_text("Выберите действие").await;
+    alice.press("Посмотреть");
+    alice.expect_text("Какой отчет прислать?").await;
+    host.restart().await;
+    alice.send_text("3");
+    alice.expect_text("Прислать отчет №3 «Отчет номер 3»?").await;
+    alice.press("Да, прислать");
+    let doc = alice.expect_document().await;
+    assert_eq!(doc.caption.as_deref(), Some("№3: Отчет номер 3"));
+    assert!(!host.dir().join("data/state.sqlite3").exists(), "no SQLite file with the Redis backend");
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_away_an_update_waits_and_is_served_when_it_is_back() {
+    let Some(mut redis) = RedisServer::start_persistent() else { return };
+    let host = on_redis(fx::host("v2", fx::reports(ALICE, 3), ""), &redis).start().await;
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
+    alice.send_text("/reports");
+    alice.expect_document().await;
+    alice.expect_text("Выберите действие").await;
+    alice.press("Посмотреть");
+    alice.expect_text("Какой отчет прислать?").await;
+
+    redis.kill();
+    alice.send_text("2");
+    let healthz = format!("{}/healthz", host.ops_url());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = http_get(&healthz).await.expect("GET /healthz");
+        if status == 503 {
+            assert!(body.contains("state_store_unavailable"), "{body}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "healthz stayed {status}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !host
+            .api()
+            .messages(ALICE)
+            .iter()
+            .any(|m| m.text.as_deref().is_some_and(|t| t.contains("Я не понял"))),
+        "the number was not served without its dialogue"
+    );
+    redis.restart();
+    alice.expect_text("Прислать отчет №2 «Отчет номер 2»?").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while http_get(&healthz).await.expect("GET /healthz").0 != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "healthz did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    host.stop().await.expect("clean stop");
+}
