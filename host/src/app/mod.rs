@@ -18,9 +18,10 @@ use vox_plugin::host::HostApi;
 use crate::config::{Settings, Sources, StateBackend, UpdateMode};
 use crate::dispatch::Dispatch;
 use crate::error::{Error, StartError};
-use crate::intake::Intake;
 use crate::intake::chats::Chats;
+use crate::intake::shared::SharedQueue;
 use crate::intake::webhook::Webhook;
+use crate::intake::{Intake, Queue};
 use crate::metrics::{Collect, Metrics};
 use crate::ops::{Endpoints, Ops};
 use crate::registry::load::{self as plugins, Checked, Loaded, LoadedPlugin, PluginSamples};
@@ -87,26 +88,33 @@ impl Runtime {
     }
 }
 
-/// The configured state store, opened (a file's dialogues loaded) for `registry`.
-fn open_state(settings: &Settings, registry: &Arc<Registry>) -> Result<Arc<dyn StateStore>, StartError> {
+/// The Redis store, when state is shared.
+type Shared = Arc<RedisStore>;
+
+/// The configured state store, opened (a file's dialogues loaded) for
+/// `registry`; the Redis store also by its own type, for what else shares it.
+fn open_state(
+    settings: &Settings,
+    registry: &Arc<Registry>,
+) -> Result<(Arc<dyn StateStore>, Option<Shared>), StartError> {
     Ok(match settings.state.backend {
-        StateBackend::Memory => Arc::new(MemoryStore::default()),
+        StateBackend::Memory => (Arc::new(MemoryStore::default()), None),
         StateBackend::Sqlite => {
             let resolve = |p: &str, v: Option<&str>, s: &str| registry.step_owner(p, v, s);
-            Arc::new(
-                SqliteStore::open(&settings.state_path(), &resolve)
-                    .map_err(|e| StartError::State(e.to_string()))?,
-            )
+            let store = SqliteStore::open(&settings.state_path(), &resolve)
+                .map_err(|e| StartError::State(e.to_string()))?;
+            (Arc::new(store), None)
         }
         StateBackend::Redis => {
             let registry = Arc::clone(registry);
             let owners: Owners =
                 Arc::new(move |p: &str, v: Option<&str>, s: &str| registry.step_owner(p, v, s));
             let redis = &settings.redis;
-            Arc::new(
+            let store = Arc::new(
                 RedisStore::open(redis.url.trim(), &redis.prefix, owners)
                     .map_err(|e| StartError::Config(crate::config::ConfigError(e.0)))?,
-            )
+            );
+            (Arc::clone(&store) as Arc<dyn StateStore>, Some(store))
         }
     })
 }
@@ -160,8 +168,8 @@ impl HostBuilder {
             UpdateMode::Webhook => Some(Arc::new(Webhook::bind(&self.settings, bot.token())?)),
         };
         let metrics = Arc::new(Metrics::default());
-        let state = match self.state {
-            Some(state) => state,
+        let (state, redis) = match self.state {
+            Some(state) => (state, None),
             None => open_state(&self.settings, &registry)?,
         };
         ops.watch_state(Arc::clone(&state));
@@ -223,12 +231,20 @@ impl HostBuilder {
             served: Arc::clone(&served),
         });
         let intake = webhook.map(|webhook| Intake {
-            chats: Chats::new(Arc::clone(&dispatch), self.settings.telegram.webhook.queue),
+            queue: match &redis {
+                Some(redis) => {
+                    Queue::Shared(SharedQueue::new(redis.connection(), redis.client(), redis.prefix()))
+                }
+                None => Queue::Local(Chats::new(Arc::clone(&dispatch), self.settings.telegram.webhook.queue)),
+            },
             webhook,
         });
         if let Some(intake) = &intake {
             collectors.push(Arc::clone(&intake.webhook) as Arc<dyn Collect>);
-            collectors.push(Arc::clone(&intake.chats) as Arc<dyn Collect>);
+            collectors.push(match &intake.queue {
+                Queue::Local(chats) => Arc::clone(chats) as Arc<dyn Collect>,
+                Queue::Shared(shared) => Arc::clone(shared) as Arc<dyn Collect>,
+            });
         }
         let endpoints = Arc::new(Endpoints {
             ops: Arc::clone(&ops),

@@ -24,8 +24,8 @@ use super::{Host, Runtime};
 use crate::config::Settings;
 use crate::dispatch::Dispatch;
 use crate::error::RunError;
-use crate::intake::Intake;
 use crate::intake::webhook::Webhook;
+use crate::intake::{Intake, Queue};
 use crate::ops::Ops;
 use crate::registry::Registry;
 use crate::services::Services;
@@ -157,14 +157,18 @@ async fn serve_webhook(
     shutdown: impl Future<Output = ()> + Send + 'static,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<(), RunError> {
-    let Intake { webhook, chats } = intake;
+    let Intake { webhook, queue } = intake;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ops = Arc::clone(&runtime.ops);
     let accepting = Arc::clone(&webhook);
+    let taking = queue.clone();
     tasks.push(tokio::spawn(async move {
         shutdown.await;
         ops.stopping();
         accepting.stop_accepting();
+        if let Queue::Shared(shared) = &taking {
+            shared.stop();
+        }
         tracing::info!("shutting down: webhook deliveries are answered 503; finishing the accepted updates");
         let _ = stop_tx.send(true);
     }));
@@ -178,13 +182,25 @@ async fn serve_webhook(
         runtime.dispatch.services.telegram.clone(),
     ));
     tracing::info!(listen = %webhook.addr(), path = %webhook.path, url = %webhook.url, "serving the webhook");
+    let drainer = match &queue {
+        Queue::Shared(shared) => Some(tokio::spawn(Arc::clone(shared).run(Arc::clone(&runtime.dispatch)))),
+        Queue::Local(_) => None,
+    };
     let mut stopped = stop_rx;
     let served = Arc::clone(&webhook)
-        .serve(Arc::clone(&chats), async move {
+        .serve(queue.clone(), async move {
             let _ = stopped.wait_for(|s| *s).await;
         })
         .await;
-    chats.idle().await;
+    match (&queue, drainer) {
+        (Queue::Local(chats), _) => chats.idle().await,
+        (Queue::Shared(shared), Some(drainer)) => {
+            // The listener can end on its own (an error): stop taking chats then too.
+            shared.stop();
+            let _ = drainer.await;
+        }
+        (Queue::Shared(_), None) => {}
+    }
     served.map_err(|e| RunError::Listener(e.to_string()))
 }
 

@@ -5,12 +5,15 @@
 //! ([`seen`]), queues the update for its chat ([`chats`]) and answers at once —
 //! the handler's work is never on the response path. [`chats`] runs each
 //! chat's updates one at a time in `update_id` order, chats in parallel.
+//! With the Redis backend the queues live in Redis instead ([`shared`]), so
+//! any replica may take a chat's next update.
 //! Long polling needs none of this: teloxide's dispatcher does the same for
 //! polled updates (see `app::serve`).
 
 pub mod chats;
 pub mod secret;
 pub mod seen;
+pub mod shared;
 pub mod webhook;
 
 use std::future::Future;
@@ -32,10 +35,27 @@ impl Handle for Dispatch {
     }
 }
 
+/// Where accepted updates wait for their chat's turn.
+pub enum Queue<H> {
+    /// In this process (one replica).
+    Local(Arc<chats::Chats<H>>),
+    /// In Redis, shared by every replica.
+    Shared(Arc<shared::SharedQueue>),
+}
+
+impl<H> Clone for Queue<H> {
+    fn clone(&self) -> Self {
+        match self {
+            Queue::Local(c) => Queue::Local(Arc::clone(c)),
+            Queue::Shared(q) => Queue::Shared(Arc::clone(q)),
+        }
+    }
+}
+
 /// Webhook mode's intake, built with the host.
 pub struct Intake {
     /// The HTTP listener.
     pub webhook: Arc<webhook::Webhook>,
-    /// The per-chat queues it feeds.
-    pub chats: Arc<chats::Chats<Dispatch>>,
+    /// The queues it feeds.
+    pub queue: Queue<Dispatch>,
 }

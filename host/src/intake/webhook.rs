@@ -19,7 +19,8 @@ use teloxide::types::{Update, UpdateKind};
 
 use super::chats::Chats;
 use super::seen::Seen;
-use super::{Handle, secret};
+use super::shared::Accepted;
+use super::{Handle, Queue, secret};
 use crate::config::{ConfigError, Settings};
 use crate::metrics::{Collect, Kind, Scraped};
 
@@ -42,15 +43,18 @@ pub enum Outcome {
     /// Not an update teloxide can read: logged and acknowledged (200), since
     /// delivering it again would not help.
     Unreadable,
+    /// The shared queue (Redis) did not answer (503: Telegram delivers again).
+    Unavailable,
 }
 
-const OUTCOMES: [Outcome; 6] = [
+const OUTCOMES: [Outcome; 7] = [
     Outcome::Accepted,
     Outcome::Duplicate,
     Outcome::Unauthorized,
     Outcome::Busy,
     Outcome::Stopping,
     Outcome::Unreadable,
+    Outcome::Unavailable,
 ];
 
 impl Outcome {
@@ -63,6 +67,7 @@ impl Outcome {
             Outcome::Busy => "busy",
             Outcome::Stopping => "stopping",
             Outcome::Unreadable => "unreadable",
+            Outcome::Unavailable => "unavailable",
         }
     }
 
@@ -70,7 +75,7 @@ impl Outcome {
         match self {
             Outcome::Accepted | Outcome::Duplicate | Outcome::Unreadable => StatusCode::OK,
             Outcome::Unauthorized => StatusCode::UNAUTHORIZED,
-            Outcome::Busy | Outcome::Stopping => StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Busy | Outcome::Stopping | Outcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -131,14 +136,14 @@ impl Webhook {
         self.stopping.store(true, Ordering::Relaxed);
     }
 
-    /// What one request becomes; queued updates go to `chats`.
-    pub fn receive<H: Handle>(&self, chats: &Arc<Chats<H>>, headers: &HeaderMap, body: &[u8]) -> Outcome {
-        let outcome = self.decide(chats, headers, body);
+    /// What one request becomes; accepted updates go to `queue`.
+    pub async fn receive<H: Handle>(&self, queue: &Queue<H>, headers: &HeaderMap, body: &[u8]) -> Outcome {
+        let outcome = self.decide(queue, headers, body).await;
         self.counts[outcome as usize].fetch_add(1, Ordering::Relaxed);
         outcome
     }
 
-    fn decide<H: Handle>(&self, chats: &Arc<Chats<H>>, headers: &HeaderMap, body: &[u8]) -> Outcome {
+    async fn decide<H: Handle>(&self, queue: &Queue<H>, headers: &HeaderMap, body: &[u8]) -> Outcome {
         let given = headers.get(SECRET_HEADER).map_or(&b""[..], |v| v.as_bytes());
         if !secret::matches(&self.secret, given) {
             let refused = self.count(Outcome::Unauthorized);
@@ -167,6 +172,28 @@ impl Webhook {
             *value = serde_json::from_slice(body).unwrap_or_default();
         }
         let id = update.id.0;
+        let chats = match queue {
+            Queue::Local(chats) => chats,
+            Queue::Shared(shared) => {
+                let chat = super::shared::chat_key(&update);
+                // Kept as Telegram sent it: whichever replica takes it reads the same bytes.
+                let text = String::from_utf8_lossy(body);
+                return match shared.accept(id, chat, &text).await {
+                    Ok(Accepted::New) => Outcome::Accepted,
+                    Ok(Accepted::Duplicate) => {
+                        tracing::info!(
+                            update_id = id,
+                            "Telegram delivered an update again; a replica took it before, dropped"
+                        );
+                        Outcome::Duplicate
+                    }
+                    Err(e) => {
+                        tracing::warn!(update_id = id, error = %e, "cannot queue the update in Redis: Telegram answered 503 and will deliver again");
+                        Outcome::Unavailable
+                    }
+                };
+            }
+        };
         if !self.seen.first_time(id) {
             tracing::info!(
                 update_id = id,
@@ -192,7 +219,7 @@ impl Webhook {
     /// flight finish).
     pub async fn serve<H: Handle>(
         self: Arc<Self>,
-        chats: Arc<Chats<H>>,
+        queue: Queue<H>,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let std_listener = self.listener.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -201,17 +228,20 @@ impl Webhook {
         };
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
         let path = self.path.clone();
-        let app = Router::new()
-            .route(
-                &path,
-                post(
-                    |State((w, chats)): State<(Arc<Webhook>, Arc<Chats<H>>)>,
-                     headers: HeaderMap,
-                     body: Bytes| async move { w.receive(&chats, &headers, &body).status() },
-                ),
-            )
-            .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-            .with_state((self, chats));
+        let app =
+            Router::new()
+                .route(
+                    &path,
+                    post(
+                        |State((w, queue)): State<(Arc<Webhook>, Queue<H>)>,
+                         headers: HeaderMap,
+                         body: Bytes| async move {
+                            w.receive(&queue, &headers, &body).await.status()
+                        },
+                    ),
+                )
+                .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+                .with_state((self, queue));
         axum::serve(listener, app).with_graceful_shutdown(stop).await
     }
 }
@@ -221,7 +251,7 @@ impl Collect for Webhook {
         for outcome in OUTCOMES {
             out.series(
                 "vox_webhook_requests",
-                "Webhook requests by what became of them (accepted, duplicate, unauthorized, busy, stopping, unreadable)",
+                "Webhook requests by what became of them (accepted, duplicate, unauthorized, busy, stopping, unreadable, unavailable)",
                 Kind::Counter,
                 &[("outcome", outcome.as_str())],
                 self.count(outcome) as f64,

@@ -81,3 +81,41 @@ async fn while_redis_is_away_an_update_waits_and_is_served_when_it_is_back() {
     }
     host.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_webhook_mode_updates_wait_in_redis_and_a_second_delivery_is_dropped() {
+    let Some(redis) = RedisServer::start() else { return };
+    let mut host = on_redis(fx::host("v2", fx::reports(ALICE, 3), "").webhook(), &redis).start().await;
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
+    alice.send_text("/reports");
+    alice.expect_document().await;
+    alice.expect_text("Выберите действие").await;
+    alice.press("Удалить");
+    alice.expect_text("Какой отчет удалить?").await;
+    host.restart().await;
+    alice.send_text("1");
+    alice.expect_text("Удалить отчет №1 «Отчет номер 1»?").await;
+
+    // Telegram delivers update 1 again (it never saw our answer): dropped by id.
+    let url = host.webhook_url().expect("webhook mode");
+    let secret = host.api().webhook().and_then(|h| h.secret).expect("a secret");
+    let again = serde_json::json!({
+        "update_id": 1,
+        "message": {
+            "message_id": 1, "date": 1_700_000_000, "text": "/reports",
+            "chat": {"id": ALICE, "type": "private", "first_name": "Алиса"},
+            "from": {"id": ALICE, "is_bot": false, "first_name": "Алиса"}
+        }
+    });
+    let header = [("X-Telegram-Bot-Api-Secret-Token", secret.as_str())];
+    let (status, _) = vox_testkit::http_post(&url, &header, &again.to_string()).await.expect("POST");
+    assert_eq!(status, 200);
+    alice.press("Да, удалить");
+    alice.expect_text("Отчет №1 «Отчет номер 1» удален").await;
+    let documents = host.api().messages(ALICE).iter().filter(|m| m.document.is_some()).count();
+    assert_eq!(documents, 1, "the list was sent once: the second delivery of /reports was dropped");
+    let (_, metrics) = http_get(&format!("{}/metrics", host.ops_url())).await.expect("GET /metrics");
+    assert!(metrics.contains("vox_webhook_requests_total{outcome=\"duplicate\"} 1"), "{metrics}");
+    assert!(metrics.contains("vox_shared_updates_handled_total"), "{metrics}");
+    host.stop().await.expect("clean stop");
+}

@@ -78,6 +78,7 @@ struct StoredValue {
 /// Redis-backed dialogue state; see the module documentation.
 pub struct RedisStore {
     conn: ConnectionManager,
+    client: redis::Client,
     prefix: String,
     owners: Owners,
     write: Script,
@@ -106,10 +107,11 @@ impl RedisStore {
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(3)
             .set_max_delay(Duration::from_secs(2));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
             .map_err(|e| StateError(format!("`redis.url`: {e}")))?;
         Ok(Self {
             conn,
+            client,
             prefix: prefix.to_owned(),
             owners,
             write: Script::new(WRITE),
@@ -124,6 +126,11 @@ impl RedisStore {
     /// The multiplexed connection (other shared subsystems use it too).
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// The client, for connections of their own (a blocking `BLPOP`).
+    pub fn client(&self) -> redis::Client {
+        self.client.clone()
     }
 
     /// The key prefix.
