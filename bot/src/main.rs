@@ -254,6 +254,8 @@ fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode> {
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    // Building may start background work (the Redis connection manager).
+    let _inside = runtime.enter();
     let mut builder = vox_host::HostBuilder::new(settings);
     if sources.file.is_some() {
         builder = builder.watch(sources);

@@ -10,18 +10,19 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use vox_fake_bot_api::{Chaos, FakeBotApi, Fault, ScriptedUser};
+use vox_fake_bot_api::{Chaos, FakeBotApi, Fault};
 
 mod common;
 use common::{free_port, http_get};
-
-const SEEDED: u32 = 10;
+#[path = "common/flows.rs"]
+mod flows;
+use flows::Counts;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -77,87 +78,15 @@ async fn start_host(dir: &Path, reports: &Path, api: &FakeBotApi, ops_port: u16)
     host
 }
 
-/// A small seeded generator per user.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-#[derive(Default)]
-struct Counts {
-    updates: AtomicU64,
-    documents: AtomicU64,
-    flows: AtomicU64,
-}
-
-async fn open_list(user: &mut ScriptedUser, counts: &Counts) {
-    user.send_text("/reports");
-    user.expect_document().await;
-    user.expect_text("Выберите действие").await;
-    counts.updates.fetch_add(1, Ordering::Relaxed);
-    counts.documents.fetch_add(1, Ordering::Relaxed);
-}
-
-/// One user's flows until the soak's update budget is spent.
-async fn user_flows(mut user: ScriptedUser, id: i64, budget: u64, counts: Arc<Counts>) {
-    let mut dice = Dice(id as u64 * 2_654_435_761 + 1);
-    let mut numbers: Vec<u32> = (1..=SEEDED).collect();
-    let mut round = 0u32;
-    while counts.updates.load(Ordering::Relaxed) < budget {
-        round += 1;
-        open_list(&mut user, &counts).await;
-        let number = numbers[dice.below(numbers.len() as u64) as usize];
-        let pick = dice.below(10);
-        if pick < 6 {
-            user.press("Посмотреть");
-            user.expect_text("Какой отчет прислать?").await;
-            user.send_text(&number.to_string());
-            user.expect_text(&format!("Прислать отчет №{number}")).await;
-            user.press("Да, прислать");
-            user.expect_document().await;
-            user.expect_text(&format!("Отчет №{number} отправлен")).await;
-            counts.updates.fetch_add(3, Ordering::Relaxed);
-            counts.documents.fetch_add(1, Ordering::Relaxed);
-        } else if pick < 9 || numbers.len() <= 3 {
-            user.press("Переименовать");
-            user.expect_text("Какой отчет переименовать?").await;
-            user.send_text(&number.to_string());
-            user.expect_text(&format!("Введите новое название для отчета №{number}")).await;
-            user.send_text(&format!("Название {id}-{round}"));
-            user.expect_text(&format!("→ «Название {id}-{round}»")).await;
-            user.press("Да, переименовать");
-            user.expect_text(&format!("Отчет №{number} переименован")).await;
-            counts.updates.fetch_add(4, Ordering::Relaxed);
-        } else {
-            user.press("Удалить");
-            user.expect_text("Какой отчет удалить?").await;
-            user.send_text(&number.to_string());
-            user.expect_text(&format!("Удалить отчет №{number}")).await;
-            user.press("Да, удалить");
-            user.expect_text("удален").await;
-            numbers.retain(|n| *n != number);
-            counts.updates.fetch_add(3, Ordering::Relaxed);
-        }
-        counts.flows.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_soak_under_telegram_faults_loses_and_duplicates_nothing() {
     let budget = env("VOX_SOAK_UPDATES", 3000);
     let users = env("VOX_SOAK_USERS", 60) as i64;
     let per_mille = env("VOX_SOAK_FAULT_PER_MILLE", 50) as u32;
     let base = 900_000i64;
-    let rows: Vec<(i64, u32)> = (1..=users).flat_map(|u| (1..=SEEDED).map(move |n| (base + u, n))).collect();
     let dir: PathBuf = std::env::temp_dir().join(format!("vox-soak-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    seed(&dir.join("reports"), &rows);
+    flows::seed(&dir.join("reports"), (1..=users).map(|u| base + u));
     let api = FakeBotApi::start().await.expect("fake API");
     let ops_port = free_port();
     let host = start_host(&dir, &dir.join("reports"), &api, ops_port).await;
@@ -192,7 +121,12 @@ async fn a_soak_under_telegram_faults_loses_and_duplicates_nothing() {
         .map(|u| {
             let user = api.user(base + u, "Гость").with_wait(Duration::from_secs(90));
             let counts = Arc::clone(&counts);
-            tokio::spawn(user_flows(user, base + u, budget, counts))
+            tokio::spawn(async move {
+                flows::user_flows(user, base + u, &counts, None, |c| {
+                    c.updates.load(Ordering::Relaxed) < budget
+                })
+                .await;
+            })
         })
         .collect();
     let mut lost = 0;
@@ -256,30 +190,4 @@ async fn a_soak_under_telegram_faults_loses_and_duplicates_nothing() {
     assert_eq!(refused, 0, "no callback query answered twice");
     drop(host);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// `users × SEEDED` reports (import keeps their numbers).
-fn seed(dir: &std::path::Path, rows: &[(i64, u32)]) {
-    let batch = rows
-        .iter()
-        .map(|&(user, number)| {
-            let content = format!("Отчет {number} пользователя {user}").into_bytes();
-            let report = vox_report_store::Report {
-                number,
-                file_path: format!("user_{user}/voxpersona_20250101_1000{number:02}.txt"),
-                user_id: user,
-                username: None,
-                title: format!("Отчет {number}"),
-                timestamp: chrono::NaiveDate::from_ymd_opt(2025, 1, 1)
-                    .and_then(|d| d.and_hms_opt(10, 0, number))
-                    .expect("timestamp"),
-                size_bytes: content.len() as u64,
-                tokens: 1,
-                search_type: "fast".into(),
-                job_id: None,
-            };
-            vox_report_store::Imported { report, content }
-        })
-        .collect();
-    vox_report_store::Storage::open(dir).expect("reports dir").import_blocking(batch).expect("seed");
 }

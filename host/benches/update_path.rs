@@ -120,8 +120,12 @@ fn whole_update(c: &mut Criterion) {
     let host = vox_host::HostBuilder::new(settings).build(bot).expect("host builds");
     let runtime = Arc::clone(host.runtime().dispatch());
     let user = User { id: 7, name: "Bench".into(), username: None, language_code: None };
-    let incoming =
-        Incoming { chat: 7, user, input: Input::Command { name: "menu".into(), args: String::new() } };
+    let incoming = Incoming {
+        update_id: 0,
+        chat: 7,
+        user,
+        input: Input::Command { name: "menu".into(), args: String::new() },
+    };
     c.bench_function("update/command_to_noop_handler", |b| {
         b.iter(|| rt.block_on(runtime.handle(incoming.clone())))
     });

@@ -7,6 +7,8 @@ use vox_plugin::{Input, User};
 /// What the host needs of an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
+    /// Telegram's `update_id` (0 when the update came from elsewhere).
+    pub update_id: u32,
     /// The chat.
     pub chat: i64,
     /// The user.
@@ -18,6 +20,7 @@ pub struct Incoming {
 impl Incoming {
     /// Takes a message or a callback query apart; other updates are not for plugins.
     pub fn from_update(update: Update) -> Option<Self> {
+        let update_id = update.id.0;
         match update.kind {
             UpdateKind::Message(msg) => {
                 let user = user(msg.from.as_ref()?);
@@ -25,7 +28,7 @@ impl Incoming {
                     Some(text) => parse_text(text),
                     None => Input::Unsupported,
                 };
-                Some(Self { chat: msg.chat.id.0, user, input })
+                Some(Self { update_id, chat: msg.chat.id.0, user, input })
             }
             UpdateKind::CallbackQuery(q) => {
                 let user = user(&q.from);
@@ -35,7 +38,7 @@ impl Incoming {
                 };
                 let input =
                     Input::Callback { query_id: q.id.0, data: q.data.unwrap_or_default(), message_id };
-                Some(Self { chat, user, input })
+                Some(Self { update_id, chat, user, input })
             }
             _ => None,
         }

@@ -88,6 +88,7 @@ impl Dispatch {
         self.metrics().update(kind);
         let span = tracing::info_span!(
             "update",
+            update_id = incoming.update_id,
             chat = incoming.chat,
             user = incoming.user.id,
             kind,
@@ -109,7 +110,7 @@ impl Dispatch {
     }
 
     async fn serve(self: &Arc<Self>, incoming: Incoming) -> &'static str {
-        let Incoming { chat, user, input } = incoming;
+        let Incoming { chat, user, input, .. } = incoming;
         let key = StateKey { chat, user: user.id };
         let Some(mut state) = self.load_state(key).await else {
             self.answer_unhandled(&input, Some(texts::STATE_UNAVAILABLE_TOAST)).await;

@@ -10,7 +10,7 @@
 //!
 //! Keys under the state store's prefix: `seen:<update_id>` (a day: Telegram's
 //! retry window), `q:<chat>` (sorted by update id), `ready` (chats waiting
-//! for a replica) and `readyset`, `lease:<chat>` (its holder's token, a few
+//! for a replica) and `readyat` (when each was offered), `lease:<chat>` (its holder's token, a few
 //! seconds, renewed while handling), `fence:<chat>` (the newest token),
 //! `chats` (chats with queued updates, for the sweep that re-offers a chat
 //! whose holder died). Every step is one script, so no two replicas ever see
@@ -41,19 +41,19 @@ const CHATS_AT_ONCE: usize = 256;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 const ACCEPT: &str = r"
--- KEYS: seen, q, ready, readyset, lease, chats; ARGV: chat, update_id, body, seen_secs, now_ms
+-- KEYS: seen, q, ready, readyat, lease, chats; ARGV: chat, update_id, body, seen_secs, now_ms
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[6], 'NX', ARGV[5], ARGV[1])
-if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('SADD', KEYS[4], ARGV[1]) == 1 then
+if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('ZADD', KEYS[4], 'NX', ARGV[5], ARGV[1]) == 1 then
   redis.call('RPUSH', KEYS[3], ARGV[1])
 end
 return 1
 ";
 
 const TAKE: &str = r"
--- KEYS: readyset, lease, fence, q; ARGV: chat, lease_ms. Returns {token, head} or false.
-redis.call('SREM', KEYS[1], ARGV[1])
+-- KEYS: readyat, lease, fence, q; ARGV: chat, lease_ms. Returns {token, head} or false.
+redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then return false end
 local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
 if not head then return false end
@@ -84,24 +84,32 @@ return 1
 ";
 
 const RELEASE: &str = r"
--- KEYS: lease, q, ready, readyset; ARGV: token, chat. A stopping replica hands the chat on.
+-- KEYS: lease, q, ready, readyat; ARGV: token, chat, now_ms. A stopping replica hands the chat on.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if redis.call('ZCARD', KEYS[2]) > 0 and redis.call('SADD', KEYS[4], ARGV[2]) == 1 then
+if redis.call('ZCARD', KEYS[2]) > 0 and redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[2]) == 1 then
   redis.call('RPUSH', KEYS[3], ARGV[2])
 end
 return 1
 ";
 
+/// A chat offered longer than a lease ago and still neither taken nor held
+/// was popped by a replica that died before leasing it: offered again (a
+/// second entry in `ready` is harmless: taking a held or empty chat is a no-op).
 const SWEEP: &str = r"
--- KEYS: chats, ready, readyset; ARGV: prefix, limit. Re-offers chats nobody holds.
+-- KEYS: chats, ready, readyat; ARGV: prefix, limit, now_ms, lease_ms. Re-offers chats nobody holds.
 local offered = 0
+local stale = tonumber(ARGV[3]) - tonumber(ARGV[4])
 for _, chat in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)) do
   if redis.call('ZCARD', ARGV[1] .. 'q:' .. chat) == 0 then
     redis.call('ZREM', KEYS[1], chat)
-  elseif redis.call('EXISTS', ARGV[1] .. 'lease:' .. chat) == 0 and redis.call('SADD', KEYS[3], chat) == 1 then
-    redis.call('RPUSH', KEYS[2], chat)
-    offered = offered + 1
+  elseif redis.call('EXISTS', ARGV[1] .. 'lease:' .. chat) == 0 then
+    local at = redis.call('ZSCORE', KEYS[3], chat)
+    if not at or tonumber(at) < stale then
+      redis.call('ZADD', KEYS[3], ARGV[3], chat)
+      redis.call('RPUSH', KEYS[2], chat)
+      offered = offered + 1
+    end
   end
 end
 return offered
@@ -143,6 +151,10 @@ struct Scripts {
 #[error("redis: {0}")]
 pub struct QueueError(#[from] redis::RedisError);
 
+fn now_ms() -> i64 {
+    crate::services::state::unix_ms(std::time::SystemTime::now())
+}
+
 /// The chat key updates are ordered by (see `chats`).
 pub fn chat_key(update: &Update) -> i64 {
     // Telegram user ids fit in 52 bits; the cast cannot wrap.
@@ -183,7 +195,6 @@ impl SharedQueue {
     /// Queues `body` (the update's JSON, as Telegram sent it) unless its id was
     /// taken before; only after this returns may Telegram be told 200.
     pub async fn accept(&self, update_id: u32, chat: i64, body: &str) -> Result<Accepted, QueueError> {
-        let now_ms = crate::services::state::unix_ms(std::time::SystemTime::now());
         let mut conn = self.conn.clone();
         let queued: i64 = self
             .scripts
@@ -191,14 +202,14 @@ impl SharedQueue {
             .key(self.key(&format!("seen:{update_id}")))
             .key(self.chat_keyed("q", chat))
             .key(self.key("ready"))
-            .key(self.key("readyset"))
+            .key(self.key("readyat"))
             .key(self.chat_keyed("lease", chat))
             .key(self.key("chats"))
             .arg(chat)
             .arg(update_id)
             .arg(body)
             .arg(SEEN_FOR.as_secs())
-            .arg(now_ms)
+            .arg(now_ms())
             .invoke_async(&mut conn)
             .await?;
         Ok(if queued == 1 { Accepted::New } else { Accepted::Duplicate })
@@ -272,7 +283,7 @@ impl SharedQueue {
         let taken: Option<(u64, String)> = self
             .scripts
             .take
-            .key(self.key("readyset"))
+            .key(self.key("readyat"))
             .key(self.chat_keyed("lease", chat))
             .key(self.chat_keyed("fence", chat))
             .key(self.chat_keyed("q", chat))
@@ -394,9 +405,10 @@ impl SharedQueue {
             .key(self.chat_keyed("lease", chat))
             .key(self.chat_keyed("q", chat))
             .key(self.key("ready"))
-            .key(self.key("readyset"))
+            .key(self.key("readyat"))
             .arg(token)
             .arg(chat)
+            .arg(now_ms())
             .invoke_async(&mut conn)
             .await;
         if let Err(e) = released {
@@ -414,9 +426,11 @@ impl SharedQueue {
                 .sweep
                 .key(self.key("chats"))
                 .key(self.key("ready"))
-                .key(self.key("readyset"))
+                .key(self.key("readyat"))
                 .arg(&self.prefix)
                 .arg(1000)
+                .arg(now_ms())
+                .arg(LEASE.as_millis() as u64)
                 .invoke_async(&mut conn)
                 .await;
             match offered {
@@ -453,3 +467,6 @@ impl Collect for SharedQueue {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;
