@@ -54,7 +54,11 @@ impl Replica {
         let config = self.dir.join("vox.toml");
         std::fs::write(
             &config,
-            format!("[plugins.my_reports]\nversion = \"v2\"\nreports_dir = \"{}\"\n", reports.display()),
+            format!(
+                "[plugins.my_reports]\nversion = \"v1\"\nreports_dir = \"{}\"\n\
+                 [plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 100\n",
+                reports.display()
+            ),
         )
         .expect("config");
         // Appended: a replica started again writes after its first life's lines.
@@ -129,6 +133,16 @@ fn served(replicas: &[Replica]) -> Vec<(usize, usize, String, i64, u64)> {
         }
     }
     out
+}
+
+/// A metric's value on a replica's `/metrics` (0 when absent).
+fn metric(ops: u16, name: &str) -> f64 {
+    let body = http_get(ops, "/metrics").map(|(_, b)| b).unwrap_or_default();
+    body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
+}
+
+fn generation(ops: u16) -> f64 {
+    metric(ops, "vox_config_generation")
 }
 
 /// Chats some replica holds a lease on (an update in hand).
@@ -279,6 +293,36 @@ async fn replicas_serve_one_bot(spread: Spread) {
     assert!(answers.values().all(|&n| n == 1), "every callback answered exactly once");
     let shares = proxy.served();
     assert!(shares.iter().all(|&n| n > 0), "every replica served some updates: {shares:?}");
+
+    // A list the candidate fails to deliver trips the automatic rollback on the
+    // replica that served it; every replica must serve stable within 5 s.
+    let generations: Vec<f64> = replicas.iter().map(|r| generation(r.ops)).collect();
+    api.fault(Some("sendDocument"), vox_fake_bot_api::Fault::Status(400), 1);
+    let mut user = api.user(BASE + 1, "Гость").with_wait(Duration::from_secs(20));
+    user.send_text("/reports");
+    user.expect_text("Что-то пошло не так").await;
+    let tripped = Instant::now();
+    loop {
+        let now: Vec<f64> = replicas.iter().map(|r| generation(r.ops)).collect();
+        if now.iter().zip(&generations).all(|(n, g)| n > g) {
+            break;
+        }
+        assert!(
+            tripped.elapsed() < Duration::from_secs(5),
+            "not rolled back everywhere within 5 s: {generations:?} → {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let everywhere = tripped.elapsed();
+    let rollbacks: f64 =
+        replicas.iter().map(|r| metric(r.ops, "vox_rollout_automatic_rollbacks_total")).sum();
+    assert_eq!(rollbacks, 1.0, "one replica tripped; the others applied its override");
+    user.send_text("/reports");
+    // v1's list, whichever replica serves it.
+    user.expect_text("Ваши последние отчеты").await;
+    println!(
+        "replicas ({spread:?}): the rollback was in force on every replica {everywhere:?} after the trip"
+    );
     drop(replicas);
     let _ = std::fs::remove_dir_all(&dir);
 }

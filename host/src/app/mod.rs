@@ -198,16 +198,15 @@ impl HostBuilder {
         let config_path = self.sources.as_ref().and_then(|s| s.file.clone());
         let stamp =
             config_path.as_deref().and_then(|p| std::fs::read_to_string(p).ok()).map(|t| file_stamp(&t));
+        let overrides = crate::rollout::overrides::Source::configured(&self.settings, config_path.as_deref())
+            .map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
         let writer = Arc::new(LiveWriter::new(
             &Checked { registry: Arc::clone(&registry), plugins: checked },
             Arc::clone(&plugins),
             WriterSetup {
                 sources: self.sources,
                 setup: self.settings.setup(),
-                override_path: crate::rollout::overrides::path(
-                    config_path.as_deref(),
-                    &self.settings.host.data_dir,
-                ),
+                overrides,
                 data_dir: self.settings.host.data_dir.clone(),
                 stamp,
             },
@@ -232,9 +231,7 @@ impl HostBuilder {
         });
         let intake = webhook.map(|webhook| Intake {
             queue: match &redis {
-                Some(redis) => {
-                    Queue::Shared(SharedQueue::new(redis.connection(), redis.client(), redis.prefix()))
-                }
+                Some(redis) => Queue::Shared(SharedQueue::new(Arc::clone(redis))),
                 None => Queue::Local(Chats::new(Arc::clone(&dispatch), self.settings.telegram.webhook.queue)),
             },
             webhook,

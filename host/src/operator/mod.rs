@@ -109,14 +109,21 @@ pub fn check(settings: &Settings, plugin: &str) -> u8 {
 /// `rollout clear-override`: confirmed once the running host serves the
 /// candidate again (no override in its status).
 pub fn clear_override(settings: &Settings, config: Option<&std::path::Path>, plugin: &str, wait: u64) -> u8 {
-    let path = crate::rollout::overrides::path(config, &settings.host.data_dir);
-    let mut all = crate::rollout::overrides::load(&path);
+    let source = match crate::rollout::overrides::Source::configured(settings, config) {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let path = source.path().to_owned();
+    let mut all = source.load();
     if all.remove(plugin).is_none() {
         println!("no automatic rollback of `{}` stands (`{}`)", plugin, path.display());
         return 0;
     }
     let running = crate::operator::commands::running_generation(&settings.host.data_dir).is_some();
-    if let Err(e) = crate::rollout::overrides::save(&path, &all) {
+    if let Err(e) = source.save(&all) {
         eprintln!("error: cannot write `{}`: {e}", path.display());
         return 1;
     }

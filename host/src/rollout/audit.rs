@@ -11,14 +11,15 @@ use crate::registry::Registry;
 pub const AUDIT_FILE: &str = "rollout-audit.jsonl";
 
 /// Appends one JSON line per plugin whose live settings changed (time,
-/// generation, old, new, and what caused it when not a config edit).
+/// generation, old, new, and what caused it when not a config edit); returns
+/// the lines.
 pub fn append_audit(
     audit: &Path,
     registry: &Registry,
     old: &LiveConfig,
     new: &LiveConfig,
     cause: Option<&str>,
-) -> std::io::Result<()> {
+) -> std::io::Result<String> {
     use std::io::Write;
     if let Some(dir) = audit.parent() {
         std::fs::create_dir_all(dir)?;
@@ -43,5 +44,6 @@ pub fn append_audit(
     }
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(audit)?;
     file.write_all(lines.as_bytes())?;
-    file.sync_data()
+    file.sync_data()?;
+    Ok(lines)
 }

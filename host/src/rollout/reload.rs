@@ -1,6 +1,7 @@
 //! Applying config changes without a restart: the config file (and the rollback
 //! override beside it) is watched with inotify, re-read on SIGHUP, and checked
-//! every second as a fallback (a stat; all debounced). A valid change is swapped
+//! every second as a fallback (a stat; all debounced); with shared overrides
+//! (Redis) their generation is read every second too. A valid change is swapped
 //! in whole and appended to the audit log; an invalid one is refused, logged with
 //! its key and counted, and the running config stays.
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::rollout::overrides::Source;
 use crate::rollout::writer::LiveWriter;
 
 /// How often the file's stamp is compared when no file event arrives (network
@@ -28,6 +30,10 @@ pub struct Reloader {
     overrides: PathBuf,
     /// The override file's stamp when the host read it at start (for the same reason).
     initial_overrides: Option<(u64, SystemTime)>,
+    /// Where the overrides are kept; when shared, its generation is watched too
+    /// (another replica's automatic rollback moves it).
+    source: Source,
+    initial_generation: Option<u64>,
 }
 
 impl Reloader {
@@ -38,14 +44,27 @@ impl Reloader {
         let path = writer.config_path()?.to_owned();
         let overrides = writer.override_path().to_owned();
         let (initial, initial_overrides) = (stamp_now(&path), stamp_now(&overrides));
-        Some(Self { writer, path, initial, overrides, initial_overrides })
+        let source = writer.overrides().clone();
+        let initial_generation = source.generation();
+        Some(Self { writer, path, initial, overrides, initial_overrides, source, initial_generation })
+    }
+
+    /// The shared overrides' generation (`None` for a file source).
+    async fn generation(&self) -> Option<u64> {
+        match &self.source {
+            Source::File(_) => None,
+            Source::Shared(_) => {
+                let source = self.source.clone();
+                tokio::task::spawn_blocking(move || source.generation()).await.ok().flatten()
+            }
+        }
     }
 
     /// Watches the file until `shutdown` resolves.
     pub async fn watch(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut hangup = hangup_signal();
-        let mut last = (self.initial, self.initial_overrides);
+        let mut last = (self.initial, self.initial_overrides, self.initial_generation);
         let mut tick = tokio::time::interval(CHECK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -58,7 +77,11 @@ impl Reloader {
                 Some(()) = events.recv() => false,
                 _ = recv(&mut hangup) => true,
             };
-            let now = (stamp(&self.path).await, stamp(&self.overrides).await);
+            let mut now = (stamp(&self.path).await, stamp(&self.overrides).await, self.generation().await);
+            if now.2.is_none() {
+                // Redis did not answer: not a change.
+                now.2 = last.2;
+            }
             if !forced && now == last {
                 continue;
             }
@@ -66,7 +89,7 @@ impl Reloader {
             let mut settled = now;
             loop {
                 tokio::time::sleep(DEBOUNCE).await;
-                let again = (stamp(&self.path).await, stamp(&self.overrides).await);
+                let again = (stamp(&self.path).await, stamp(&self.overrides).await, settled.2);
                 if again == settled {
                     break;
                 }

@@ -63,7 +63,7 @@ pub struct LiveWriter {
     setup: Setup,
     /// The layers the host started from; `None`: no file is watched.
     sources: Option<Sources>,
-    override_path: PathBuf,
+    overrides: overrides::Source,
     audit: PathBuf,
     stats: Arc<ReloadStats>,
     rollbacks: AtomicU64,
@@ -75,8 +75,8 @@ pub struct WriterSetup {
     pub sources: Option<Sources>,
     /// What plugin constructors and checks are told.
     pub setup: Setup,
-    /// `rollout-override.json`.
-    pub override_path: PathBuf,
+    /// Where automatic rollbacks are kept (`rollout-override.json`, or Redis).
+    pub overrides: overrides::Source,
     /// The data directory (the audit log lives there).
     pub data_dir: PathBuf,
     /// The stamp of the file text the host started from.
@@ -89,7 +89,7 @@ impl LiveWriter {
     pub fn new(checked: &Checked, plugins: Arc<[LoadedPlugin]>, w: WriterSetup) -> Self {
         let file = LiveConfig::from_checked(&checked.plugins);
         let sections = checked.plugins.iter().map(|p| p.section.clone()).collect();
-        let standing = overrides::load(&w.override_path);
+        let standing = w.overrides.load();
         for (id, o) in &standing {
             tracing::error!(plugin = %id, candidate = %o.candidate, reason = %o.reason, since = %o.at,
                 "automatic rollback still in force; clear it with `vox-host rollout clear-override`");
@@ -102,7 +102,7 @@ impl LiveWriter {
             plugins,
             setup: w.setup,
             sources: w.sources,
-            override_path: w.override_path,
+            overrides: w.overrides,
             audit: w.data_dir.join(AUDIT_FILE),
             stats: Arc::new(ReloadStats::default()),
             rollbacks: AtomicU64::new(0),
@@ -124,9 +124,14 @@ impl LiveWriter {
         self.rollbacks.load(Ordering::Relaxed)
     }
 
-    /// The override file beside the config.
+    /// The override file beside the config (the mirror when shared).
     pub fn override_path(&self) -> &Path {
-        &self.override_path
+        self.overrides.path()
+    }
+
+    /// Where automatic rollbacks are kept.
+    pub fn overrides(&self) -> &overrides::Source {
+        &self.overrides
     }
 
     /// The config file watched, if any.
@@ -177,7 +182,7 @@ impl LiveWriter {
             sections: checked.plugins.iter().map(|p| p.section.clone()).collect(),
             stamp: text.as_deref().map(file_stamp),
         };
-        let standing = overrides::load(&self.override_path);
+        let standing = self.overrides.load();
         let published = match self.publish(&next, &standing, None) {
             Ok(published) => published,
             Err(e) => {
@@ -261,12 +266,16 @@ impl LiveWriter {
         };
         let id = self.registry.manifest(idx).id;
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut standing = overrides::load(&self.override_path);
+        let mut standing = self.overrides.load();
         standing.insert(
             id.to_owned(),
             Override { candidate: r.candidate.to_owned(), reason: reason.to_owned(), at },
         );
-        overrides::save(&self.override_path, &standing)?;
+        if let Err(e) = self.overrides.save(&standing) {
+            // Users come first: applied here even when it cannot be kept (a
+            // shared store away); the next reload reads what was kept.
+            tracing::error!(error = %e, "could not keep the automatic rollback's override; applied in this process only");
+        }
         if let Err(e) = self.publish(&owned, &standing, Some("auto_rollback")) {
             // The rollback protects users; it is applied even when it cannot be recorded.
             tracing::error!(error = %e, "could not append the automatic rollback to the audit log");
@@ -279,7 +288,7 @@ impl LiveWriter {
             plugin = id,
             candidate = r.candidate,
             reason,
-            override_file = %self.override_path.display(),
+            override_file = %self.overrides.path().display(),
             "AUTOMATIC ROLLBACK: the candidate is switched off for everyone until an operator clears the override \
              (vox-host rollout clear-override)"
         );
@@ -301,7 +310,8 @@ impl LiveWriter {
             return Ok(Reloaded::Unchanged);
         }
         // Audit first: a change that cannot be recorded is not applied.
-        append_audit(&self.audit, &self.registry, &current, &next, cause)?;
+        let lines = append_audit(&self.audit, &self.registry, &current, &next, cause)?;
+        self.overrides.audit(&lines);
         let generation = next.generation;
         self.live.store(Arc::new(next));
         Ok(Reloaded::Applied(generation))

@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 
 use super::Handle;
 use crate::metrics::{Collect, Kind, Scraped};
-use crate::services::state::fence;
+use crate::services::state::{RedisStore, fence};
 
 /// How long a lease holds without renewal: a dead replica's chats wait this long.
 pub const LEASE: Duration = Duration::from_secs(5);
@@ -126,6 +126,7 @@ pub enum Accepted {
 
 /// The shared per-chat queues in Redis.
 pub struct SharedQueue {
+    store: Arc<RedisStore>,
     conn: ConnectionManager,
     client: redis::Client,
     prefix: String,
@@ -162,12 +163,14 @@ pub fn chat_key(update: &Update) -> i64 {
 }
 
 impl SharedQueue {
-    /// Queues over the state store's Redis (`conn`, `client`) under `prefix`.
-    pub fn new(conn: ConnectionManager, client: redis::Client, prefix: &str) -> Arc<Self> {
+    /// Queues over the state store's Redis, under its prefix (what Redis
+    /// answers is counted by the store, for `/healthz`).
+    pub fn new(store: Arc<RedisStore>) -> Arc<Self> {
         Arc::new(Self {
-            conn,
-            client,
-            prefix: prefix.to_owned(),
+            conn: store.connection(),
+            client: store.client(),
+            prefix: store.prefix().to_owned(),
+            store,
             scripts: Scripts {
                 accept: Script::new(ACCEPT),
                 take: Script::new(TAKE),
@@ -196,7 +199,7 @@ impl SharedQueue {
     /// taken before; only after this returns may Telegram be told 200.
     pub async fn accept(&self, update_id: u32, chat: i64, body: &str) -> Result<Accepted, QueueError> {
         let mut conn = self.conn.clone();
-        let queued: i64 = self
+        let queued: redis::RedisResult<i64> = self
             .scripts
             .accept
             .key(self.key(&format!("seen:{update_id}")))
@@ -211,7 +214,9 @@ impl SharedQueue {
             .arg(SEEN_FOR.as_secs())
             .arg(now_ms())
             .invoke_async(&mut conn)
-            .await?;
+            .await;
+        self.store.observe(&queued);
+        let queued = queued?;
         Ok(if queued == 1 { Accepted::New } else { Accepted::Duplicate })
     }
 

@@ -50,9 +50,8 @@ fn body(id: u32, chat: i64) -> String {
 }
 
 async fn queue(redis: &RedisServer) -> Arc<SharedQueue> {
-    let client = redis::Client::open(redis.url()).expect("url");
-    let conn = ConnectionManager::new(client.clone()).await.expect("connect");
-    SharedQueue::new(conn, client, "t:")
+    let owners: crate::services::state::redis::Owners = Arc::new(|_: &str, _: Option<&str>, _: &str| None);
+    SharedQueue::new(Arc::new(RedisStore::open(&redis.url(), "t:", owners).expect("url")))
 }
 
 async fn wait_for(log: &Log, n: usize) {

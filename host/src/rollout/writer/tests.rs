@@ -112,7 +112,7 @@ fn fixture(name: &str, text: &str) -> Fixture {
         WriterSetup {
             sources: Some(sources.clone()),
             setup: settings.setup(),
-            override_path: overrides::path(Some(&config), &settings.host.data_dir),
+            overrides: overrides::Source::File(overrides::path(Some(&config), &settings.host.data_dir)),
             data_dir: settings.host.data_dir.clone(),
             stamp: Some(file_stamp(text)),
         },

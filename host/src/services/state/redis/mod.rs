@@ -157,11 +157,15 @@ impl RedisStore {
     }
 
     fn seen<T>(&self, result: redis::RedisResult<T>) -> Result<T, StateError> {
+        self.observe(&result);
+        result.map_err(|e| StateError(format!("redis: {e}")))
+    }
+
+    /// Counts what Redis answered for `/healthz` and `/metrics`: everything
+    /// that shares this store's Redis (the shared queues) reports here.
+    pub fn observe<T>(&self, result: &redis::RedisResult<T>) {
         match result {
-            Ok(v) => {
-                self.down_since.store(0, Ordering::Relaxed);
-                Ok(v)
-            }
+            Ok(_) => self.down_since.store(0, Ordering::Relaxed),
             Err(e) => {
                 self.errors.fetch_add(1, Ordering::Relaxed);
                 if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
@@ -169,7 +173,6 @@ impl RedisStore {
                     let now = self.origin.elapsed().as_millis() as u64 + 1;
                     let _ = self.down_since.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
                 }
-                Err(StateError(format!("redis: {e}")))
             }
         }
     }

@@ -1,9 +1,13 @@
 //! Automatic rollbacks that outlive a restart: `rollout-override.json` beside the
 //! config file names each plugin whose candidate the host switched off, and why,
-//! until an operator clears it (`vox-host rollout clear-override`).
+//! until an operator clears it (`vox-host rollout clear-override`). With the
+//! Redis backend they are shared by every replica ([`shared`]).
+
+pub mod shared;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +46,71 @@ pub fn load(path: &Path) -> Overrides {
             Overrides::new()
         }),
         Err(_) => Overrides::new(),
+    }
+}
+
+/// Where the overrides are kept: the file, or Redis for every replica.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// `rollout-override.json` only (one process).
+    File(PathBuf),
+    /// Redis, mirrored to the file (replicas).
+    Shared(Arc<shared::Shared>),
+}
+
+impl Source {
+    /// What `settings` say: Redis with `state.backend = "redis"`, else the file
+    /// beside `config` (or in the data directory).
+    pub fn configured(settings: &crate::config::Settings, config: Option<&Path>) -> Result<Self, String> {
+        let file = path(config, &settings.host.data_dir);
+        Ok(match settings.state.backend {
+            crate::config::StateBackend::Redis => Source::Shared(Arc::new(shared::Shared::new(
+                settings.redis.url.trim(),
+                &settings.redis.prefix,
+                file,
+            )?)),
+            _ => Source::File(file),
+        })
+    }
+
+    /// The file (the mirror when shared).
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::File(p) => p,
+            Source::Shared(s) => s.mirror(),
+        }
+    }
+
+    /// The standing overrides (blocking when shared).
+    pub fn load(&self) -> Overrides {
+        match self {
+            Source::File(p) => load(p),
+            Source::Shared(s) => s.load(),
+        }
+    }
+
+    /// Stores the overrides (blocking when shared).
+    pub fn save(&self, overrides: &Overrides) -> std::io::Result<()> {
+        match self {
+            Source::File(p) => save(p, overrides),
+            Source::Shared(s) => s.save(overrides),
+        }
+    }
+
+    /// How many times the shared overrides changed; `None` for a file (its
+    /// stamp tells) or when Redis does not answer. Blocking.
+    pub fn generation(&self) -> Option<u64> {
+        match self {
+            Source::File(_) => None,
+            Source::Shared(s) => s.generation(),
+        }
+    }
+
+    /// Shares applied changes' audit lines (a file source keeps only the local log).
+    pub fn audit(&self, lines: &str) {
+        if let Source::Shared(s) = self {
+            s.audit(lines);
+        }
     }
 }
 
