@@ -294,6 +294,18 @@ async fn replicas_serve_one_bot(spread: Spread) {
     let shares = proxy.served();
     assert!(shares.iter().all(|&n| n > 0), "every replica served some updates: {shares:?}");
 
+    // Each replica served some of the users; each reports the bot's whole count.
+    let series = "vox_rollout_served_users{plugin=\"my_reports\",version=\"v2\"}";
+    let counted = Instant::now();
+    while !replicas.iter().all(|r| metric(r.ops, series) == USERS as f64) {
+        let now: Vec<f64> = replicas.iter().map(|r| metric(r.ops, series)).collect();
+        assert!(
+            counted.elapsed() < Duration::from_secs(5),
+            "served users per replica: {now:?}, want {USERS} on each"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // A list the candidate fails to deliver trips the automatic rollback on the
     // replica that served it; every replica must serve stable within 5 s.
     let generations: Vec<f64> = replicas.iter().map(|r| generation(r.ops)).collect();

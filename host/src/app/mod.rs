@@ -54,6 +54,9 @@ pub struct Runtime {
     status: Arc<StatusSource>,
     data_dir: PathBuf,
     failures: std::sync::Mutex<Option<mpsc::Receiver<PluginIdx>>>,
+    /// The Redis store, when state is shared (its connection serves the served counts too).
+    redis: Option<Shared>,
+    served: Arc<Served>,
 }
 
 impl Runtime {
@@ -229,6 +232,7 @@ impl HostBuilder {
             live: Arc::clone(writer.live()),
             served: Arc::clone(&served),
         });
+        let shared_redis = redis.clone();
         let intake = webhook.map(|webhook| Intake {
             queue: match &redis {
                 Some(redis) => Queue::Shared(SharedQueue::new(Arc::clone(redis))),
@@ -270,6 +274,8 @@ impl HostBuilder {
             status,
             data_dir: self.settings.host.data_dir.clone(),
             failures: std::sync::Mutex::new(Some(failures_rx)),
+            redis: shared_redis,
+            served,
         });
         Ok(Host { runtime, bot, settings: self.settings, reloader, intake })
     }

@@ -59,6 +59,10 @@ impl Host {
         if let Some(rx) = failures {
             tasks.push(tokio::spawn(crate::rollout::autorollback::watch(Arc::clone(&runtime.watcher), rx)));
         }
+        if let Some(redis) = &runtime.redis {
+            let served = Arc::clone(&runtime.served);
+            tasks.push(tokio::spawn(served.share(redis.connection(), redis.prefix().to_owned())));
+        }
         let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
         let watcher = reloader.map(|r| {
             tokio::spawn(r.watch(async {
