@@ -12,6 +12,8 @@
 #   scripts/bench-throughput.sh                 # 5 rounds of 20,000 updates from 100 users
 #   scripts/bench-throughput.sh -n 9 -b 50000   # more rounds, bigger batches
 #   scripts/bench-throughput.sh --no-build      # reuse the release binaries
+#   scripts/bench-throughput.sh --redis         # the host on its default state store vs the
+#                                               # same host on Redis (a redis-server it starts)
 #   scripts/bench-throughput.sh --perf DIR      # then one extra batch per bot under
 #                                               # `perf record`: DIR/bare.data, DIR/host.data
 #                                               # (not in the table; perf slows the bot)
@@ -21,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=5 batch=20000 users=100 warmup=2000 build=1 perf_out=""
+runs=5 batch=20000 users=100 warmup=2000 build=1 perf_out="" base=bare cand=host
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -n) runs="$2"; shift 2 ;;
@@ -30,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     -w) warmup="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --perf) perf_out="$2"; shift 2 ;;
+    --redis) base=host cand=redis; shift ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-throughput.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -50,7 +53,7 @@ done
 
 hz="$(getconf CLK_TCK)"
 work="$(mktemp -d)"
-fake_pid="" bot_pid=""
+fake_pid="" bot_pid="" redis_pid="" redis_url=""
 stop() {
   # Only the processes this script started, by pid.
   local pid
@@ -62,7 +65,15 @@ stop() {
   done
   bot_pid="" fake_pid=""
 }
-trap 'stop; rm -rf "$work"' EXIT
+trap 'stop; [[ -n $redis_pid ]] && kill "$redis_pid" 2>/dev/null; rm -rf "$work"' EXIT
+if [[ $cand == redis ]]; then
+  command -v redis-server >/dev/null || { echo "bench-throughput.sh: --redis needs redis-server (apt-get install redis-server)" >&2; exit 1; }
+  redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >/dev/null &
+  redis_pid=$!
+  redis_url="redis://127.0.0.1:$redis_port/"
+  sleep 0.3
+fi
 
 # utime + stime of a whole process (every thread), in clock ticks. The command
 # name in field 2 is parenthesised; what follows ") " starts at field 3.
@@ -90,8 +101,9 @@ start_bot() {
   local which=$1 data="$work/data-$1"
   rm -rf "$data"
   mkdir -p "$data"
-  local bin=$bare_bin
-  [[ $which == host ]] && bin=$host_bin
+  local bin=$bare_bin state=()
+  [[ $which != bare ]] && bin=$host_bin
+  [[ $which == redis ]] && state=(VOX__STATE__BACKEND=redis VOX__REDIS__URL="$redis_url")
   # Ops endpoints on (a free port), as in production: /metrics is updated per update.
   # The flood-limit throttle off: the bare teloxide bot does not throttle either,
   # and 100 chats at Telegram's pace would measure Telegram's limits, not the bots.
@@ -99,7 +111,7 @@ start_bot() {
   VOX__TELEGRAM__TOKEN="$fake_token" VOX__TELEGRAM__API_URL="$fake_url" \
     VOX__TELEGRAM__POLL_TIMEOUT_SECS=1 VOX__HOST__DATA_DIR="$data" \
     VOX__OPS__LISTEN=127.0.0.1:0 VOX__LOG__FORMAT=json VOX__LOG__LEVEL="${VOX_BENCH_LOG_LEVEL:-info}" \
-    "$bin" >/dev/null 2>/dev/null &
+    env "${state[@]}" "$bin" >/dev/null 2>/dev/null &
   bot_pid=$!
   api "$control/wait?method=getUpdates&ok=1&timeout_secs=20" >/dev/null
 }
@@ -146,8 +158,8 @@ echo "batches of $batch /echo from $users users, $warmup warm-up; $runs rounds; 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
 echo "bot updates/s bot_cpu_ms_per_1k fake_cpu_ms_per_1k bot_peak_rss_kb others_cpu_% load1 round"
 for round in $(seq "$runs"); do
-  order="bare host"
-  (( round % 2 == 0 )) && order="host bare"
+  order="$base $cand"
+  (( round % 2 == 0 )) && order="$cand $base"
   for which in $order; do
     load="$(cut -d' ' -f1 /proc/loadavg)"
     measure "$which"
@@ -160,7 +172,7 @@ printf '%-29s %10s %22s %15s %12s %13s\n' "median of $runs rounds" updates/s "bo
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 column_of() { awk -v w="$1" -v k="$2" '$1 == w { print $k }' "$work/results"; }
 declare -A med_ups med_cpu
-for which in bare host; do
+for which in $base $cand; do
   med_ups[$which]=$(column_of "$which" 2 | median)
   med_cpu[$which]=$(column_of "$which" 3 | median)
   fake=$(column_of "$which" 4 | median)
@@ -169,21 +181,22 @@ for which in bare host; do
   printf '%-29s %10.0f %22.1f %15.1f %12.1f %13.0f\n' \
     "$which" "${med_ups[$which]}" "${med_cpu[$which]}" "$fake" "$rss_mb" "$others"
 done
-awk -v bu="${med_ups[bare]}" -v hu="${med_ups[host]}" -v bc="${med_cpu[bare]}" -v hc="${med_cpu[host]}" 'BEGIN {
-  printf "%-29s %9.0f%% %21.0f%%\n", "host/bare, of the medians", 100 * hu / bu, 100 * hc / bc
+awk -v bu="${med_ups[$base]}" -v hu="${med_ups[$cand]}" -v bc="${med_cpu[$base]}" -v hc="${med_cpu[$cand]}" \
+  -v name="$cand/$base" 'BEGIN {
+  printf "%-29s %9.0f%% %21.0f%%\n", name ", of the medians", 100 * hu / bu, 100 * hc / bc
 }'
 # The machine drifts (a VM's neighbours, not visible in /proc/stat) over
 # seconds; the two bots of a round ran back to back, so their ratio is steadier.
 paired() {
-  awk -v k="$1" '{ v[$8, $1] = $k } END { for (r = 1; (r, "bare") in v; r++) print v[r, "host"] / v[r, "bare"] }' \
+  awk -v k="$1" -v b="$base" -v c="$cand" '{ v[$8, $1] = $k } END { for (r = 1; (r, b) in v; r++) print v[r, c] / v[r, b] }' \
     "$work/results" | median
 }
-printf '%-29s %9.0f%% %21.0f%%\n' "host/bare, median per round" "$(paired 2 | awk '{ print 100 * $1 }')" \
+printf '%-29s %9.0f%% %21.0f%%\n' "$cand/$base, median per round" "$(paired 2 | awk '{ print 100 * $1 }')" \
   "$(paired 3 | awk '{ print 100 * $1 }')"
 
 if [[ -n $perf_out ]]; then
   mkdir -p "$perf_out"
-  for which in bare host; do
+  for which in $base $cand; do
     start_fake
     start_bot "$which"
     push_and_wait "$warmup" "$warmup"

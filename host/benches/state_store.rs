@@ -1,7 +1,9 @@
 //! The durable state store on the dialogue path: a write (committed to the
 //! write-ahead log, so it survives the process being killed), a read, a
 //! plugin value's round trip, and opening a store that holds 100,000 open
-//! dialogues (what start-up pays). Figures: docs/BENCHMARKS.md.
+//! dialogues (what start-up pays); then the Redis store's write and read over
+//! loopback against a `redis-server` of its own (skipped, loudly, without
+//! one). Figures: docs/BENCHMARKS.md.
 //!
 //! `cargo bench -p vox-host --bench state_store`
 
@@ -10,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vox_host::services::state::{DialogueState, SqliteStore, StateKey, StateStore, ValueKey};
+use vox_host::services::state::{DialogueState, RedisStore, SqliteStore, StateKey, StateStore, ValueKey};
 
 type Owner = Option<(&'static str, Option<&'static str>, &'static str)>;
 
@@ -95,6 +97,26 @@ fn bench(c: &mut Criterion) {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+    redis(c, &rt);
+}
+
+/// Loopback round trips: what each state read and write costs with Redis.
+fn redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let Some(server) = vox_redis_server::RedisServer::start() else { return };
+    let owners: vox_host::services::state::redis::Owners = std::sync::Arc::new(resolve);
+    let _inside = rt.enter();
+    let store = RedisStore::open(&server.url(), "bench:", owners).expect("url");
+    let key = StateKey { chat: 1, user: 1 };
+    let mut n = 0u64;
+    c.bench_function("state/redis_write", |b| {
+        b.iter(|| {
+            n += 1;
+            rt.block_on(store.set(key, dialogue(n))).expect("set");
+        })
+    });
+    c.bench_function("state/redis_read", |b| {
+        b.iter(|| black_box(rt.block_on(store.get(black_box(key))).expect("get")))
+    });
 }
 
 criterion_group!(benches, bench);

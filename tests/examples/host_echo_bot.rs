@@ -38,6 +38,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Building may start background work (the Redis connection manager).
+    let _inside = runtime.enter();
     let mut builder = vox_host::HostBuilder::new(settings);
     if let Some(path) = config {
         builder = builder.watch_config(path, env);

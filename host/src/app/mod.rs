@@ -160,7 +160,9 @@ impl HostBuilder {
         self
     }
 
-    /// Validates the registry and builds every plugin; the bot is not contacted yet.
+    /// Validates the registry and builds every plugin; the bot is not contacted
+    /// yet. Call it inside a Tokio runtime (the Redis backend starts its
+    /// connection manager there).
     pub fn build(self, bot: Bot) -> Result<Host, StartError> {
         let Loaded { registry, checked, plugins } =
             plugins::load(&plugins::linked(), &self.settings.plugins, &self.settings.setup())?;

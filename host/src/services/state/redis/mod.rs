@@ -101,6 +101,12 @@ impl RedisStore {
     /// again after every failure (must be called on a Tokio runtime). Fails
     /// only on a URL that cannot be used.
     pub fn open(url: &str, prefix: &str, owners: Owners) -> Result<Self, StateError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StateError(
+                "the Redis state store must be opened inside a Tokio runtime (build the host within `Runtime::enter`)"
+                    .into(),
+            ));
+        }
         let client = redis::Client::open(url).map_err(|e| StateError(format!("`redis.url`: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
