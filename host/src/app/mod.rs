@@ -193,7 +193,10 @@ impl HostBuilder {
             registry: Arc::clone(&registry),
             state,
             tracker: Tracker::default(),
-            locks: UserLocks::default(),
+            locks: match &redis {
+                Some(redis) => UserLocks::shared(Arc::clone(redis)),
+                None => UserLocks::default(),
+            },
             clock: self.clock.clone(),
             canary: Arc::clone(&canary),
             reach: Arc::clone(&ops.reach),

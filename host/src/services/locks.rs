@@ -1,24 +1,117 @@
 //! Per-user async locks: one operation of a user at a time (view send, rename,
-//! delete), across chats and concurrent updates.
+//! delete), across chats and concurrent updates — and, with the Redis
+//! backend, across replicas: after the process's own lock, the user's lock in
+//! Redis (`ulock:<user>`, renewed while held, released on drop) taken with a
+//! fencing token from `ufence:<user>` that grows with every taking.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use redis::Script;
 use vox_plugin::host::UserLock;
+
+use crate::services::state::RedisStore;
 
 /// Above this many entries, idle locks are dropped on the next insert.
 const PRUNE_ABOVE: usize = 1024;
+/// How long a user's Redis lock holds without renewal (a dead replica's user waits this long).
+const LEASE: Duration = Duration::from_secs(30);
+/// How often a held Redis lock is renewed.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+/// How often a waiter asks Redis again.
+const RETRY_EVERY: Duration = Duration::from_millis(25);
+
+const ACQUIRE: &str = r"
+-- KEYS: lock, fence; ARGV: lease_ms. The new token, or 0 while held.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
+return token
+";
+
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+";
 
 /// The table of user locks.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct UserLocks {
     locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    shared: Option<Arc<Shared>>,
+}
+
+impl std::fmt::Debug for UserLocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserLocks").field("shared", &self.shared.is_some()).finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    store: Arc<RedisStore>,
+    lease: Duration,
+    acquire: Script,
+    renew: Script,
+    release: Script,
+}
+
+/// What a shared lock's holder keeps: the process's guard, the renewal, and
+/// what releasing needs.
+struct Held {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    renewal: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
+    key: String,
+    token: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        let (shared, key, token) = (Arc::clone(&self.shared), std::mem::take(&mut self.key), self.token);
+        // Without a runtime (shutting down) the lease runs out by itself.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let mut conn = shared.store.connection();
+                let released: redis::RedisResult<i64> =
+                    shared.release.key(&key).arg(token).invoke_async(&mut conn).await;
+                if let Err(e) = released {
+                    tracing::warn!(error = %e, key, "releasing a user's lock failed; it runs out by itself");
+                }
+            });
+        }
+    }
 }
 
 impl UserLocks {
+    /// Locks shared by every replica on `store`'s Redis.
+    pub fn shared(store: Arc<RedisStore>) -> Self {
+        Self::shared_with_lease(store, LEASE)
+    }
+
+    fn shared_with_lease(store: Arc<RedisStore>, lease: Duration) -> Self {
+        Self {
+            locks: Mutex::default(),
+            shared: Some(Arc::new(Shared {
+                store,
+                lease,
+                acquire: Script::new(ACQUIRE),
+                renew: Script::new(RENEW),
+                release: Script::new(RELEASE),
+            })),
+        }
+    }
+
     /// Takes `user`'s lock, waiting at most `wait`.
     pub async fn lock(&self, user: i64, wait: Duration) -> Option<UserLock> {
+        let started = tokio::time::Instant::now();
         let mutex = {
             let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
             if locks.len() > PRUNE_ABOVE {
@@ -27,9 +120,65 @@ impl UserLocks {
             }
             Arc::clone(locks.entry(user).or_default())
         };
-        match mutex.clone().try_lock_owned() {
-            Ok(guard) => Some(UserLock::new(guard)),
-            Err(_) => tokio::time::timeout(wait, mutex.lock_owned()).await.ok().map(UserLock::new),
+        let local = match mutex.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => tokio::time::timeout(wait, mutex.lock_owned()).await.ok()?,
+        };
+        let Some(shared) = &self.shared else { return Some(UserLock::new(local)) };
+        let deadline = started + wait;
+        let key = format!("{}ulock:{user}", shared.store.prefix());
+        let fence = format!("{}ufence:{user}", shared.store.prefix());
+        loop {
+            let mut conn = shared.store.connection();
+            let taken: redis::RedisResult<u64> = shared
+                .acquire
+                .key(&key)
+                .key(&fence)
+                .arg(shared.lease.as_millis() as u64)
+                .invoke_async(&mut conn)
+                .await;
+            shared.store.observe(&taken);
+            match taken {
+                Ok(0) => {}
+                Ok(token) => {
+                    let renewal = tokio::spawn(renew(Arc::clone(shared), key.clone(), token));
+                    let held = Held { _local: local, renewal, shared: Arc::clone(shared), key, token };
+                    return Some(UserLock::held(held, token));
+                }
+                // Redis away: refused (the caller says "try again"), never taken unshared.
+                Err(e) => tracing::warn!(user, error = %e, "cannot take the user's lock in Redis"),
+            }
+            if tokio::time::Instant::now() + RETRY_EVERY > deadline {
+                return None;
+            }
+            tokio::time::sleep(RETRY_EVERY).await;
+        }
+    }
+}
+
+async fn renew(shared: Arc<Shared>, key: String, token: u64) {
+    let every = RENEW_EVERY.min(shared.lease / 3);
+    loop {
+        tokio::time::sleep(every).await;
+        let mut conn = shared.store.connection();
+        let renewed: redis::RedisResult<i64> = shared
+            .renew
+            .key(&key)
+            .arg(token)
+            .arg(shared.lease.as_millis() as u64)
+            .invoke_async(&mut conn)
+            .await;
+        match renewed {
+            Ok(1) => {}
+            Ok(_) => {
+                tracing::warn!(
+                    key,
+                    token,
+                    "a user's lock ran out while held; another holder may have it (fenced)"
+                );
+                return;
+            }
+            Err(e) => tracing::warn!(key, error = %e, "renewing a user's lock failed"),
         }
     }
 }
@@ -59,5 +208,48 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         drop(held);
         assert!(waiter.await.expect("join"));
+    }
+
+    fn replica(redis: &vox_redis_server::RedisServer, lease: Duration) -> UserLocks {
+        let owners: crate::services::state::redis::Owners =
+            Arc::new(|_: &str, _: Option<&str>, _: &str| None);
+        let store = Arc::new(RedisStore::open(&redis.url(), "t:", owners).expect("url"));
+        UserLocks::shared_with_lease(store, lease)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_share_a_users_lock_and_each_taking_has_a_higher_fence() {
+        let Some(redis) = vox_redis_server::RedisServer::start() else { return };
+        let (a, b) = (replica(&redis, LEASE), replica(&redis, LEASE));
+        let held = a.lock(7, Duration::ZERO).await.expect("free");
+        assert!(held.fence() > 0);
+        assert!(b.lock(7, Duration::from_millis(100)).await.is_none(), "held on the other replica");
+        assert!(b.lock(8, Duration::ZERO).await.is_some(), "other users are independent");
+        let first = held.fence();
+        drop(held);
+        let again = b.lock(7, Duration::from_secs(2)).await.expect("released, so the other replica gets it");
+        assert!(again.fence() > first, "{} after {first}", again.fence());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_holder_paused_past_its_lease_loses_the_lock_to_a_higher_fence() {
+        let Some(redis) = vox_redis_server::RedisServer::start() else { return };
+        let a = replica(&redis, Duration::from_millis(300));
+        let b = replica(&redis, Duration::from_millis(300));
+        // Replica A took user 9's lock and then stalled: nothing renews it.
+        let shared = a.shared.as_ref().expect("shared");
+        let mut conn = shared.store.connection();
+        let stale: u64 = shared
+            .acquire
+            .key("t:ulock:9")
+            .key("t:ufence:9")
+            .arg(300)
+            .invoke_async(&mut conn)
+            .await
+            .expect("acquire");
+        assert!(stale > 0);
+        assert!(b.lock(9, Duration::from_millis(50)).await.is_none(), "held while the lease runs");
+        let taken = b.lock(9, Duration::from_secs(2)).await.expect("the lease ran out");
+        assert!(taken.fence() > stale, "a store can tell the stale holder by its token");
     }
 }

@@ -22,13 +22,43 @@ pub struct StateKey {
 /// Holds a user's async lock until dropped (see [`crate::Ctx::lock_user`]).
 #[must_use = "the lock is released when this guard is dropped"]
 pub struct UserLock {
-    _guard: tokio::sync::OwnedMutexGuard<()>,
+    _held: Box<dyn Send + Sync>,
+    fence: u64,
+}
+
+impl std::fmt::Debug for UserLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserLock").field("fence", &self.fence).finish_non_exhaustive()
+    }
 }
 
 impl UserLock {
-    /// Wraps a held guard; called by hosts.
+    /// Wraps a held process-local guard (fencing token 0); called by hosts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mutex = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    /// let lock = vox_plugin::host::UserLock::new(mutex.lock_owned().await);
+    /// assert_eq!(lock.fence(), 0);
+    /// # }
+    /// ```
     pub fn new(guard: tokio::sync::OwnedMutexGuard<()>) -> Self {
-        Self { _guard: guard }
+        Self::held(guard, 0)
+    }
+
+    /// Wraps whatever holds the lock (released when it is dropped) and the
+    /// lock's fencing token; called by hosts whose lock is shared by several
+    /// processes.
+    pub fn held(held: impl Send + Sync + 'static, fence: u64) -> Self {
+        Self { _held: Box::new(held), fence }
+    }
+
+    /// The fencing token this lock was taken with: it grows each time the
+    /// user's lock is taken, so a store can refuse the write of a holder whose
+    /// lock ran out while it was paused and was taken by someone else (its
+    /// token is the smaller). 0 for a lock only this process knows.
+    pub fn fence(&self) -> u64 {
+        self.fence
     }
 }
 
