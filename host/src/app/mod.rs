@@ -264,7 +264,11 @@ impl HostBuilder {
             clock: self.clock,
             epoch,
             registry: Arc::clone(&registry),
+            shared: redis.as_ref().map(|r| (r.connection(), r.prefix().to_owned())),
         });
+        if redis.is_some() {
+            watcher.canary.share();
+        }
         let status = Arc::new(StatusSource {
             writer: Arc::clone(&writer),
             served: Arc::clone(&served),

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use vox_plugin::Clock;
 
 use super::canary::{Canary, Totals};
+use super::policy::Rollout;
 use super::writer::LiveWriter;
 use crate::registry::{PluginIdx, Registry};
 
@@ -29,6 +30,8 @@ pub struct Watcher {
     pub epoch: std::time::Instant,
     /// The plugins to watch.
     pub registry: Arc<Registry>,
+    /// Redis and the key prefix when the windows are every replica's.
+    pub shared: Option<(redis::aio::ConnectionManager, String)>,
 }
 
 impl Watcher {
@@ -37,18 +40,40 @@ impl Watcher {
     }
 }
 
-/// Why the candidate of plugin `idx` should be switched off now, if it should.
-pub fn verdict(w: &Watcher, idx: PluginIdx) -> Option<String> {
+/// The rollout of plugin `idx` when its automatic rollback is armed.
+fn armed(w: &Watcher, idx: PluginIdx) -> Option<Rollout> {
     let live = w.writer.live().load();
     let p = live.plugins.get(idx.position())?;
     let r = p.policy.rollout.as_ref()?;
-    if !r.auto.enabled || r.kill || p.override_reason.is_some() {
-        return None;
-    }
-    let now = w.now_secs();
+    (r.auto.enabled && !r.kill && p.override_reason.is_none()).then(|| r.clone())
+}
+
+/// Why the candidate of plugin `idx` should be switched off now, if it should
+/// (this process's windows).
+pub fn verdict(w: &Watcher, idx: PluginIdx) -> Option<String> {
+    let r = armed(w, idx)?;
+    let (now, window) = (w.now_secs(), r.auto.window_secs);
+    judge(&r, w.canary.totals(idx, r.candidate, window, now), w.canary.totals(idx, r.stable, window, now))
+}
+
+/// [`verdict`] over every replica's windows in Redis (this replica's flushed first).
+async fn shared_verdict(
+    w: &Watcher,
+    idx: PluginIdx,
+    conn: &mut redis::aio::ConnectionManager,
+    prefix: &str,
+) -> redis::RedisResult<Option<String>> {
+    let Some(r) = armed(w, idx) else { return Ok(None) };
+    w.canary.flush(conn, prefix).await?;
     let window = r.auto.window_secs;
-    let cand: Totals = w.canary.totals(idx, r.candidate, window, now);
-    let stable: Totals = w.canary.totals(idx, r.stable, window, now);
+    let cand = w.canary.shared_totals(conn, prefix, idx, r.candidate, window).await?;
+    let stable = w.canary.shared_totals(conn, prefix, idx, r.stable, window).await?;
+    Ok(judge(&r, cand, stable))
+}
+
+/// The triggers, over the candidate's and stable's totals.
+fn judge(r: &Rollout, cand: Totals, stable: Totals) -> Option<String> {
+    let window = r.auto.window_secs;
     if cand.critical > 0 {
         return Some(format!(
             "{} critical failure(s) reported by {} in the last {window} s (a list not delivered or a delete that left its file)",
@@ -89,7 +114,21 @@ pub async fn watch(w: Arc<Watcher>, mut failures: mpsc::Receiver<PluginIdx>) {
             _ = tick.tick() => w.registry.indices().collect(),
         };
         for idx in candidates {
-            let Some(reason) = verdict(&w, idx) else { continue };
+            let reason = match &w.shared {
+                None => verdict(&w, idx),
+                Some((conn, prefix)) => {
+                    let mut conn = conn.clone();
+                    match shared_verdict(&w, idx, &mut conn, prefix).await {
+                        Ok(reason) => reason,
+                        Err(e) => {
+                            // Redis away: judge this replica's own share rather than nothing.
+                            tracing::warn!(error = %e, "shared canary windows unavailable; judging this replica's");
+                            verdict(&w, idx)
+                        }
+                    }
+                }
+            };
+            let Some(reason) = reason else { continue };
             let writer = Arc::clone(&w.writer);
             match tokio::task::spawn_blocking(move || writer.trip(idx, &reason)).await {
                 Ok(Ok(_)) => {}

@@ -1,8 +1,12 @@
 //! Each version's recent health: served updates, failures (handler errors,
 //! panics) and critical failures the plugin reported, in 10-second buckets over
-//! a sliding window — what the automatic rollback compares.
+//! a sliding window — what the automatic rollback compares. With the Redis
+//! backend, every replica's windows together ([`shared`]).
+
+mod shared;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use vox_plugin::Manifest;
 
@@ -57,7 +61,10 @@ struct Window {
 
 /// Windows per plugin and version.
 pub struct Canary {
+    ids: Vec<&'static str>,
     plugins: Vec<Vec<Window>>,
+    shared: AtomicBool,
+    pending: shared::Pending,
 }
 
 impl Canary {
@@ -67,7 +74,39 @@ impl Canary {
             version,
             buckets: Mutex::new(vec![Bucket::default(); BUCKETS]),
         });
-        Self { plugins }
+        Self {
+            ids: manifests.iter().map(|m| m.id).collect(),
+            plugins,
+            shared: AtomicBool::new(false),
+            pending: shared::Pending::default(),
+        }
+    }
+
+    /// From now on every event is also kept for the shared windows.
+    pub fn share(&self) {
+        self.shared.store(true, Ordering::Relaxed);
+    }
+
+    /// Adds this replica's events since the last flush to the shared windows.
+    pub async fn flush(
+        &self,
+        conn: &mut redis::aio::ConnectionManager,
+        prefix: &str,
+    ) -> redis::RedisResult<()> {
+        self.pending.flush(conn, prefix, &self.ids).await
+    }
+
+    /// Every replica's totals of the last `window_secs` (wall clock).
+    pub async fn shared_totals(
+        &self,
+        conn: &mut redis::aio::ConnectionManager,
+        prefix: &str,
+        idx: PluginIdx,
+        version: &str,
+        window_secs: u64,
+    ) -> redis::RedisResult<Totals> {
+        let Some(plugin) = self.ids.get(idx.position()) else { return Ok(Totals::default()) };
+        shared::totals(conn, prefix, plugin, version, window_secs).await
     }
 
     fn window(&self, idx: PluginIdx, version: &str) -> Option<&Window> {
@@ -77,6 +116,9 @@ impl Canary {
     /// Records `event` for `version` of plugin `idx` at `now_secs` (host clock, seconds).
     pub fn record(&self, idx: PluginIdx, version: &str, event: Event, now_secs: u64) {
         let Some(w) = self.window(idx, version) else { return };
+        if self.shared.load(Ordering::Relaxed) {
+            self.pending.add(idx.position(), w.version, event);
+        }
         let slot = now_secs / BUCKET_SECS;
         let mut buckets = w.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let b = &mut buckets[(slot % BUCKETS as u64) as usize];
@@ -136,5 +178,33 @@ mod tests {
         assert_eq!(h.totals(PluginIdx::at(0), "v1", 300, 1100).served, 1);
         h.record(PluginIdx::at(0), "v9", Event::Failed, 1100);
         h.record(PluginIdx::at(3), "v1", Event::Failed, 1100);
+    }
+
+    #[tokio::test]
+    async fn replicas_on_one_redis_judge_the_bots_totals() {
+        let Some(redis) = vox_redis_server::RedisServer::start() else { return };
+        let client = redis::Client::open(redis.url()).expect("url");
+        let mut conn = redis::aio::ConnectionManager::new(client).await.expect("connect");
+        let (a, b) = (Canary::new(&[&M]), Canary::new(&[&M]));
+        a.share();
+        b.share();
+        let v2 = PluginIdx::at(0);
+        a.record(v2, "v2", Event::Failed, 1);
+        a.record(v2, "v2", Event::Ok, 1);
+        b.record(v2, "v2", Event::Failed, 1);
+        b.record(v2, "v2", Event::Critical, 1);
+        assert_eq!(a.shared_totals(&mut conn, "t:", v2, "v2", 300).await.expect("read"), Totals::default());
+        a.flush(&mut conn, "t:").await.expect("flush");
+        b.flush(&mut conn, "t:").await.expect("flush");
+        let want = Totals { served: 3, failed: 2, critical: 1 };
+        assert_eq!(a.shared_totals(&mut conn, "t:", v2, "v2", 300).await.expect("read"), want);
+        assert_eq!(
+            b.shared_totals(&mut conn, "t:", v2, "v2", 300).await.expect("read"),
+            want,
+            "the same on each"
+        );
+        assert_eq!(a.totals(v2, "v2", 300, 1).failed, 1, "the local window stays this replica's");
+        b.flush(&mut conn, "t:").await.expect("nothing new is fine");
+        assert_eq!(b.shared_totals(&mut conn, "t:", v2, "v1", 300).await.expect("read"), Totals::default());
     }
 }
