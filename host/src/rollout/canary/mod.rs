@@ -1,7 +1,7 @@
 //! Each version's recent health: served updates, failures (handler errors,
 //! panics) and critical failures the plugin reported, in 10-second buckets over
 //! a sliding window — what the automatic rollback compares. With the Redis
-//! backend, every replica's windows together ([`shared`]).
+//! backend, every replica's windows together (`shared.rs`).
 
 mod shared;
 
