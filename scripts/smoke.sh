@@ -8,7 +8,7 @@
 #
 #   scripts/smoke.sh                       # debug build
 #   scripts/smoke.sh --release             # release build (what you deploy)
-#   scripts/smoke.sh --snapshot-ttl 3      # my-reports snapshot TTL for the run (default 2 s)
+#   scripts/smoke.sh --snapshot-ttl 8      # my-reports snapshot TTL for the run (default 5 s)
 #   scripts/smoke.sh --keep                # keep the work dir (config, data, host.log)
 #
 # Honours CARGO_TARGET_DIR (and any target-dir cargo is configured with).

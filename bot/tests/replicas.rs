@@ -348,3 +348,69 @@ async fn three_replicas_round_robin_survive_a_killed_replica() {
 async fn three_replicas_sticky_by_chat_survive_a_killed_replica() {
     replicas_serve_one_bot(Spread::Sticky).await;
 }
+
+/// Updates per second through the balancer with one and with three replicas,
+/// alternating, each run on a fresh fake and Redis; a measurement, not run
+/// in CI (figures in docs/BENCHMARKS.md):
+/// `VOX_REPLICAS_UPDATES=5000 cargo test --release -p vox-bot --test replicas -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run it by hand"]
+async fn throughput_of_one_and_of_three_replicas() {
+    let updates: usize =
+        std::env::var("VOX_REPLICAS_UPDATES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let mut figures: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    for (round, count) in [1usize, 3, 3, 1, 1, 3].into_iter().enumerate() {
+        let Some(redis) = RedisServer::start() else { return };
+        let dir = std::env::temp_dir().join(format!("vox-replicas-bench-{}-{round}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let reports = dir.join("reports");
+        flows::seed(&reports, std::iter::empty());
+        let api = FakeBotApi::start().await.expect("fake API");
+        let mut replicas: Vec<Replica> = (0..count)
+            .map(|index| {
+                let dir = dir.join(format!("replica-{index}"));
+                std::fs::create_dir_all(&dir).expect("dir");
+                Replica { index, listen: free_port(), ops: free_port(), dir, child: None }
+            })
+            .collect();
+        let backends =
+            replicas.iter().map(|r| std::net::SocketAddr::from(([127, 0, 0, 1], r.listen))).collect();
+        let proxy = Proxy::start(backends, Spread::RoundRobin).await;
+        for r in &mut replicas {
+            r.start(&api, &redis, &proxy, &reports);
+        }
+        for r in &replicas {
+            r.wait_healthy().await;
+        }
+        let users: Vec<_> =
+            (0..100).map(|i| vox_fake_bot_api::TgUser::new(BASE + 1000 + i, "Гость")).collect();
+        // Counted from the calls made since the last look (the log grows large).
+        let mut cursor = api.call_count();
+        let mut sent = 0;
+        let started = Instant::now();
+        for i in 0..updates {
+            let user = &users[i % users.len()];
+            api.push_text(user.id, user, "/start");
+        }
+        while sent < updates {
+            assert!(started.elapsed() < Duration::from_secs(300), "{sent} of {updates} answered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let (calls, next) = api.calls_since(cursor);
+            cursor = next;
+            sent += calls.iter().filter(|c| c.method == "sendMessage" && c.status == 200).count();
+        }
+        let per_sec = updates as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "round {round}: {count} replica(s): {updates} updates in {:?}: {per_sec:.0} updates/s",
+            started.elapsed()
+        );
+        figures.entry(count).or_default().push(per_sec);
+        drop(replicas);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    for (count, runs) in figures {
+        let mut runs = runs;
+        runs.sort_by(f64::total_cmp);
+        println!("{count} replica(s): median {:.0} updates/s over {} runs", runs[runs.len() / 2], runs.len());
+    }
+}

@@ -1,9 +1,11 @@
 //! Webhook delivery, as Telegram does it: once a bot called `setWebhook`, the
-//! fake POSTs each pending update (oldest first, one at a time) to the URL
-//! with the `X-Telegram-Bot-Api-Secret-Token` header, and keeps it pending
-//! until the bot answers 2xx — a non-2xx answer or a failed connection is
-//! retried after a pause (Telegram waits longer; a test cannot). While a
-//! webhook is set, `getUpdates` is refused with 409, as Telegram refuses it.
+//! fake POSTs each pending update to the URL with the
+//! `X-Telegram-Bot-Api-Secret-Token` header — up to `max_connections` at once
+//! (default 40, as Telegram's), one chat's updates one at a time and oldest
+//! first — and keeps it pending until the bot answers 2xx; a non-2xx answer
+//! or a failed connection is retried after a pause (Telegram waits longer; a
+//! test cannot). While a webhook is set, `getUpdates` is refused with 409, as
+//! Telegram refuses it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,8 @@ pub struct Webhook {
     pub url: String,
     /// The secret sent in `X-Telegram-Bot-Api-Secret-Token`, if the bot set one.
     pub secret: Option<String>,
+    /// Deliveries under way at most (`max_connections`, 1–100).
+    pub max_connections: usize,
 }
 
 /// One delivery attempt, for tests to read.
@@ -40,35 +44,39 @@ pub struct Delivery {
 
 /// Delivers pending updates while a webhook is set, until the fake stops.
 pub(crate) async fn deliver(shared: Arc<Shared>) {
-    let mut backoff = FIRST_BACKOFF;
+    // Consecutive failures: the pause before the next attempt grows with them.
+    let failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
     loop {
         let next = {
-            let world = shared.world();
-            world.webhook.clone().zip(world.first_pending())
+            let mut world = shared.world();
+            match world.webhook.clone() {
+                Some(hook) => world.next_delivery(hook.max_connections).map(|u| (hook, u)),
+                None => None,
+            }
         };
         let Some((hook, (update_id, body))) = next else {
             tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(10)) => continue,
+                () = tokio::time::sleep(Duration::from_millis(2)) => continue,
                 () = shared.stopped() => return,
             }
         };
-        let status =
-            tokio::time::timeout(DELIVERY_TIMEOUT, post(&hook, &body)).await.ok().and_then(Result::ok);
-        let delivered = status.is_some_and(|s| (200..300).contains(&s));
-        {
+        let (shared, failures) = (Arc::clone(&shared), Arc::clone(&failures));
+        tokio::spawn(async move {
+            let status =
+                tokio::time::timeout(DELIVERY_TIMEOUT, post(&hook, &body)).await.ok().and_then(Result::ok);
+            let delivered = status.is_some_and(|s| (200..300).contains(&s));
+            if delivered {
+                failures.store(0, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                let n = failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed).min(6);
+                tokio::time::sleep((FIRST_BACKOFF * 2u32.pow(n)).min(MAX_BACKOFF)).await;
+            }
             let mut world = shared.world();
             world.deliveries.push(Delivery { update_id, status });
             // Confirmed only if the same webhook is still set (a deleteWebhook in between keeps it pending).
-            if delivered && world.webhook.as_ref() == Some(&hook) {
-                world.confirm_update(update_id);
-            }
-        }
-        if delivered {
-            backoff = FIRST_BACKOFF;
-        } else {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
+            let confirmed = delivered && world.webhook.as_ref() == Some(&hook);
+            world.delivery_done(update_id, confirmed);
+        });
     }
 }
 

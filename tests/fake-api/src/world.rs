@@ -26,7 +26,10 @@ struct QueryState {
 #[derive(Clone, Debug)]
 struct QueuedUpdate {
     id: i64,
+    chat: i64,
     body: Value,
+    /// A webhook delivery of it is under way.
+    delivering: bool,
 }
 
 /// How often a method was called, and how many of those calls were answered `ok`.
@@ -121,7 +124,8 @@ impl World {
         }
         let id = self.next_update_id;
         self.next_update_id += 1;
-        self.updates.push_back(QueuedUpdate { id, body: json!({ "update_id": id, kind: body }) });
+        let body = json!({ "update_id": id, kind: body });
+        self.updates.push_back(QueuedUpdate { id, chat, body, delivering: false });
     }
 
     pub(crate) fn set_allowed_updates(&mut self, kinds: Vec<String>) {
@@ -148,15 +152,31 @@ impl World {
         self.updates.iter().take(limit).map(|u| u.body.clone()).collect()
     }
 
-    /// The oldest pending update (webhook delivery).
-    pub(crate) fn first_pending(&self) -> Option<(i64, Value)> {
-        self.updates.front().map(|u| (u.id, u.body.clone()))
+    /// The next update to deliver to the webhook, marked as under way: the
+    /// oldest of a chat with nothing under way and no older update waiting,
+    /// while fewer than `max_in_flight` deliveries are under way (Telegram's
+    /// `max_connections`; one chat's updates go one at a time, in order).
+    pub(crate) fn next_delivery(&mut self, max_in_flight: usize) -> Option<(i64, Value)> {
+        if self.updates.iter().filter(|u| u.delivering).count() >= max_in_flight {
+            return None;
+        }
+        let mut blocked = std::collections::HashSet::new();
+        for u in self.updates.iter_mut() {
+            if !u.delivering && !blocked.contains(&u.chat) {
+                u.delivering = true;
+                return Some((u.id, u.body.clone()));
+            }
+            blocked.insert(u.chat);
+        }
+        None
     }
 
-    /// Confirms updates up to `id` (a delivered webhook update).
-    pub(crate) fn confirm_update(&mut self, id: i64) {
-        while self.updates.front().is_some_and(|u| u.id <= id) {
-            self.updates.pop_front();
+    /// A delivery of `id` ended: confirmed (gone) or to be tried again.
+    pub(crate) fn delivery_done(&mut self, id: i64, confirmed: bool) {
+        if confirmed {
+            self.updates.retain(|u| u.id != id);
+        } else if let Some(u) = self.updates.iter_mut().find(|u| u.id == id) {
+            u.delivering = false;
         }
     }
 

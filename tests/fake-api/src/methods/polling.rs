@@ -45,7 +45,8 @@ pub(super) fn delete_webhook(world: &mut World, params: &Params) -> ApiResult<Va
 }
 
 /// `setWebhook`: `url` (empty removes it, as Telegram allows), optional
-/// `secret_token` (1-256 of `A-Za-z0-9_-`), `allowed_updates`, `drop_pending_updates`.
+/// `secret_token` (1-256 of `A-Za-z0-9_-`), `max_connections` (1-100, 40),
+/// `allowed_updates`, `drop_pending_updates`.
 pub(super) fn set_webhook(world: &mut World, params: &Params) -> ApiResult<Value> {
     let url = params.opt_str("url")?.unwrap_or_default();
     let secret = params.opt_str("secret_token")?;
@@ -73,7 +74,15 @@ pub(super) fn set_webhook(world: &mut World, params: &Params) -> ApiResult<Value
             "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
         ));
     }
-    world.webhook = Some(crate::webhook::Webhook { url, secret });
+    let max_connections = params.opt_i64("max_connections")?.unwrap_or(40);
+    if !(1..=100).contains(&max_connections) {
+        return Err(ApiError::new(
+            400,
+            "Bad Request: bad webhook: max_connections must be between 1 and 100",
+        ));
+    }
+    let max_connections = usize::try_from(max_connections).unwrap_or(40);
+    world.webhook = Some(crate::webhook::Webhook { url, secret, max_connections });
     Ok(Value::Bool(true))
 }
 

@@ -11,7 +11,7 @@ Runs the 12 smoke checks against a real `vox-host run` child process talking to
 a fake Telegram Bot API on 127.0.0.1, with seeded VoxPersona reports.
 
   --host-bin PATH       the vox-host binary to check (required)
-  --snapshot-ttl SECS   my-reports snapshot_ttl_secs for the run (default 2)
+  --snapshot-ttl SECS   my-reports snapshot_ttl_secs for the run (default 5)
   --keep                keep the work directory (config, data, host log) and print it";
 
 /// What the checker was asked for.
@@ -38,7 +38,11 @@ impl Args {
     /// Parses the arguments after the program name.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, NotARun> {
         let mut host_bin = None;
-        let mut ttl_secs: u64 = 2;
+        // Long enough for a whole flow: the host paces its replies to Telegram's
+        // 1 message a second per private chat, so the steps after a list take
+        // a few seconds even for a scripted user (issue "Operate it" moves the
+        // list's age check to the typed number, as the plan asks).
+        let mut ttl_secs: u64 = 5;
         let mut keep = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -84,10 +88,10 @@ mod tests {
         let a = parse(&["--host-bin", "/bin/vox-host"]).expect("parses");
         assert_eq!(
             a,
-            Args { host_bin: "/bin/vox-host".into(), snapshot_ttl: Duration::from_secs(2), keep: false }
+            Args { host_bin: "/bin/vox-host".into(), snapshot_ttl: Duration::from_secs(5), keep: false }
         );
-        let a = parse(&["--host-bin=/x", "--snapshot-ttl=5", "--keep"]).expect("parses");
-        assert_eq!((a.snapshot_ttl.as_secs(), a.keep), (5, true));
+        let a = parse(&["--host-bin=/x", "--snapshot-ttl=3", "--keep"]).expect("parses");
+        assert_eq!((a.snapshot_ttl.as_secs(), a.keep), (3, true));
     }
 
     #[test]
