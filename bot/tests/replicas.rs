@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -28,6 +28,8 @@ use vox_redis_server::RedisServer;
 
 mod common;
 use common::{free_port, http_get};
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/flows.rs"]
 mod flows;
 use flows::{Counts, Gate};
@@ -63,24 +65,14 @@ impl Replica {
         .expect("config");
         // Appended: a replica started again writes after its first life's lines.
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log()).expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_vox-host"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("VOX__TELEGRAM__TOKEN", api.token())
-            .env("VOX__TELEGRAM__API_URL", api.url())
-            .env("VOX__TELEGRAM__THROTTLE", "false")
+        let child = child::vox_host(&config, api, &self.dir.join("data"), self.ops, log)
             .env("VOX__TELEGRAM__MODE", "webhook")
             .env("VOX__TELEGRAM__WEBHOOK__URL", proxy.url())
             .env("VOX__TELEGRAM__WEBHOOK__LISTEN", format!("127.0.0.1:{}", self.listen))
             .env("VOX__STATE__BACKEND", "redis")
             .env("VOX__REDIS__URL", redis.url())
-            .env("VOX__HOST__DATA_DIR", self.dir.join("data"))
-            .env("VOX__OPS__LISTEN", format!("127.0.0.1:{}", self.ops))
             .env("VOX__LOG__FORMAT", "json")
             .env("VOX__LOG__LEVEL", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
             .spawn()
             .expect("vox-host starts");
         self.child = Some(child);
@@ -135,6 +127,21 @@ fn served(replicas: &[Replica]) -> Vec<(usize, usize, String, i64, u64)> {
     out
 }
 
+/// `count` replicas (not started yet), each with a directory under `dir` and
+/// ports of its own, and the balancer in front of them.
+async fn behind_a_balancer(dir: &Path, count: usize, spread: Spread) -> (Vec<Replica>, Proxy) {
+    let replicas: Vec<Replica> = (0..count)
+        .map(|index| {
+            let dir = dir.join(format!("replica-{index}"));
+            std::fs::create_dir_all(&dir).expect("dir");
+            Replica { index, listen: free_port(), ops: free_port(), dir, child: None }
+        })
+        .collect();
+    let backends = replicas.iter().map(|r| std::net::SocketAddr::from(([127, 0, 0, 1], r.listen))).collect();
+    let proxy = Proxy::start(backends, spread).await;
+    (replicas, proxy)
+}
+
 /// A metric's value on a replica's `/metrics` (0 when absent).
 fn metric(ops: u16, name: &str) -> f64 {
     let body = http_get(ops, "/metrics").map(|(_, b)| b).unwrap_or_default();
@@ -161,18 +168,7 @@ async fn replicas_serve_one_bot(spread: Spread) {
     let reports = dir.join("reports");
     flows::seed(&reports, (1..=USERS).map(|u| BASE + u));
     let api = FakeBotApi::start().await.expect("fake API");
-    let mut replicas: Vec<Replica> = (0..REPLICAS)
-        .map(|index| {
-            let dir = dir.join(format!("replica-{index}"));
-            std::fs::create_dir_all(&dir).expect("dir");
-            Replica { index, listen: free_port(), ops: free_port(), dir, child: None }
-        })
-        .collect();
-    let proxy = Proxy::start(
-        replicas.iter().map(|r| std::net::SocketAddr::from(([127, 0, 0, 1], r.listen))).collect(),
-        spread,
-    )
-    .await;
+    let (mut replicas, proxy) = behind_a_balancer(&dir, REPLICAS, spread).await;
     for r in &mut replicas {
         r.start(&api, &redis, &proxy, &reports);
     }
@@ -366,16 +362,7 @@ async fn throughput_of_one_and_of_three_replicas() {
         let reports = dir.join("reports");
         flows::seed(&reports, std::iter::empty());
         let api = FakeBotApi::start().await.expect("fake API");
-        let mut replicas: Vec<Replica> = (0..count)
-            .map(|index| {
-                let dir = dir.join(format!("replica-{index}"));
-                std::fs::create_dir_all(&dir).expect("dir");
-                Replica { index, listen: free_port(), ops: free_port(), dir, child: None }
-            })
-            .collect();
-        let backends =
-            replicas.iter().map(|r| std::net::SocketAddr::from(([127, 0, 0, 1], r.listen))).collect();
-        let proxy = Proxy::start(backends, Spread::RoundRobin).await;
+        let (mut replicas, proxy) = behind_a_balancer(&dir, count, Spread::RoundRobin).await;
         for r in &mut replicas {
             r.start(&api, &redis, &proxy, &reports);
         }

@@ -14,12 +14,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use vox_fake_bot_api::{Chaos, FakeBotApi, Fault};
 
 mod common;
 use common::{free_port, http_get};
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/flows.rs"]
 mod flows;
 use flows::Counts;
@@ -56,20 +58,9 @@ async fn start_host(dir: &Path, reports: &Path, api: &FakeBotApi, ops_port: u16)
     )
     .expect("config");
     let log = std::fs::File::create(dir.join("host.log")).expect("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_vox-host"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("VOX__TELEGRAM__TOKEN", api.token())
-        .env("VOX__TELEGRAM__API_URL", api.url())
+    let child = child::vox_host(&config, api, &dir.join("data"), ops_port, log)
         .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
-        // The soak is about Telegram's faults, not its pace (the throttle has its own tests).
-        .env("VOX__TELEGRAM__THROTTLE", "false")
-        .env("VOX__HOST__DATA_DIR", dir.join("data"))
-        .env("VOX__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
         .env("VOX__LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
         .spawn()
         .expect("host starts");
     let host = Host(child);

@@ -255,6 +255,14 @@ impl TestHost {
         format!("http://{addr}")
     }
 
+    /// `GET /metrics` (asserting it answers 200): the Prometheus text.
+    pub async fn scrape(&self) -> String {
+        let (status, body) =
+            crate::http_get(&format!("{}/metrics", self.ops_url())).await.expect("GET /metrics");
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     /// The live config's generation (1 at start, +1 per applied change).
     pub fn generation(&self) -> u64 {
         self.runtime().live().generation

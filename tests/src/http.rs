@@ -63,6 +63,12 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// The value of the series whose line starts with `series` (name and labels,
+/// exactly) in Prometheus text.
+pub fn metric(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,6 @@ pub use host::{TestHost, TestHostBuilder, free_port, init_test_logging};
 #[cfg(doctest)]
 #[doc = include_str!("../../plugins/README.md")]
 pub struct PluginsReadme;
-pub use http::{http_get, http_post};
+pub use http::{http_get, http_post, metric};
 pub use tempdir::TempDir;
 pub use vox_fake_bot_api::*;

@@ -33,7 +33,7 @@ pub struct Chats<H> {
 
 /// The key updates are ordered by: the chat, else the user (an inline
 /// button's press carries no chat), else none (handled on its own).
-fn chat_key(update: &Update) -> Option<i64> {
+pub(crate) fn chat_key(update: &Update) -> Option<i64> {
     // Telegram user ids fit in 52 bits; the cast cannot wrap.
     update.chat().map(|c| c.id.0).or_else(|| update.from().map(|u| u.id.0 as i64))
 }

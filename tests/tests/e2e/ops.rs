@@ -5,21 +5,14 @@
 
 use std::time::Duration;
 
-use vox_testkit::{Fault, TestHost, http_get};
+use vox_testkit::{Fault, TestHost, http_get, metric as value};
 
 use crate::reports_fixture as fx;
 
 const ALICE: i64 = 8101;
 
-/// The value of the series whose line starts with `series` (name and labels, exactly).
-fn value(metrics: &str, series: &str) -> Option<f64> {
-    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
 async fn scrape(host: &TestHost) -> String {
-    let (status, body) = http_get(&format!("{}/metrics", host.ops_url())).await.expect("GET /metrics");
-    assert_eq!(status, 200, "{body}");
-    body
+    host.scrape().await
 }
 
 async fn healthz(host: &TestHost) -> (u16, serde_json::Value) {

@@ -25,9 +25,7 @@ async fn a_dialogue_kept_in_redis_survives_a_restart_of_the_host() {
     let Some(redis) = RedisServer::start() else { return };
     let mut host = on_redis(fx::host("v2", fx::reports(ALICE, 3), ""), &redis).start().await;
     let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
-    alice.send_text("/reports");
-    alice.expect_document().await;
-    alice.expect_text("Выберите действие").await;
+    fx::open_list(&mut alice).await;
     alice.press("Посмотреть");
     alice.expect_text("Какой отчет прислать?").await;
     host.restart().await;
@@ -45,9 +43,7 @@ async fn while_redis_is_away_an_update_waits_and_is_served_when_it_is_back() {
     let Some(mut redis) = RedisServer::start_persistent() else { return };
     let host = on_redis(fx::host("v2", fx::reports(ALICE, 3), ""), &redis).start().await;
     let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
-    alice.send_text("/reports");
-    alice.expect_document().await;
-    alice.expect_text("Выберите действие").await;
+    fx::open_list(&mut alice).await;
     alice.press("Посмотреть");
     alice.expect_text("Какой отчет прислать?").await;
 
@@ -87,9 +83,7 @@ async fn in_webhook_mode_updates_wait_in_redis_and_a_second_delivery_is_dropped(
     let Some(redis) = RedisServer::start() else { return };
     let mut host = on_redis(fx::host("v2", fx::reports(ALICE, 3), "").webhook(), &redis).start().await;
     let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
-    alice.send_text("/reports");
-    alice.expect_document().await;
-    alice.expect_text("Выберите действие").await;
+    fx::open_list(&mut alice).await;
     alice.press("Удалить");
     alice.expect_text("Какой отчет удалить?").await;
     host.restart().await;

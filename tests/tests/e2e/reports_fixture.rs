@@ -4,7 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use vox_testkit::TestHostBuilder;
+use vox_testkit::{ScriptedUser, TestHostBuilder};
+
+/// `/reports`: the list arrives and the action menu stays on screen.
+pub async fn open_list(user: &mut ScriptedUser) {
+    user.send_text("/reports");
+    user.expect_document().await;
+    user.expect_text("Выберите действие").await;
+}
 
 /// `n` reports for `user`, numbered 1..=n, one day apart (newest has the highest number).
 pub fn reports(user: i64, n: u32) -> Vec<(i64, u32, String, String)> {

@@ -6,18 +6,11 @@
 
 use std::time::Duration;
 
-use vox_testkit::{ScriptedUser, TestHost};
+use vox_testkit::TestHost;
 
-use crate::reports_fixture::{self as fx, reports_dir};
+use crate::reports_fixture::{self as fx, open_list, reports_dir};
 
 const ALICE: i64 = 7101;
-
-/// Opens the list and leaves the action menu on screen.
-async fn open_list(user: &mut ScriptedUser) {
-    user.send_text("/reports");
-    user.expect_document().await;
-    user.expect_text("Выберите действие").await;
-}
 
 async fn host() -> TestHost {
     fx::host("v2", fx::reports(ALICE, 3), "").start().await

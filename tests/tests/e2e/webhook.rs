@@ -7,20 +7,14 @@
 
 use std::time::Duration;
 
-use vox_testkit::{TestHost, http_get, http_post};
+use vox_testkit::{TestHost, http_get, http_post, metric as value};
 
 use crate::reports_fixture as fx;
 
 const ALICE: i64 = 9101;
 
-fn value(metrics: &str, series: &str) -> Option<f64> {
-    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
 async fn scrape(host: &TestHost) -> String {
-    let (status, body) = http_get(&format!("{}/metrics", host.ops_url())).await.expect("GET /metrics");
-    assert_eq!(status, 200, "{body}");
-    body
+    host.scrape().await
 }
 
 /// A text message from Alice, as Telegram would POST it.
@@ -45,9 +39,7 @@ async fn a_dialogue_runs_over_the_webhook_without_polling() {
     assert!(secret.len() >= 32 && secret.bytes().all(|b| b.is_ascii_alphanumeric()), "{secret}");
 
     let mut alice = host.user(ALICE, "Алиса");
-    alice.send_text("/reports");
-    alice.expect_document().await;
-    alice.expect_text("Выберите действие").await;
+    fx::open_list(&mut alice).await;
     alice.press("Посмотреть");
     alice.expect_text("Какой отчет прислать?").await;
     alice.send_text("2");
@@ -122,9 +114,7 @@ async fn a_request_without_the_secret_never_reaches_a_handler_and_a_second_deliv
 async fn switching_back_to_polling_deletes_the_webhook_and_the_dialogue_goes_on() {
     let mut host = fx::host("v2", fx::reports(ALICE, 3), "").webhook().start().await;
     let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
-    alice.send_text("/reports");
-    alice.expect_document().await;
-    alice.expect_text("Выберите действие").await;
+    fx::open_list(&mut alice).await;
     alice.press("Посмотреть");
     alice.expect_text("Какой отчет прислать?").await;
 

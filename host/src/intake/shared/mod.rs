@@ -156,10 +156,10 @@ fn now_ms() -> i64 {
     crate::services::state::unix_ms(std::time::SystemTime::now())
 }
 
-/// The chat key updates are ordered by (see `chats`).
+/// The chat key updates are ordered by (see `chats`); updates with neither a
+/// chat nor a user share key 0.
 pub fn chat_key(update: &Update) -> i64 {
-    // Telegram user ids fit in 52 bits; the cast cannot wrap.
-    update.chat().map(|c| c.id.0).or_else(|| update.from().map(|u| u.id.0 as i64)).unwrap_or(0)
+    super::chats::chat_key(update).unwrap_or(0)
 }
 
 impl SharedQueue {
