@@ -12,6 +12,7 @@ use redis::Script;
 use vox_plugin::host::UserLock;
 
 use crate::services::state::RedisStore;
+use crate::services::state::redis::RENEW_LEASE;
 
 /// Above this many entries, idle locks are dropped on the next insert.
 const PRUNE_ABOVE: usize = 1024;
@@ -28,12 +29,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
 return token
-";
-
-const RENEW: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
 ";
 
 const RELEASE: &str = r"
@@ -103,7 +98,7 @@ impl UserLocks {
                 store,
                 lease,
                 acquire: Script::new(ACQUIRE),
-                renew: Script::new(RENEW),
+                renew: Script::new(RENEW_LEASE),
                 release: Script::new(RELEASE),
             })),
         }

@@ -25,8 +25,13 @@ use redis::{AsyncConnectionConfig, Script};
 use teloxide::types::Update;
 use tokio::sync::Semaphore;
 
+mod scripts;
+
+use scripts::{ACCEPT, DONE, RELEASE, SWEEP, TAKE};
+
 use super::Handle;
 use crate::metrics::{Collect, Kind, Scraped};
+use crate::services::state::redis::RENEW_LEASE;
 use crate::services::state::{RedisStore, fence};
 
 /// How long a lease holds without renewal: a dead replica's chats wait this long.
@@ -39,81 +44,6 @@ const SEEN_FOR: Duration = Duration::from_secs(24 * 3600);
 const CHATS_AT_ONCE: usize = 256;
 /// How often the sweep re-offers chats whose holder died.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
-
-const ACCEPT: &str = r"
--- KEYS: seen, q, ready, readyat, lease, chats; ARGV: chat, update_id, body, seen_secs, now_ms
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[6], 'NX', ARGV[5], ARGV[1])
-if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('ZADD', KEYS[4], 'NX', ARGV[5], ARGV[1]) == 1 then
-  redis.call('RPUSH', KEYS[3], ARGV[1])
-end
-return 1
-";
-
-const TAKE: &str = r"
--- KEYS: readyat, lease, fence, q; ARGV: chat, lease_ms. Returns {token, head} or false.
-redis.call('ZREM', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then return false end
-local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
-if not head then return false end
-local token = redis.call('INCR', KEYS[3])
-redis.call('SET', KEYS[2], token, 'PX', ARGV[2])
-return {token, head}
-";
-
-const DONE: &str = r"
--- KEYS: lease, q, chats; ARGV: token, body, lease_ms, chat. Returns {1, next} / {1} / {0} (lease lost).
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
-redis.call('ZREM', KEYS[2], ARGV[2])
-local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
-if head then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return {1, head}
-end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[4])
-return {1}
-";
-
-const RENEW: &str = r"
--- KEYS: lease; ARGV: token, lease_ms
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-";
-
-const RELEASE: &str = r"
--- KEYS: lease, q, ready, readyat; ARGV: token, chat, now_ms. A stopping replica hands the chat on.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-if redis.call('ZCARD', KEYS[2]) > 0 and redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[2]) == 1 then
-  redis.call('RPUSH', KEYS[3], ARGV[2])
-end
-return 1
-";
-
-/// A chat offered longer than a lease ago and still neither taken nor held
-/// was popped by a replica that died before leasing it: offered again (a
-/// second entry in `ready` is harmless: taking a held or empty chat is a no-op).
-const SWEEP: &str = r"
--- KEYS: chats, ready, readyat; ARGV: prefix, limit, now_ms, lease_ms. Re-offers chats nobody holds.
-local offered = 0
-local stale = tonumber(ARGV[3]) - tonumber(ARGV[4])
-for _, chat in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)) do
-  if redis.call('ZCARD', ARGV[1] .. 'q:' .. chat) == 0 then
-    redis.call('ZREM', KEYS[1], chat)
-  elseif redis.call('EXISTS', ARGV[1] .. 'lease:' .. chat) == 0 then
-    local at = redis.call('ZSCORE', KEYS[3], chat)
-    if not at or tonumber(at) < stale then
-      redis.call('ZADD', KEYS[3], ARGV[3], chat)
-      redis.call('RPUSH', KEYS[2], chat)
-      offered = offered + 1
-    end
-  end
-end
-return offered
-";
 
 /// What became of a delivery offered to the shared queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +105,7 @@ impl SharedQueue {
                 accept: Script::new(ACCEPT),
                 take: Script::new(TAKE),
                 done: Script::new(DONE),
-                renew: Script::new(RENEW),
+                renew: Script::new(RENEW_LEASE),
                 release: Script::new(RELEASE),
                 sweep: Script::new(SWEEP),
             },

@@ -56,6 +56,16 @@ end
 return {1, previous}
 ";
 
+/// Renews a lease if its holder still has it. `KEYS[1]` the lease,
+/// `ARGV[1]` the holder's token, `ARGV[2]` the lease in ms; 1 when renewed,
+/// 0 when it ran out or another holder has it. Chat leases and user locks
+/// alike.
+pub const RENEW_LEASE: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
 /// A dialogue as stored (names as text: they are resolved on read).
 #[derive(Debug, Serialize, Deserialize)]
 struct Stored {
