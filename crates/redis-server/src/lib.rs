@@ -151,6 +151,26 @@ impl RedisServer {
         self.child.as_ref().map(Child::id)
     }
 
+    /// The string at `key` (`GET`), `None` when it is not set: for tests that
+    /// check what a host left in Redis without a client library of their own.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis-server");
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let request = format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len());
+        stream.write_all(request.as_bytes()).expect("send GET");
+        let mut reader = std::io::BufReader::new(stream);
+        let mut header = String::new();
+        std::io::BufRead::read_line(&mut reader, &mut header).expect("GET's answer");
+        let len: i64 = header.trim().strip_prefix('$').and_then(|n| n.parse().ok()).expect("a bulk string");
+        if len < 0 {
+            return None;
+        }
+        let mut value = vec![0u8; len as usize + 2];
+        reader.read_exact(&mut value).expect("GET's value");
+        value.truncate(len as usize);
+        Some(String::from_utf8(value).expect("UTF-8 value"))
+    }
+
     /// Kills the server (SIGKILL): Redis is gone, as when its machine dies.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -230,5 +250,7 @@ mod tests {
         redis.kill();
         redis.restart();
         assert_eq!(command(redis.port(), "GET k"), "$1\r\nv\r\n", "the key survived SIGKILL");
+        assert_eq!(redis.get("k").as_deref(), Some("v"));
+        assert_eq!(redis.get("missing"), None);
     }
 }

@@ -24,8 +24,8 @@ pub(crate) struct Applied {
 
 /// A write session with any interrupted operation completed first: how every
 /// write (and `open`) starts.
-pub(crate) fn begin(inner: &Inner) -> Result<Session<'_>, StorageError> {
-    let session = Session::begin(inner)?;
+pub(crate) fn begin(inner: &Inner, fence: u64) -> Result<Session<'_>, StorageError> {
+    let session = Session::begin(inner, fence)?;
     replay(&session)?;
     Ok(session)
 }

@@ -32,6 +32,15 @@ pub enum StorageError {
     /// Another writer held the index lock for longer than the lock timeout.
     #[error("the report index is locked by another writer; try again later")]
     Busy,
+    /// A writer holding a shared lock's fencing token below the highest one the directory has
+    /// seen: its lock ran out (it was paused) and a newer holder has written since.
+    #[error("refused a write with fencing token {token}: a newer writer (token {newest}) holds the lock")]
+    Fenced {
+        /// The refused writer's token.
+        token: u64,
+        /// The highest token admitted so far.
+        newest: u64,
+    },
     /// The user already has report number `u32::MAX`; no new number can be given.
     #[error("user {user_id} has used up all report numbers")]
     NumbersExhausted {

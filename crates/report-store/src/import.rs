@@ -34,8 +34,8 @@ fn refuse(report: &Report, why: &str) -> StorageError {
     }
 }
 
-pub(crate) fn import(inner: &Inner, batch: Vec<Imported>) -> Result<usize, StorageError> {
-    let session = apply::begin(inner)?;
+pub(crate) fn import(inner: &Inner, fence: u64, batch: Vec<Imported>) -> Result<usize, StorageError> {
+    let session = apply::begin(inner, fence)?;
     // Every (user, number) already stored, once: a batch of thousands for a
     // user with thousands must not compare each against each.
     let users: HashSet<i64> = batch.iter().map(|i| i.report.user_id).collect();

@@ -5,7 +5,8 @@
 //!   are written back as they were read (raw JSON text), so the old code can still read the index.
 //!   Extra state lives in dot-files beside it: `.vox-counters.json` (next report number per user,
 //!   so numbers are never reused), `.vox-journal.json` (the operation in progress) and
-//!   `.vox-index.lock` (the writers' advisory lock).
+//!   `.vox-index.lock` (the writers' advisory lock) and `.vox-fence` (the highest fencing token
+//!   of a lock shared across machines, see [`Storage::with_fence`]).
 //! - **Crash safety**: every file is replaced atomically (temp, fsync, rename, directory fsync);
 //!   multi-step operations are journaled and completed at `open` or before the next write.
 //! - **Concurrency**: writers (threads or processes) serialize on the lock with a bounded wait;
@@ -25,6 +26,7 @@ mod entry;
 mod error;
 #[cfg(test)]
 mod faults;
+mod fence;
 mod import;
 mod index;
 mod journal;
@@ -56,6 +58,7 @@ const INDEX_FILE: &str = "index.json";
 const COUNTERS_FILE: &str = ".vox-counters.json";
 const JOURNAL_FILE: &str = ".vox-journal.json";
 const LOCK_FILE: &str = ".vox-index.lock";
+const FENCE_FILE: &str = ".vox-fence";
 
 /// Orphan or dangling paths logged one by one at `open`; the rest only counted.
 const LOGGED_PATHS: usize = 100;
@@ -77,6 +80,8 @@ impl Default for StorageOptions {
 #[derive(Clone)]
 pub struct Storage {
     inner: Arc<Inner>,
+    /// The fencing token this handle writes with; 0 for none.
+    fence: u64,
 }
 
 pub(crate) struct Inner {
@@ -85,6 +90,7 @@ pub(crate) struct Inner {
     counters_path: PathBuf,
     journal_path: PathBuf,
     lock_path: PathBuf,
+    fence_path: PathBuf,
     lock_timeout: Duration,
     cache: Cache,
     writers: lock::Gate,
@@ -120,6 +126,7 @@ impl Storage {
             journal_path: dir.join(JOURNAL_FILE),
             cache: Cache::new(dir.join(INDEX_FILE), dir.join(LOCK_FILE)),
             lock_path: dir.join(LOCK_FILE),
+            fence_path: dir.join(FENCE_FILE),
             dir,
             lock_timeout: options.lock_timeout,
             writers: lock::Gate::default(),
@@ -129,9 +136,37 @@ impl Storage {
             replay_failures: AtomicU64::new(0),
             journals_set_aside: AtomicU64::new(0),
         };
-        let storage = Storage { inner: Arc::new(inner) };
+        let storage = Storage { inner: Arc::new(inner), fence: 0 };
         storage.startup();
         Ok(storage)
+    }
+
+    /// This handle, writing with the fencing token of a lock shared by several machines (where
+    /// `flock` on the directory is not to be trusted, as on NFS): a write whose token is below
+    /// the highest one the directory has seen fails with [`StorageError::Fenced`], so a writer
+    /// whose lock ran out while it was paused cannot overwrite its successor's work. Token 0 is
+    /// no fencing (the default). Take the lock, write through this handle, then release it.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("vox-fence-doc-{}", std::process::id()));
+    /// let storage = vox_report_store::Storage::open(&dir)?;
+    /// let newer = storage.with_fence(8);
+    /// newer.delete_blocking(1, 1, "user_1/none.txt")?; // not found, but the token is recorded
+    /// let stale = storage.with_fence(7);
+    /// assert!(matches!(
+    ///     stale.delete_blocking(1, 1, "user_1/none.txt"),
+    ///     Err(vox_report_store::StorageError::Fenced { token: 7, newest: 8 })
+    /// ));
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), vox_report_store::StorageError>(())
+    /// ```
+    pub fn with_fence(&self, token: u64) -> Storage {
+        Storage { inner: Arc::clone(&self.inner), fence: token }
+    }
+
+    /// The highest fencing token a write of this directory was admitted with (0: none yet).
+    pub fn newest_fence_blocking(&self) -> Result<u64, StorageError> {
+        fence::read(&self.inner.fence_path)
     }
 
     /// The reports directory.
@@ -175,7 +210,7 @@ impl Storage {
         expected_path: &str,
         new_title: &str,
     ) -> Result<Renamed, StorageError> {
-        ops::rename(&self.inner, user, number, expected_path, new_title)
+        ops::rename(&self.inner, self.fence, user, number, expected_path, new_title)
     }
 
     /// Removes the entry and its file, if the entry still has `expected_path`; idempotent. A file
@@ -186,12 +221,12 @@ impl Storage {
         number: u32,
         expected_path: &str,
     ) -> Result<Deleted, StorageError> {
-        ops::delete(&self.inner, user, number, expected_path)
+        ops::delete(&self.inner, self.fence, user, number, expected_path)
     }
 
     /// Writes the report file and appends its entry with the user's next number.
     pub fn save_report_blocking(&self, new: NewReport) -> Result<Report, StorageError> {
-        ops::save(&self.inner, new)
+        ops::save(&self.inner, self.fence, new)
     }
 
     /// Stores many reports at once with the numbers and paths they have (see
@@ -199,7 +234,7 @@ impl Storage {
     /// whole when a path is not the owner's or a number is taken; returns how
     /// many were stored.
     pub fn import_blocking(&self, batch: Vec<Imported>) -> Result<usize, StorageError> {
-        import::import(&self.inner, batch)
+        import::import(&self.inner, self.fence, batch)
     }
 
     /// Finds orphan files and dangling entries (and records their counts in [`Storage::stats`]).
@@ -261,7 +296,7 @@ impl Storage {
     fn startup(&self) {
         // Recovery needs the lock; if another writer keeps it past the timeout, the next write
         // session recovers instead.
-        let session = apply::begin(&self.inner)
+        let session = apply::begin(&self.inner, self.fence)
             .inspect_err(|error| {
                 tracing::warn!(dir = %self.inner.dir.display(), %error,
                 "could not check for interrupted operations at open; the next write will")

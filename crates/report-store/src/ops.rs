@@ -19,12 +19,13 @@ use super::{Inner, atomic, counters, paths, timestamp};
 /// Journal the new `question`, apply, clear the journal.
 pub(crate) fn rename(
     inner: &Inner,
+    fence: u64,
     user: i64,
     number: u32,
     expected_path: &str,
     new_title: &str,
 ) -> Result<Renamed, StorageError> {
-    let session = apply::begin(inner)?;
+    let session = apply::begin(inner, fence)?;
     let found = session.read(|index| lookup(index, user, number, expected_path).map(|(_, _, r)| r))?;
     let Some(old) = found else { return Ok(Renamed::NotFound) };
     if old.title == new_title {
@@ -46,11 +47,12 @@ pub(crate) fn rename(
 /// entry, the file), clear the journal.
 pub(crate) fn delete(
     inner: &Inner,
+    fence: u64,
     user: i64,
     number: u32,
     expected_path: &str,
 ) -> Result<Deleted, StorageError> {
-    let session = apply::begin(inner)?;
+    let session = apply::begin(inner, fence)?;
     let found = session.read(|index| lookup(index, user, number, expected_path).map(|(_, _, r)| r))?;
     let Some(report) = found else { return Ok(Deleted::NotFound) };
     // The number is retired before the intent is journaled: a store whose counters cannot be
@@ -64,8 +66,8 @@ pub(crate) fn delete(
 
 /// Counter past the new number; journal; the report file; apply (the index
 /// with the entry); clear the journal.
-pub(crate) fn save(inner: &Inner, new: NewReport) -> Result<Report, StorageError> {
-    let session = apply::begin(inner)?;
+pub(crate) fn save(inner: &Inner, fence: u64, new: NewReport) -> Result<Report, StorageError> {
+    let session = apply::begin(inner, fence)?;
     let user = new.user_id;
     if let Some(job) = new.job_id.as_deref() {
         let stored = session

@@ -1,6 +1,6 @@
-//! A write session: the in-process writer mutex plus the cross-process lock, and the one way the
-//! index is changed (write the file, then update the cache). `apply::begin` opens one and replays
-//! the journal first.
+//! A write session: the in-process writer mutex plus the cross-process lock (and, for a writer
+//! with a shared lock's token, the fence), and the one way the index is changed (write the file,
+//! then update the cache). `apply::begin` opens one and replays the journal first.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -9,25 +9,27 @@ use super::error::StorageError;
 use super::index::{Edit, Index};
 use super::journal::{self, Intent};
 use super::lock::{IndexLock, Pass};
-use super::{Inner, atomic};
+use super::{Inner, atomic, fence};
 
 /// Holds both locks until dropped. A journal written in the session is cleared by
 /// [`Session::finish`]; on an early error it stays for the next session to replay.
 pub(crate) struct Session<'a> {
     inner: &'a Inner,
     lock: IndexLock,
+    fence: u64,
     journaled: Cell<bool>,
     _pass: Pass<'a>,
 }
 
 impl<'a> Session<'a> {
-    /// Takes the locks (waiting at most the lock timeout in all).
-    pub fn begin(inner: &'a Inner) -> Result<Session<'a>, StorageError> {
+    /// Takes the locks (waiting at most the lock timeout in all), then admits `fence` (0: none).
+    pub fn begin(inner: &'a Inner, fence: u64) -> Result<Session<'a>, StorageError> {
         let started = Instant::now();
         let pass = inner.writers.enter(inner.lock_timeout)?;
         let lock =
             IndexLock::acquire(&inner.lock_path, inner.lock_timeout.saturating_sub(started.elapsed()))?;
-        Ok(Session { inner, lock, journaled: Cell::new(false), _pass: pass })
+        fence::admit(&inner.fence_path, fence)?;
+        Ok(Session { inner, lock, fence, journaled: Cell::new(false), _pass: pass })
     }
 
     pub fn inner(&self) -> &'a Inner {
@@ -47,6 +49,7 @@ impl<'a> Session<'a> {
         let (commit, value) = cache.with_index(Some(generation), |index, base| {
             let (edit, value) = decide(index)?;
             let Some(edit) = edit else { return Ok((None, value)) };
+            fence::check(&self.inner.fence_path, self.fence)?;
             atomic::write_atomic(&self.inner.index_path, |out| index.write_to(out, &edit))?;
             let new = cache.version_after_write(self.lock.bump_generation()?)?;
             Ok::<_, StorageError>((Some((base, new, edit)), value))

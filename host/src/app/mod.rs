@@ -34,7 +34,7 @@ use crate::rollout::served::Served;
 use crate::rollout::status::StatusSource;
 use crate::rollout::writer::{LiveWriter, ReloadStats, WriterSetup};
 use crate::services::Services;
-use crate::services::locks::UserLocks;
+use crate::services::locks::Locks;
 use crate::services::state::redis::Owners;
 use crate::services::state::{MemoryStore, RedisStore, SqliteStore, StateStore};
 use crate::services::telegram::Telegram;
@@ -194,8 +194,8 @@ impl HostBuilder {
             state,
             tracker: Tracker::default(),
             locks: match &redis {
-                Some(redis) => UserLocks::shared(Arc::clone(redis)),
-                None => UserLocks::default(),
+                Some(redis) => Locks::shared(Arc::clone(redis)),
+                None => Locks::default(),
             },
             clock: self.clock.clone(),
             canary: Arc::clone(&canary),

@@ -1,15 +1,18 @@
-//! Per-user async locks: one operation of a user at a time (view send, rename,
-//! delete), across chats and concurrent updates — and, with the Redis
-//! backend, across replicas: after the process's own lock, the user's lock in
-//! Redis (`ulock:<user>`, renewed while held, released on drop) taken with a
-//! fencing token from `ufence:<user>` that grows with every taking.
+//! Async locks: a user's (one operation of a user at a time — view send,
+//! rename, delete — across chats and concurrent updates) and the ones a plugin
+//! names (`Ctx::lock_shared`: one writer of a shared resource such as the
+//! reports directory). With the Redis backend they hold across replicas: after
+//! the process's own lock, the lock in Redis (`ulock:<user>` or
+//! `nlock:<plugin>:<name>`, renewed while held, released on drop) taken with a
+//! fencing token (from `ufence:<user>` or `nfence:<plugin>:<name>`) that grows
+//! with every taking.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::Script;
-use vox_plugin::host::UserLock;
+use vox_plugin::host::Lock;
 
 use crate::services::state::RedisStore;
 use crate::services::state::redis::RENEW_LEASE;
@@ -36,16 +39,35 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 ";
 
-/// The table of user locks.
+/// Whose lock.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    User(i64),
+    Named(&'static str, String),
+}
+
+impl Key {
+    /// The lock's key and its fence counter's key in Redis.
+    fn redis_keys(&self, prefix: &str) -> (String, String) {
+        match self {
+            Key::User(user) => (format!("{prefix}ulock:{user}"), format!("{prefix}ufence:{user}")),
+            Key::Named(plugin, name) => {
+                (format!("{prefix}nlock:{plugin}:{name}"), format!("{prefix}nfence:{plugin}:{name}"))
+            }
+        }
+    }
+}
+
+/// The table of locks.
 #[derive(Default)]
-pub struct UserLocks {
-    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+pub struct Locks {
+    locks: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
     shared: Option<Arc<Shared>>,
 }
 
-impl std::fmt::Debug for UserLocks {
+impl std::fmt::Debug for Locks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserLocks").field("shared", &self.shared.is_some()).finish_non_exhaustive()
+        f.debug_struct("Locks").field("shared", &self.shared.is_some()).finish_non_exhaustive()
     }
 }
 
@@ -78,14 +100,14 @@ impl Drop for Held {
                 let released: redis::RedisResult<i64> =
                     shared.release.key(&key).arg(token).invoke_async(&mut conn).await;
                 if let Err(e) = released {
-                    tracing::warn!(error = %e, key, "releasing a user's lock failed; it runs out by itself");
+                    tracing::warn!(error = %e, key, "releasing a lock failed; it runs out by itself");
                 }
             });
         }
     }
 }
 
-impl UserLocks {
+impl Locks {
     /// Locks shared by every replica on `store`'s Redis.
     pub fn shared(store: Arc<RedisStore>) -> Self {
         Self::shared_with_lease(store, LEASE)
@@ -105,7 +127,16 @@ impl UserLocks {
     }
 
     /// Takes `user`'s lock, waiting at most `wait`.
-    pub async fn lock(&self, user: i64, wait: Duration) -> Option<UserLock> {
+    pub async fn lock(&self, user: i64, wait: Duration) -> Option<Lock> {
+        self.take(Key::User(user), wait).await
+    }
+
+    /// Takes `plugin`'s lock `name`, waiting at most `wait`.
+    pub async fn lock_named(&self, plugin: &'static str, name: &str, wait: Duration) -> Option<Lock> {
+        self.take(Key::Named(plugin, name.to_owned()), wait).await
+    }
+
+    async fn take(&self, whose: Key, wait: Duration) -> Option<Lock> {
         let started = tokio::time::Instant::now();
         let mutex = {
             let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,16 +144,15 @@ impl UserLocks {
                 // Only the table holds an idle lock; a held or awaited one has more owners.
                 locks.retain(|_, m| Arc::strong_count(m) > 1);
             }
-            Arc::clone(locks.entry(user).or_default())
+            Arc::clone(locks.entry(whose.clone()).or_default())
         };
         let local = match mutex.clone().try_lock_owned() {
             Ok(guard) => guard,
             Err(_) => tokio::time::timeout(wait, mutex.lock_owned()).await.ok()?,
         };
-        let Some(shared) = &self.shared else { return Some(UserLock::new(local)) };
+        let Some(shared) = &self.shared else { return Some(Lock::new(local)) };
         let deadline = started + wait;
-        let key = format!("{}ulock:{user}", shared.store.prefix());
-        let fence = format!("{}ufence:{user}", shared.store.prefix());
+        let (key, fence) = whose.redis_keys(shared.store.prefix());
         loop {
             let mut conn = shared.store.connection();
             let taken: redis::RedisResult<u64> = shared
@@ -138,10 +168,10 @@ impl UserLocks {
                 Ok(token) => {
                     let renewal = tokio::spawn(renew(Arc::clone(shared), key.clone(), token));
                     let held = Held { _local: local, renewal, shared: Arc::clone(shared), key, token };
-                    return Some(UserLock::held(held, token));
+                    return Some(Lock::held(held, token));
                 }
                 // Redis away: refused (the caller says "try again"), never taken unshared.
-                Err(e) => tracing::warn!(user, error = %e, "cannot take the user's lock in Redis"),
+                Err(e) => tracing::warn!(key, error = %e, "cannot take a lock in Redis"),
             }
             if tokio::time::Instant::now() + RETRY_EVERY > deadline {
                 return None;
@@ -166,14 +196,10 @@ async fn renew(shared: Arc<Shared>, key: String, token: u64) {
         match renewed {
             Ok(1) => {}
             Ok(_) => {
-                tracing::warn!(
-                    key,
-                    token,
-                    "a user's lock ran out while held; another holder may have it (fenced)"
-                );
+                tracing::warn!(key, token, "a lock ran out while held; another holder may have it (fenced)");
                 return;
             }
-            Err(e) => tracing::warn!(key, error = %e, "renewing a user's lock failed"),
+            Err(e) => tracing::warn!(key, error = %e, "renewing a lock failed"),
         }
     }
 }
@@ -184,7 +210,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_second_lock_waits_then_gives_up() {
-        let locks = UserLocks::default();
+        let locks = Locks::default();
         let held = locks.lock(7, Duration::ZERO).await.expect("free lock");
         assert!(locks.lock(7, Duration::from_millis(500)).await.is_none(), "held lock times out");
         assert!(locks.lock(8, Duration::ZERO).await.is_some(), "other users are independent");
@@ -194,7 +220,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_waiter_gets_the_lock_when_released_in_time() {
-        let locks = Arc::new(UserLocks::default());
+        let locks = Arc::new(Locks::default());
         let held = locks.lock(1, Duration::ZERO).await.expect("free");
         let waiter = tokio::spawn({
             let locks = Arc::clone(&locks);
@@ -205,11 +231,11 @@ mod tests {
         assert!(waiter.await.expect("join"));
     }
 
-    fn replica(redis: &vox_redis_server::RedisServer, lease: Duration) -> UserLocks {
+    fn replica(redis: &vox_redis_server::RedisServer, lease: Duration) -> Locks {
         let owners: crate::services::state::redis::Owners =
             Arc::new(|_: &str, _: Option<&str>, _: &str| None);
         let store = Arc::new(RedisStore::open(&redis.url(), "t:", owners).expect("url"));
-        UserLocks::shared_with_lease(store, lease)
+        Locks::shared_with_lease(store, lease)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,5 +272,28 @@ mod tests {
         assert!(b.lock(9, Duration::from_millis(50)).await.is_none(), "held while the lease runs");
         let taken = b.lock(9, Duration::from_secs(2)).await.expect("the lease ran out");
         assert!(taken.fence() > stale, "a store can tell the stale holder by its token");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_named_lock_is_one_holder_across_replicas_and_apart_from_user_locks() {
+        let Some(redis) = vox_redis_server::RedisServer::start() else { return };
+        let (a, b) = (replica(&redis, LEASE), replica(&redis, LEASE));
+        let held = a.lock_named("my_reports", "reports", Duration::ZERO).await.expect("free");
+        assert!(held.fence() > 0);
+        assert!(b.lock_named("my_reports", "reports", Duration::from_millis(100)).await.is_none());
+        assert!(b.lock_named("other", "reports", Duration::ZERO).await.is_some(), "plugins apart");
+        assert!(b.lock(1, Duration::ZERO).await.is_some(), "user locks apart");
+        let first = held.fence();
+        drop(held);
+        let again = b.lock_named("my_reports", "reports", Duration::from_secs(2)).await.expect("released");
+        assert!(again.fence() > first);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_redis_a_named_lock_is_this_process_and_unfenced() {
+        let locks = Locks::default();
+        let held = locks.lock_named("p", "x", Duration::ZERO).await.expect("free");
+        assert_eq!(held.fence(), 0);
+        assert!(locks.lock_named("p", "x", Duration::from_millis(10)).await.is_none());
     }
 }

@@ -20,7 +20,7 @@ pub mod tracker;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use vox_plugin::host::{HostApi, UserLock};
+use vox_plugin::host::{HostApi, Lock};
 use vox_plugin::{Clock, HostError, Keyboard, MessageKind, Outgoing, StateKey};
 
 use tokio::sync::mpsc;
@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use crate::metrics::Metrics;
 use crate::registry::{PluginIdx, Registry};
 use crate::rollout::canary::{Canary, Event};
-use crate::services::locks::UserLocks;
+use crate::services::locks::Locks;
 use crate::services::state::{DialogueState, StateStore, ValueKey};
 use crate::services::tracker::Tracker;
 use reach::Reachability;
@@ -46,8 +46,8 @@ pub struct Services {
     pub state: Arc<dyn StateStore>,
     /// Tracked messages per chat.
     pub tracker: Tracker,
-    /// Per-user locks.
-    pub locks: UserLocks,
+    /// Users' locks and the ones plugins name.
+    pub locks: Locks,
     /// The host's clock.
     pub clock: Clock,
     /// Each canary version's recent failures.
@@ -122,8 +122,12 @@ impl HostApi for Services {
         self.state.remove(key).await.map(|_| ()).map_err(|e| HostError::State(e.to_string()))
     }
 
-    async fn lock_user(&self, user: i64, wait: Duration) -> Option<UserLock> {
+    async fn lock_user(&self, user: i64, wait: Duration) -> Option<Lock> {
         self.locks.lock(user, wait).await
+    }
+
+    async fn lock_named(&self, plugin: &'static str, name: &str, wait: Duration) -> Option<Lock> {
+        self.locks.lock_named(plugin, name, wait).await
     }
 
     fn now(&self) -> Instant {

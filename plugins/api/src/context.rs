@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::host::{HostApi, UserLock};
+use crate::host::{HostApi, Lock};
 use crate::{Document, HostError, Keyboard, MessageKind, Outgoing, StateKey};
 
 /// The user behind an update.
@@ -304,8 +304,30 @@ impl Ctx {
 
     /// Takes this user's async lock, waiting at most `wait`. `None` means another
     /// operation of the same user still runs: tell the user to try again.
-    pub async fn lock_user(&self, wait: Duration) -> Option<UserLock> {
+    pub async fn lock_user(&self, wait: Duration) -> Option<Lock> {
         self.host.lock_user(self.user.id, wait).await
+    }
+
+    /// Takes this plugin's lock `name`, waiting at most `wait`: one holder at a
+    /// time in every process the host serves the bot from — in Redis, with a
+    /// fencing token that grows with each taking, when the host runs on Redis
+    /// (`[state] backend = "redis"`); in this process only, token 0, otherwise.
+    /// For a resource several replicas write, such as a reports directory on
+    /// shared storage: hand [`Lock::fence`] to the resource so it can refuse a
+    /// holder whose lock ran out while it was paused. `None`: still held (or
+    /// Redis unreachable) — tell the user to try again.
+    ///
+    /// ```
+    /// # async fn demo(ctx: &vox_plugin::Ctx) {
+    /// use std::time::Duration;
+    /// if let Some(lock) = ctx.lock_shared("reports", Duration::from_secs(2)).await {
+    ///     let token = lock.fence(); // write with it, then drop the lock
+    /// #   let _ = token;
+    /// }
+    /// # }
+    /// ```
+    pub async fn lock_shared(&self, name: &str, wait: Duration) -> Option<Lock> {
+        self.host.lock_named(self.plugin, name, wait).await
     }
 
     /// Reports a failure the host cannot see by itself — the handler carried on,

@@ -1,7 +1,7 @@
 //! Host plumbing: what the host implements and reads, which a plugin author
 //! never needs — the services behind a [`crate::Ctx`] ([`HostApi`], implemented
 //! by `vox-host` and by [`crate::testing::RecordingHost`]), the parts a host
-//! builds a `Ctx` from, what [`crate::register!`] submits, lock guards.
+//! builds a `Ctx` from, what [`crate::register!`] submits, the lock guard.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,26 +19,27 @@ pub struct StateKey {
     pub user: i64,
 }
 
-/// Holds a user's async lock until dropped (see [`crate::Ctx::lock_user`]).
+/// Holds a lock until dropped: a user's ([`crate::Ctx::lock_user`]) or one a
+/// plugin names ([`crate::Ctx::lock_shared`]).
 #[must_use = "the lock is released when this guard is dropped"]
-pub struct UserLock {
+pub struct Lock {
     _held: Box<dyn Send + Sync>,
     fence: u64,
 }
 
-impl std::fmt::Debug for UserLock {
+impl std::fmt::Debug for Lock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserLock").field("fence", &self.fence).finish_non_exhaustive()
+        f.debug_struct("Lock").field("fence", &self.fence).finish_non_exhaustive()
     }
 }
 
-impl UserLock {
+impl Lock {
     /// Wraps a held process-local guard (fencing token 0); called by hosts.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let mutex = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-    /// let lock = vox_plugin::host::UserLock::new(mutex.lock_owned().await);
+    /// let lock = vox_plugin::host::Lock::new(mutex.lock_owned().await);
     /// assert_eq!(lock.fence(), 0);
     /// # }
     /// ```
@@ -54,9 +55,9 @@ impl UserLock {
     }
 
     /// The fencing token this lock was taken with: it grows each time the
-    /// user's lock is taken, so a store can refuse the write of a holder whose
-    /// lock ran out while it was paused and was taken by someone else (its
-    /// token is the smaller). 0 for a lock only this process knows.
+    /// lock is taken, so a store can refuse the write of a holder whose lock
+    /// ran out while it was paused and was taken by someone else (its token is
+    /// the smaller). 0 for a lock only this process knows.
     pub fn fence(&self) -> u64 {
         self.fence
     }
@@ -93,7 +94,11 @@ pub trait HostApi: Send + Sync {
     /// Drops the dialogue state of `key`.
     async fn clear_step(&self, key: StateKey) -> Result<(), HostError>;
     /// Takes the user's lock, waiting at most `wait`; `None` when still held by then.
-    async fn lock_user(&self, user: i64, wait: Duration) -> Option<UserLock>;
+    async fn lock_user(&self, user: i64, wait: Duration) -> Option<Lock>;
+    /// Takes `plugin`'s lock `name`, shared by every process serving the bot
+    /// when the host can share one (with a fencing token), else this
+    /// process's (token 0); `None` when still held after `wait`.
+    async fn lock_named(&self, plugin: &'static str, name: &str, wait: Duration) -> Option<Lock>;
     /// Now, on the host's clock.
     fn now(&self) -> Instant;
     /// Wall-clock now, on the host's clock (what survives a restart).

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::host::{CtxParts, HostApi, UserLock};
+use crate::host::{CtxParts, HostApi, Lock};
 use crate::{
     Clock, Ctx, HandlerError, HostError, Input, Keyboard, Manifest, MenuEntry, MessageKind, Outgoing, Plugin,
     StateKey, StepState, User,
@@ -40,7 +40,15 @@ struct Inner {
     values: HashMap<(&'static str, StateKey, String), (String, SystemTime)>,
 }
 
-/// Records every call; keeps dialogue steps in memory; locks and clock are real.
+/// Whose lock: a user's, or one a plugin named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LockKey {
+    User(i64),
+    Named(&'static str, String),
+}
+
+/// Records every call; keeps dialogue steps in memory; locks and clock are
+/// real (named locks hand out growing fencing tokens, as a host on Redis does).
 ///
 /// ```
 /// use vox_plugin::testing::RecordingHost;
@@ -56,7 +64,9 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct RecordingHost {
     inner: Arc<Mutex<Inner>>,
-    locks: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
+    locks: Arc<Mutex<HashMap<LockKey, Arc<tokio::sync::Mutex<()>>>>>,
+    /// The last fencing token a named lock was taken with.
+    fences: Arc<std::sync::atomic::AtomicU64>,
     clock: Clock,
     manifest: Option<&'static Manifest>,
     menu: Vec<MenuEntry>,
@@ -181,6 +191,11 @@ impl RecordingHost {
     fn record(&self, r: Recorded) {
         self.inner().log.push(r);
     }
+
+    async fn take(&self, key: LockKey, wait: Duration) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let mutex = Arc::clone(self.locks.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default());
+        tokio::time::timeout(wait, mutex.lock_owned()).await.ok()
+    }
 }
 
 #[async_trait::async_trait]
@@ -260,9 +275,15 @@ impl HostApi for RecordingHost {
         Ok(())
     }
 
-    async fn lock_user(&self, user: i64, wait: Duration) -> Option<UserLock> {
-        let mutex = Arc::clone(self.locks.lock().unwrap_or_else(|p| p.into_inner()).entry(user).or_default());
-        tokio::time::timeout(wait, mutex.lock_owned()).await.ok().map(UserLock::new)
+    async fn lock_user(&self, user: i64, wait: Duration) -> Option<Lock> {
+        self.take(LockKey::User(user), wait).await.map(Lock::new)
+    }
+
+    /// Like a host on Redis: every taking of a named lock has a higher fencing token.
+    async fn lock_named(&self, plugin: &'static str, name: &str, wait: Duration) -> Option<Lock> {
+        let guard = self.take(LockKey::Named(plugin, name.to_owned()), wait).await?;
+        let token = self.fences.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Some(Lock::held(guard, token))
     }
 
     fn now(&self) -> Instant {

@@ -25,6 +25,23 @@ pub struct Config {
     /// Wrong answers in a row before a step gives up.
     #[serde(default = "default_max_wrong_inputs")]
     pub max_wrong_inputs: u32,
+    /// Who else writes `reports_dir`, and so which lock a rename or delete takes.
+    #[serde(default)]
+    pub reports_lock: ReportsLock,
+}
+
+/// The writers' lock of the reports directory (`reports_lock`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportsLock {
+    /// Only processes on this machine write it: the directory's `flock` excludes them.
+    #[default]
+    Local,
+    /// Replicas on several machines share it (NFS and the like, where `flock` is not to be
+    /// trusted): each write also takes the plugin's shared lock `reports` (in Redis, so the host
+    /// runs with `[state] backend = "redis"`) and writes with its fencing token, which the store
+    /// checks against `.vox-fence`.
+    Shared,
 }
 
 fn default_reports_dir() -> PathBuf {
@@ -77,6 +94,7 @@ impl Default for Config {
             max_list_bytes: default_max_list_bytes(),
             lock_wait_ms: default_lock_wait_ms(),
             max_wrong_inputs: default_max_wrong_inputs(),
+            reports_lock: ReportsLock::default(),
         }
     }
 }

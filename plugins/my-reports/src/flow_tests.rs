@@ -328,3 +328,47 @@ async fn a_list_over_ten_megabytes_is_refused_with_the_default_limit() {
 /// at any step — every input gets an answer (a callback exactly one), and
 /// nothing panics.
 mod properties;
+
+#[tokio::test]
+async fn with_a_shared_writers_lock_writes_are_fenced_by_its_token() {
+    let config =
+        Config { reports_lock: crate::config::ReportsLock::Shared, lock_wait_ms: 50, ..Config::default() };
+    let f = fixture("fenced", 3, config);
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.type_text("3").await;
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert!(f.plugin.storage().get_blocking(USER, 3).expect("get").is_none());
+    let first = f.plugin.storage().newest_fence_blocking().expect("fence");
+    assert!(first > 0, "the delete wrote with the shared lock's token");
+
+    // Another machine holds the lock: the press is told to retry and the question stays.
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.type_text("2").await;
+    let held = vox_plugin::host::HostApi::lock_named(&f.host, "my_reports", "reports", Duration::ZERO)
+        .await
+        .expect("free");
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::view::texts::BUSY));
+    assert!(f.plugin.storage().get_blocking(USER, 2).expect("get").is_some(), "nothing deleted while busy");
+    // It wrote (through its own fence) and let go; the press again takes a newer token.
+    let newer = held.fence();
+    f.plugin.storage().with_fence(newer).rename_blocking(USER, 1, &path_of(&f, 1), "другое").expect("rename");
+    drop(held);
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert!(f.plugin.storage().get_blocking(USER, 2).expect("get").is_none());
+    assert!(f.plugin.storage().newest_fence_blocking().expect("fence") > newer);
+
+    // A writer that paused past its lease comes back with an older token: refused, nothing changed.
+    let stale = f.plugin.storage().with_fence(first);
+    assert!(matches!(
+        stale.delete_blocking(USER, 1, &path_of(&f, 1)),
+        Err(crate::storage::StorageError::Fenced { .. })
+    ));
+    assert!(f.plugin.storage().get_blocking(USER, 1).expect("get").is_some());
+}
+
+fn path_of(f: &Fixture, number: u32) -> String {
+    f.plugin.storage().get_blocking(USER, number).expect("get").expect("exists").file_path
+}

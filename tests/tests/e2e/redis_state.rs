@@ -113,3 +113,33 @@ async fn in_webhook_mode_updates_wait_in_redis_and_a_second_delivery_is_dropped(
     assert!(metrics.contains("vox_shared_updates_handled_total"), "{metrics}");
     host.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_shared_reports_lock_a_delete_writes_with_the_fence_redis_gave() {
+    let Some(redis) = RedisServer::start() else { return };
+    let host =
+        on_redis(fx::host("v2", fx::reports(ALICE, 3), "reports_lock = \"shared\"\n"), &redis).start().await;
+    let mut alice = host.user(ALICE, "Алиса").with_wait(Duration::from_secs(20));
+    for number in ["3", "2"] {
+        fx::open_list(&mut alice).await;
+        alice.press("Удалить");
+        alice.expect_text("Какой отчет удалить?").await;
+        alice.send_text(number);
+        alice.expect_text(&format!("Удалить отчет №{number}")).await;
+        alice.press("Да, удалить");
+        alice.expect_text(&format!("Отчет №{number} «Отчет номер {number}» удален")).await;
+    }
+    let reports = fx::reports_dir(host.dir());
+    assert!(fx::entry(&reports, ALICE, 3).is_none() && fx::entry(&reports, ALICE, 2).is_none());
+    let given = redis.get("vox:nfence:my_reports:reports").expect("the shared lock's fence counter");
+    let recorded = std::fs::read_to_string(reports.join(".vox-fence")).expect(".vox-fence");
+    assert_eq!(recorded.trim(), given, "the store recorded the newest token Redis gave");
+    assert_eq!(given, "2", "one taking per delete");
+    // Released on drop, by a task of its own: not the moment the reply is out.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while redis.get("vox:nlock:my_reports:reports").is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "the shared lock was not released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    host.stop().await.expect("clean stop");
+}

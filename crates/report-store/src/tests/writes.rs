@@ -311,3 +311,32 @@ fn a_save_that_failed_is_stored_by_its_retry() {
     assert!(storage.save_report_blocking(job()).expect("again") == saved, "and only one");
     crate::faults::clear();
 }
+
+#[test]
+fn a_writer_whose_shared_lock_ran_out_is_fenced_off() {
+    let tmp = TempDir::new("fenced");
+    write_legacy(
+        tmp.path(),
+        &[legacy_entry(5, 1, "2025-01-15T14:30:00", "a"), legacy_entry(5, 2, "2025-01-16T14:30:00", "b")],
+    );
+    // Two machines on one directory: the first took the shared lock with token 3 and paused; it
+    // ran out, the second took it with token 4 and renamed.
+    let (paused, next) = (open(tmp.path()).with_fence(3), open(tmp.path()).with_fence(4));
+    next.rename_blocking(5, 1, "user_5/voxpersona_0001.txt", "newer").expect("rename");
+    let before = fs::read(tmp.path().join("index.json")).expect("index");
+    let late = paused.rename_blocking(5, 1, "user_5/voxpersona_0001.txt", "stale");
+    assert!(matches!(late, Err(StorageError::Fenced { token: 3, newest: 4 })), "{late:?}");
+    let late = paused.delete_blocking(5, 2, "user_5/voxpersona_0002.txt");
+    assert!(matches!(late, Err(StorageError::Fenced { .. })), "{late:?}");
+    assert!(matches!(
+        paused.save_report_blocking(new_report(5, "x", None)),
+        Err(StorageError::Fenced { .. })
+    ));
+    assert_eq!(fs::read(tmp.path().join("index.json")).expect("index"), before, "nothing changed");
+    assert!(tmp.path().join("user_5/voxpersona_0002.txt").exists());
+    assert_eq!(next.newest_fence_blocking().expect("fence"), 4);
+    // Writers without a shared lock (this machine's flock only, the Python bot) are not fenced.
+    let local = open(tmp.path());
+    assert!(matches!(local.delete_blocking(5, 2, "user_5/voxpersona_0002.txt"), Ok(Deleted::Deleted(_))));
+    assert!(local.check_consistency_blocking().expect("scan").orphan_files.is_empty());
+}

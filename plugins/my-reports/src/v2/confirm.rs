@@ -4,17 +4,18 @@
 
 use std::time::Duration;
 
-use vox_plugin::host::UserLock;
+use vox_plugin::host::Lock;
 use vox_plugin::{Ctx, HandlerError, MessageKind, tracing};
 
 use super::{StepData, fresh_snapshot};
-use crate::MyReports;
+use crate::config::ReportsLock;
 use crate::delivery::{self, Delivery};
 use crate::ids::steps;
 use crate::storage::{Deleted, Renamed, Report};
 use crate::telemetry::actions::Op;
 use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
 use crate::view::texts;
+use crate::{MyReports, Storage};
 
 /// "✅ Да" for report `number`.
 pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(), HandlerError> {
@@ -47,6 +48,14 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
         op.finish("busy");
         return Ok(());
     };
+    // Taken before the dialogue ends, so a busy lock leaves the question to press again.
+    let writes = step != Some(steps::VIEW_CONFIRM);
+    let Some((storage, _writers)) = (if writes { writer(p, ctx).await } else { Some((p.storage(), None)) })
+    else {
+        ctx.answer_alert(texts::BUSY).await?;
+        op.finish("busy");
+        return Ok(());
+    };
     let Some(expected) = snapshot.entry(number).map(|e| e.file_path.clone()) else {
         return Err(HandlerError::msg("confirmed number missing from its snapshot"));
     };
@@ -58,9 +67,9 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
         Some(steps::VIEW_CONFIRM) => view(p, ctx, number, &expected, data.snap).await?,
         Some(steps::RENAME_CONFIRM) => {
             let title = data.title.clone().unwrap_or_default();
-            rename(p, ctx, number, &expected, &title).await?
+            rename(p, ctx, storage, number, &expected, &title).await?
         }
-        _ => delete(p, ctx, number, &expected).await?,
+        _ => delete(p, ctx, storage, number, &expected).await?,
     };
     op.finish(outcome);
     Ok(())
@@ -88,7 +97,7 @@ async fn finished(ctx: &Ctx) -> Option<u32> {
 }
 
 /// Takes the user's lock, counting a wait; `None` when the other operation outlasts it.
-async fn lock(p: &MyReports, ctx: &Ctx) -> Option<UserLock> {
+async fn lock(p: &MyReports, ctx: &Ctx) -> Option<Lock> {
     if let Some(l) = ctx.lock_user(Duration::ZERO).await {
         return Some(l);
     }
@@ -99,6 +108,29 @@ async fn lock(p: &MyReports, ctx: &Ctx) -> Option<UserLock> {
     }
     l
 }
+
+/// The store a rename or delete writes through, and the lock it writes under:
+/// with `reports_lock = "shared"` the plugin's lock shared by every machine,
+/// whose token the store fences writes by; with `local` none (the directory's
+/// own `flock` is the lock). `None` when the shared lock stayed busy.
+async fn writer(p: &MyReports, ctx: &Ctx) -> Option<(Storage, Option<Lock>)> {
+    if p.config().reports_lock == ReportsLock::Local {
+        return Some((p.storage(), None));
+    }
+    let started = std::time::Instant::now();
+    let lock = ctx.lock_shared(REPORTS_LOCK, p.lock_wait()).await;
+    let waited_ms = started.elapsed().as_millis() as u64;
+    let Some(lock) = lock else {
+        p.metrics.lock_busy.inc();
+        tracing::warn!(waited_ms, "the reports writers' shared lock stayed busy");
+        return None;
+    };
+    tracing::debug!(fence = lock.fence(), waited_ms, "reports writers' shared lock acquired");
+    Some((p.storage().with_fence(lock.fence()), Some(lock)))
+}
+
+/// The name of the reports directory's shared writers' lock.
+const REPORTS_LOCK: &str = "reports";
 
 /// The report as stored now, if it is still the one the list showed.
 async fn current(
@@ -177,12 +209,13 @@ async fn view(
 async fn rename(
     p: &MyReports,
     ctx: &mut Ctx,
+    storage: Storage,
     number: u32,
     expected: &str,
     title: &str,
 ) -> Result<&'static str, HandlerError> {
     let (user, expected, title) = (ctx.user().id, expected.to_owned(), title.to_owned());
-    match p.storage().off(move |s| s.rename_blocking(user, number, &expected, &title)).await {
+    match storage.off(move |s| s.rename_blocking(user, number, &expected, &title)).await {
         Ok(Renamed::Renamed { new, .. }) => {
             p.metrics.renames.ok.inc();
             ctx.send_text(MessageKind::Menu, texts::renamed(number, &new.title), Some(reopen_keyboard()))
@@ -206,12 +239,13 @@ async fn rename(
 async fn delete(
     p: &MyReports,
     ctx: &mut Ctx,
+    storage: Storage,
     number: u32,
     expected: &str,
 ) -> Result<&'static str, HandlerError> {
     let user = ctx.user().id;
     let expected = expected.to_owned();
-    match p.storage().off(move |s| s.delete_blocking(user, number, &expected)).await {
+    match storage.off(move |s| s.delete_blocking(user, number, &expected)).await {
         Ok(Deleted::Deleted(report)) => {
             // The rollback trigger watches this: a delete must leave neither file nor entry.
             let entry_gone = matches!(p.storage().off(move |s| s.get_blocking(user, number)).await, Ok(None));
