@@ -2,13 +2,15 @@
 //! OOM killer) and SIGTERM (systemd's stop) — and started again on the same
 //! data directory: the user's next press or answer finishes what they
 //! started, checked in the reports directory. The state store is the default
-//! one, SQLite under `host.data_dir`.
+//! one, SQLite under `host.data_dir`. In webhook mode the same file keeps the
+//! updates Telegram was told were taken: a host killed with some still queued
+//! handles them when it starts again.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use vox_fake_bot_api::{FakeBotApi, ScriptedUser};
+use vox_fake_bot_api::{FakeBotApi, Fault, ScriptedUser};
 use vox_report_store::Storage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vox-host");
@@ -33,6 +35,8 @@ impl Drop for Host {
 struct Setup {
     dir: PathBuf,
     api: FakeBotApi,
+    /// Environment of every start (webhook mode's, when set).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Setup {
@@ -49,7 +53,23 @@ impl Setup {
             ),
         )
         .expect("config");
-        Self { dir, api: FakeBotApi::start().await.expect("fake API") }
+        Self { dir, api: FakeBotApi::start().await.expect("fake API"), env: Vec::new() }
+    }
+
+    /// As [`Setup::new`], the host taking updates by webhook on a port of its own.
+    async fn webhook(tag: &str) -> Self {
+        let mut setup = Self::new(tag).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        setup.env = vec![
+            ("VOX__TELEGRAM__MODE", "webhook".into()),
+            ("VOX__TELEGRAM__WEBHOOK__URL", format!("http://127.0.0.1:{port}/telegram")),
+            ("VOX__TELEGRAM__WEBHOOK__LISTEN", format!("127.0.0.1:{port}")),
+            ("VOX__LOG__FORMAT", "json".into()),
+        ];
+        setup
     }
 
     /// Starts `vox-host run` and waits until it is about to poll.
@@ -66,6 +86,7 @@ impl Setup {
             .env("VOX__TELEGRAM__POLL_TIMEOUT_SECS", "1")
             .env("VOX__HOST__DATA_DIR", self.dir.join("data"))
             .env("VOX__OPS__LISTEN", "")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -222,4 +243,50 @@ async fn a_host_stopped_with_sigterm_finishes_every_dialogue_after_it_is_started
     rename_typed_across(Stop::Term, &setup).await;
     view_confirmed_across(Stop::Term, &setup).await;
     numbers_typed_across(Stop::Term, &setup).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_killed_in_webhook_mode_handles_the_updates_it_had_accepted_when_started_again() {
+    let setup = Setup::webhook("inbox").await;
+    let host = setup.start().await;
+    let mut alice = setup.user();
+    // The reply to the first update hangs, so the next ones wait in the chat's queue.
+    setup.api.fault(Some("sendMessage"), Fault::Delay(Duration::from_secs(60)), 1);
+    alice.send_text("/start");
+    alice.send_text("/reports");
+    alice.send_text("/start");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while setup.api.webhook_deliveries().iter().filter(|d| d.status == Some(200)).count() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all delivered: {:?}",
+            setup.api.webhook_deliveries()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(setup.api.messages(USER).is_empty(), "nothing handled yet");
+    setup.api.clear_faults();
+    let host = setup.restart(host, Stop::Kill).await;
+    // The three updates Telegram was told were taken: the list is one of them.
+    alice.expect_document().await;
+    alice.expect_text("Выберите действие").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !setup.log().contains("handling the updates the last run accepted and did not handle") {
+        assert!(tokio::time::Instant::now() < deadline, "no replay logged: {}", setup.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let replayed = setup.log().lines().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        (v["message"] == "handling the updates the last run accepted and did not handle")
+            .then(|| v["updates"].clone())
+    });
+    assert_eq!(replayed, Some(serde_json::json!(3)), "all three replayed: {}", setup.log());
+    let lists = setup.api.all_messages(USER).iter().filter(|m| m.document.is_some()).count();
+    assert_eq!(lists, 1, "the list was sent once");
+    // Handled ones are forgotten: another restart replays nothing.
+    let host = setup.restart(host, Stop::Term).await;
+    alice.send_text("/reports");
+    alice.expect_document().await;
+    assert_eq!(setup.api.all_messages(USER).iter().filter(|m| m.document.is_some()).count(), 2);
+    drop(host);
 }

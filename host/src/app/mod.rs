@@ -36,6 +36,7 @@ use crate::rollout::writer::{LiveWriter, ReloadStats, WriterSetup};
 use crate::services::Services;
 use crate::services::locks::Locks;
 use crate::services::state::redis::Owners;
+use crate::services::state::sqlite::Inbox;
 use crate::services::state::{MemoryStore, RedisStore, SqliteStore, StateStore};
 use crate::services::telegram::Telegram;
 use crate::services::throttle::Throttle;
@@ -94,19 +95,33 @@ impl Runtime {
 /// The Redis store, when state is shared.
 type Shared = Arc<RedisStore>;
 
+/// What [`open_state`] opened.
+struct OpenedState {
+    store: Arc<dyn StateStore>,
+    /// The Redis store, for what else shares it.
+    redis: Option<Shared>,
+    /// The SQLite store's inbox, for webhook mode's accepted updates.
+    inbox: Option<Inbox>,
+}
+
 /// The configured state store, opened (a file's dialogues loaded) for
-/// `registry`; the Redis store also by its own type, for what else shares it.
-fn open_state(
-    settings: &Settings,
-    registry: &Arc<Registry>,
-) -> Result<(Arc<dyn StateStore>, Option<Shared>), StartError> {
+/// `registry`.
+fn open_state(settings: &Settings, registry: &Arc<Registry>) -> Result<OpenedState, StartError> {
     Ok(match settings.state.backend {
-        StateBackend::Memory => (Arc::new(MemoryStore::default()), None),
+        StateBackend::Memory => {
+            OpenedState { store: Arc::new(MemoryStore::default()), redis: None, inbox: None }
+        }
         StateBackend::Sqlite => {
             let resolve = |p: &str, v: Option<&str>, s: &str| registry.step_owner(p, v, s);
-            let store = SqliteStore::open(&settings.state_path(), &resolve)
-                .map_err(|e| StartError::State(e.to_string()))?;
-            (Arc::new(store), None)
+            let store = Arc::new(
+                SqliteStore::open(&settings.state_path(), &resolve)
+                    .map_err(|e| StartError::State(e.to_string()))?,
+            );
+            OpenedState {
+                store: Arc::clone(&store) as Arc<dyn StateStore>,
+                redis: None,
+                inbox: Some(Inbox::new(store)),
+            }
         }
         StateBackend::Redis => {
             let registry = Arc::clone(registry);
@@ -117,7 +132,7 @@ fn open_state(
                 RedisStore::open(redis.url.trim(), &redis.prefix, owners)
                     .map_err(|e| StartError::Config(crate::config::ConfigError(e.0)))?,
             );
-            (Arc::clone(&store) as Arc<dyn StateStore>, Some(store))
+            OpenedState { store: Arc::clone(&store) as Arc<dyn StateStore>, redis: Some(store), inbox: None }
         }
     })
 }
@@ -173,8 +188,8 @@ impl HostBuilder {
             UpdateMode::Webhook => Some(Arc::new(Webhook::bind(&self.settings, bot.token())?)),
         };
         let metrics = Arc::new(Metrics::default());
-        let (state, redis) = match self.state {
-            Some(state) => (state, None),
+        let OpenedState { store: state, redis, inbox } = match self.state {
+            Some(store) => OpenedState { store, redis: None, inbox: None },
             None => open_state(&self.settings, &registry)?,
         };
         ops.watch_state(Arc::clone(&state));
@@ -241,7 +256,13 @@ impl HostBuilder {
         let intake = webhook.map(|webhook| Intake {
             queue: match &redis {
                 Some(redis) => Queue::Shared(SharedQueue::new(Arc::clone(redis))),
-                None => Queue::Local(Chats::new(Arc::clone(&dispatch), self.settings.telegram.webhook.queue)),
+                None => {
+                    let capacity = self.settings.telegram.webhook.queue;
+                    Queue::Local(match inbox {
+                        Some(inbox) => Chats::durable(Arc::clone(&dispatch), capacity, inbox),
+                        None => Chats::new(Arc::clone(&dispatch), capacity),
+                    })
+                }
             },
             webhook,
         });

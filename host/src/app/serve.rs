@@ -188,7 +188,11 @@ async fn serve_webhook(
     tracing::info!(listen = %webhook.addr(), path = %webhook.path, url = %webhook.url, "serving the webhook");
     let drainer = match &queue {
         Queue::Shared(shared) => Some(tokio::spawn(Arc::clone(shared).run(Arc::clone(&runtime.dispatch)))),
-        Queue::Local(_) => None,
+        Queue::Local(chats) => {
+            // Before new deliveries: what the last run accepted comes first, in its chats' order.
+            chats.replay().await;
+            None
+        }
     };
     let mut stopped = stop_rx;
     let served = Arc::clone(&webhook)

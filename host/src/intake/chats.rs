@@ -3,7 +3,10 @@
 //! teloxide's dispatcher does for polled updates. A chat with work has one task
 //! draining it; the task ends when the chat's queue is empty, so an idle bot
 //! holds nothing. The total is bounded: a full queue refuses the update and
-//! Telegram delivers it again later.
+//! Telegram delivers it again later. With the SQLite store the queues are
+//! durable: the webhook keeps each update in the store's inbox before it is
+//! pushed here, a handled one is forgotten, and [`Chats::replay`] pushes what a
+//! killed process left at the next start.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -15,6 +18,7 @@ use teloxide::types::Update;
 use tokio::sync::Notify;
 
 use super::Handle;
+use crate::services::state::sqlite::Inbox;
 
 /// The queue is at its bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +33,10 @@ pub struct Chats<H> {
     pending: AtomicUsize,
     capacity: usize,
     idle: Notify,
+    /// Where accepted updates are kept until handled (SQLite store).
+    inbox: Option<Inbox>,
+    /// Updates a previous process accepted and did not handle, pushed at start.
+    replayed: AtomicUsize,
 }
 
 /// The key updates are ordered by: the chat, else the user (an inline
@@ -39,15 +47,70 @@ pub(crate) fn chat_key(update: &Update) -> Option<i64> {
 }
 
 impl<H: Handle> Chats<H> {
-    /// Queues of `capacity` updates in all over `handler`.
+    /// Queues of `capacity` updates in all over `handler`, in memory only.
     pub fn new(handler: Arc<H>, capacity: usize) -> Arc<Self> {
+        Self::build(handler, capacity, None)
+    }
+
+    /// As [`Chats::new`], each update forgotten in `inbox` once handled.
+    pub fn durable(handler: Arc<H>, capacity: usize, inbox: Inbox) -> Arc<Self> {
+        Self::build(handler, capacity, Some(inbox))
+    }
+
+    fn build(handler: Arc<H>, capacity: usize, inbox: Option<Inbox>) -> Arc<Self> {
         Arc::new(Self {
             handler,
             queues: Mutex::new(HashMap::new()),
             pending: AtomicUsize::new(0),
             capacity,
             idle: Notify::new(),
+            inbox,
+            replayed: AtomicUsize::new(0),
         })
+    }
+
+    /// Where accepted updates are kept until handled, if anywhere.
+    pub fn inbox(&self) -> Option<&Inbox> {
+        self.inbox.as_ref()
+    }
+
+    /// Updates replayed from the inbox at start.
+    pub fn replayed(&self) -> usize {
+        self.replayed.load(Ordering::Relaxed)
+    }
+
+    /// Pushes every update the inbox still keeps — accepted by an earlier
+    /// process that stopped before handling them — past the bound (they were
+    /// accepted already). One the handler can no longer read is logged and
+    /// forgotten. Returns how many were pushed.
+    pub async fn replay(self: &Arc<Self>) -> usize {
+        let Some(inbox) = &self.inbox else { return 0 };
+        let kept = match inbox.waiting().await {
+            Ok(kept) => kept,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the accepted updates kept by the last run; they wait for the next start");
+                return 0;
+            }
+        };
+        let mut pushed = 0;
+        for (id, body) in kept {
+            match serde_json::from_str::<Update>(&body) {
+                Ok(update) => {
+                    self.pending.fetch_add(1, Ordering::AcqRel);
+                    self.enqueue(update);
+                    pushed += 1;
+                }
+                Err(e) => {
+                    tracing::error!(update_id = id, error = %e, "a kept update cannot be read any more; forgotten");
+                    inbox.handled(id);
+                }
+            }
+        }
+        self.replayed.fetch_add(pushed, Ordering::Relaxed);
+        if pushed > 0 {
+            tracing::info!(updates = pushed, "handling the updates the last run accepted and did not handle");
+        }
+        pushed
     }
 
     /// Accepted updates not handled yet.
@@ -62,9 +125,15 @@ impl<H: Handle> Chats<H> {
             self.done();
             return Err(Full);
         }
+        self.enqueue(update);
+        Ok(())
+    }
+
+    /// Queues a counted update behind its chat's earlier ones.
+    fn enqueue(self: &Arc<Self>, update: Update) {
         let Some(key) = chat_key(&update) else {
             tokio::spawn(Arc::clone(self).drain(None, update));
-            return Ok(());
+            return;
         };
         let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
         match queues.get_mut(&key) {
@@ -80,7 +149,6 @@ impl<H: Handle> Chats<H> {
                 tokio::spawn(Arc::clone(self).drain(Some(key), update));
             }
         }
-        Ok(())
     }
 
     /// Handles `first`, then whatever its chat queued meanwhile, then ends.
@@ -95,6 +163,9 @@ impl<H: Handle> Chats<H> {
                     chat = key,
                     "handling an update panicked; going on with the chat's next"
                 );
+            }
+            if let Some(inbox) = &self.inbox {
+                inbox.handled(id);
             }
             self.done();
             let Some(key) = key else { return };

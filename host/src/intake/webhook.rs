@@ -2,7 +2,8 @@
 //! `telegram.webhook.listen` + `path`. A request without the secret header is
 //! refused with 401 and never reaches a handler; a delivery already taken is
 //! acknowledged and dropped; an accepted update is queued for its chat and
-//! answered 200 at once. While the queue is full or the host is stopping,
+//! answered 200 at once (after it is on disk with the SQLite store, in Redis
+//! with the Redis one). While the queue is full or the host is stopping,
 //! Telegram is answered 503 and delivers the update again later, so nothing it
 //! was told we took is refused.
 
@@ -43,7 +44,8 @@ pub enum Outcome {
     /// Not an update teloxide can read: logged and acknowledged (200), since
     /// delivering it again would not help.
     Unreadable,
-    /// The shared queue (Redis) did not answer (503: Telegram delivers again).
+    /// The shared queue (Redis) or the state store's inbox did not take it
+    /// (503: Telegram delivers again).
     Unavailable,
 }
 
@@ -201,10 +203,31 @@ impl Webhook {
             );
             return Outcome::Duplicate;
         }
+        if let Some(inbox) = chats.inbox() {
+            // On disk before the 200, so a killed process still has it at its next start.
+            match inbox.keep(id, &String::from_utf8_lossy(body)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(
+                        update_id = id,
+                        "Telegram delivered an update again; it is kept already, dropped"
+                    );
+                    return Outcome::Duplicate;
+                }
+                Err(e) => {
+                    self.seen.forget(id);
+                    tracing::warn!(update_id = id, error = %e, "cannot keep the update in the state store: Telegram answered 503 and will deliver again");
+                    return Outcome::Unavailable;
+                }
+            }
+        }
         match chats.push(update) {
             Ok(()) => Outcome::Accepted,
             Err(_) => {
                 self.seen.forget(id);
+                if let Some(inbox) = chats.inbox() {
+                    inbox.handled(id);
+                }
                 tracing::warn!(
                     update_id = id,
                     queued = chats.pending(),
@@ -267,6 +290,12 @@ impl<H: Handle> Collect for Chats<H> {
             "Updates accepted from the webhook and not handled yet",
             Kind::Gauge,
             self.pending() as f64,
+        );
+        out.one(
+            "vox_updates_replayed",
+            "Updates an earlier run accepted and did not handle, handled at this start (SQLite store)",
+            Kind::Counter,
+            self.replayed() as f64,
         );
     }
 }

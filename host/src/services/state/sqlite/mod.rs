@@ -7,9 +7,11 @@
 //! was told is stored survives the process being killed, and a read costs a
 //! hash lookup. Plugins' values (larger, read rarely) are read from the file.
 //! A write the file refused is undone in memory too, so the process never
-//! serves a state the next start would not have. Why SQLite and not redb:
-//! docs/RELIABILITY.md.
+//! serves a state the next start would not have. In webhook mode the same
+//! file keeps accepted updates until they are handled (`inbox.rs`). Why
+//! SQLite and not redb: docs/RELIABILITY.md.
 
+mod inbox;
 mod schema;
 mod worker;
 
@@ -21,6 +23,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+pub use inbox::Inbox;
 pub use schema::{LATEST as SCHEMA_VERSION, OpenError};
 use worker::{Op, Row, ValueAddr};
 

@@ -33,6 +33,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (plugin, chat, user, name)
     ) WITHOUT ROWID;
     CREATE INDEX plugin_values_expiry ON plugin_values (expires_ms);",
+    // 3: webhook updates accepted (Telegram was answered 200) and not handled yet.
+    "CREATE TABLE inbox (
+        update_id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL,
+        received_ms INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this binary writes.

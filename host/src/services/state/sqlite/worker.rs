@@ -43,6 +43,12 @@ pub enum Op {
     GetValue(ValueAddr, i64, Reply<Option<String>>),
     /// Drops dialogues and values expired at the time; answers how many values went.
     Purge(i64, Reply<usize>),
+    /// Keeps an accepted update (id, body, now); answers false when it is kept already.
+    InboxKeep(u32, String, i64, Reply<bool>),
+    /// Forgets a handled update (nobody waits for it).
+    InboxHandled(u32),
+    /// The kept updates, oldest id first.
+    InboxWaiting(Reply<Vec<(u32, String)>>),
 }
 
 /// An operation's result, sent once its transaction is known to have committed.
@@ -50,6 +56,10 @@ enum Done {
     Unit(Reply<()>, Result<(), StateError>),
     Value(Reply<Option<String>>, Result<Option<String>, StateError>),
     Count(Reply<usize>, Result<usize, StateError>),
+    Flag(Reply<bool>, Result<bool, StateError>),
+    Rows(Reply<Vec<(u32, String)>>, Result<Vec<(u32, String)>, StateError>),
+    /// Nobody to tell (a failure is logged).
+    Unwatched(Result<(), StateError>),
 }
 
 impl Done {
@@ -59,6 +69,9 @@ impl Done {
             Done::Unit(r, _) => Done::Unit(r, Err(err())),
             Done::Value(r, _) => Done::Value(r, Err(err())),
             Done::Count(r, _) => Done::Count(r, Err(err())),
+            Done::Flag(r, _) => Done::Flag(r, Err(err())),
+            Done::Rows(r, _) => Done::Rows(r, Err(err())),
+            Done::Unwatched(_) => Done::Unwatched(Err(err())),
         }
     }
 
@@ -68,6 +81,15 @@ impl Done {
             Done::Unit(r, v) => r.send(v).map_err(drop),
             Done::Value(r, v) => r.send(v).map_err(drop),
             Done::Count(r, v) => r.send(v).map_err(drop),
+            Done::Flag(r, v) => r.send(v).map_err(drop),
+            Done::Rows(r, v) => r.send(v).map_err(drop),
+            Done::Unwatched(v) => {
+                if let Err(e) = v {
+                    // The update was handled; its row replays at the next start (at-least-once).
+                    tracing::warn!(error = %e, "forgetting a handled update failed; the next start handles it again");
+                }
+                Ok(())
+            }
         };
     }
 }
@@ -124,6 +146,9 @@ fn pending(op: Op) -> Done {
         | Op::RemoveValue(_, r) => Done::Unit(r, Ok(())),
         Op::GetValue(_, _, r) => Done::Value(r, Ok(None)),
         Op::Purge(_, r) => Done::Count(r, Ok(0)),
+        Op::InboxKeep(_, _, _, r) => Done::Flag(r, Ok(false)),
+        Op::InboxHandled(_) => Done::Unwatched(Ok(())),
+        Op::InboxWaiting(r) => Done::Rows(r, Ok(Vec::new())),
     }
 }
 
@@ -202,6 +227,29 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> Done {
                 )
                 .and_then(|_| tx.execute("DELETE FROM plugin_values WHERE expires_ms <= ?1", [now_ms]));
             Done::Count(reply, r.map_err(failed))
+        }
+        Op::InboxKeep(update_id, body, now_ms, reply) => {
+            let r = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO inbox (update_id, body, received_ms) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![update_id, body, now_ms]));
+            Done::Flag(reply, r.map(|inserted| inserted == 1).map_err(failed))
+        }
+        Op::InboxHandled(update_id) => {
+            let r = tx
+                .prepare_cached("DELETE FROM inbox WHERE update_id = ?1")
+                .and_then(|mut s| s.execute([update_id]));
+            Done::Unwatched(r.map(drop).map_err(failed))
+        }
+        Op::InboxWaiting(reply) => {
+            let r = tx.prepare_cached("SELECT update_id, body FROM inbox ORDER BY update_id").and_then(
+                |mut s| {
+                    s.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                },
+            );
+            Done::Rows(reply, r.map_err(failed))
         }
     }
 }
