@@ -205,6 +205,12 @@ async fn replicas_serve_one_bot(spread: Spread) {
         assert!(Instant::now() < deadline, "the users did not settle mid-dialogue");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // The log's writer thread may still hold the last "update served" lines (a
+    // SIGKILL loses them, and the count below reads the logs): let it write them.
+    while (served(&replicas).len() as u64) < counts.updates.load(Ordering::Relaxed) {
+        assert!(Instant::now() < deadline, "served lines never caught up with the updates sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let victim = 1;
     replicas[victim].kill();
     tokio::time::sleep(Duration::from_secs(1)).await;
