@@ -139,12 +139,16 @@ impl Dispatch {
                 self.run_plugin(plugin, pinned, chat, user, input, state).await
             }
             Route::Cancel => {
-                let had = state.is_some();
-                if had && let Err(e) = self.services.state.remove(key).await {
+                let Some(state) = state else {
+                    self.say(chat, texts::NOTHING_TO_CANCEL).await;
+                    return "nothing_to_cancel";
+                };
+                if let Err(e) = self.services.state.remove(key).await {
                     tracing::error!(error = %e, "could not drop state on /cancel");
                 }
-                self.say(chat, if had { texts::CANCELLED } else { texts::NOTHING_TO_CANCEL }).await;
-                if had { "cancelled" } else { "nothing_to_cancel" }
+                self.say(chat, texts::CANCELLED).await;
+                self.cancelled(chat, &user, &input, state).await;
+                "cancelled"
             }
             Route::Outdated => {
                 tracing::warn!(data = input_data(&input), "button nobody owns (outdated message)");
@@ -372,6 +376,18 @@ impl Dispatch {
             self.say(chat, texts::STEP_EXPIRED).await;
         }
         ctx.is_answered()
+    }
+
+    /// Tells the dialogue's plugin it was ended by `/cancel`.
+    async fn cancelled(self: &Arc<Self>, chat: i64, user: &User, input: &Input, state: DialogueState) {
+        let Some(step) = self.registry.step(state.step) else { return };
+        let loaded = self.plugin(step.plugin);
+        let cancelled = StepState { name: state.step, version: state.version, data: state.data };
+        let mut ctx = self.ctx(loaded.manifest.id, state.version, chat, user.clone(), input.clone(), None);
+        tracing::info!(plugin = loaded.manifest.id, step = state.step, "dialogue cancelled");
+        if let Err(failed) = guarded(loaded.plugin.on_cancelled(&mut ctx, cancelled)).await {
+            tracing::error!(plugin = loaded.manifest.id, error = %failed, "on_cancelled failed");
+        }
     }
 
     /// A handler's context over the host's services.

@@ -25,6 +25,20 @@ pub enum Kind {
     Counter,
     /// Goes up and down.
     Gauge,
+    /// Observations in buckets (`_bucket`, `_sum`, `_count`).
+    Histogram,
+}
+
+/// One series' value.
+#[derive(Debug)]
+enum Value {
+    Number(f64),
+    /// Per-bucket counts with their upper bounds (the last infinite: +Inf).
+    Histogram {
+        sum: f64,
+        count: u64,
+        buckets: Vec<(f64, u64)>,
+    },
 }
 
 /// One metric family read at scrape time.
@@ -33,7 +47,7 @@ struct Family {
     name: String,
     help: String,
     kind: Kind,
-    series: Vec<(Labels, f64)>,
+    series: Vec<(Labels, Value)>,
 }
 
 /// What the collectors report in one scrape, encoded after the live families.
@@ -51,7 +65,26 @@ impl Scraped {
         labels: &[(&str, &str)],
         value: f64,
     ) {
-        let name = name.into();
+        self.push(name.into(), help, kind, labels, Value::Number(value));
+    }
+
+    /// Adds a histogram series to family `name`: `counts` per bucket (not
+    /// cumulative), one per bound in `bounds` and then the one above them all.
+    pub fn histogram(
+        &mut self,
+        name: impl Into<String>,
+        help: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        counts: &[u64],
+        sum: f64,
+    ) {
+        let buckets = bounds.iter().copied().chain([f64::INFINITY]).zip(counts.iter().copied()).collect();
+        let value = Value::Histogram { sum, count: counts.iter().sum(), buckets };
+        self.push(name.into(), help, Kind::Histogram, labels, value);
+    }
+
+    fn push(&mut self, name: String, help: &str, kind: Kind, labels: &[(&str, &str)], value: Value) {
         let family = match self.0.iter().position(|f| f.name == name) {
             Some(i) => &mut self.0[i],
             None => {
@@ -85,17 +118,25 @@ impl Collector for Scraped {
             let kind = match f.kind {
                 Kind::Counter => MetricType::Counter,
                 Kind::Gauge => MetricType::Gauge,
+                Kind::Histogram => MetricType::Histogram,
             };
             let mut metric = encoder.encode_descriptor(&f.name, &f.help, None, kind)?;
             for (labels, value) in &f.series {
-                let series = metric.encode_family(labels)?;
+                let mut series = metric.encode_family(labels)?;
+                let value = match value {
+                    Value::Number(v) => *v,
+                    Value::Histogram { sum, count, buckets } => {
+                        series.encode_histogram::<Labels>(*sum, *count, buckets, None)?;
+                        continue;
+                    }
+                };
                 // Whole numbers print as integers ("3", not "3.0").
                 let whole = value.fract() == 0.0 && value.abs() < 9.0e15;
                 match (f.kind, whole) {
-                    (Kind::Counter, true) => ConstCounter::new(*value as u64).encode(series)?,
-                    (Kind::Counter, false) => ConstCounter::new(*value).encode(series)?,
-                    (_, true) => ConstGauge::new(*value as i64).encode(series)?,
-                    (_, false) => ConstGauge::new(*value).encode(series)?,
+                    (Kind::Counter, true) => ConstCounter::new(value as u64).encode(series)?,
+                    (Kind::Counter, false) => ConstCounter::new(value).encode(series)?,
+                    (_, true) => ConstGauge::new(value as i64).encode(series)?,
+                    (_, false) => ConstGauge::new(value).encode(series)?,
                 }
             }
         }

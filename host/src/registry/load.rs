@@ -185,11 +185,18 @@ impl Collect for PluginSamples {
 
 fn plugin_samples(out: &mut Scraped, plugin: &str, samples: Vec<Sample>) {
     for s in samples {
-        let kind = match s.kind {
-            SampleKind::Counter => Kind::Counter,
-            SampleKind::Gauge => Kind::Gauge,
+        let name = format!("{plugin}_{}", s.name);
+        let kind = match (s.kind, &s.buckets) {
+            (SampleKind::Counter, _) => Kind::Counter,
+            (SampleKind::Gauge, _) => Kind::Gauge,
+            (SampleKind::Histogram, Some(b)) => {
+                out.histogram(name, s.help, &s.labels, b.bounds, &b.counts, b.sum);
+                continue;
+            }
+            // A histogram without buckets: nothing to show.
+            (SampleKind::Histogram, None) => continue,
         };
-        out.series(format!("{plugin}_{}", s.name), s.help, kind, s.labels, s.value as f64);
+        out.series(name, s.help, kind, &s.labels, s.value as f64);
     }
 }
 
@@ -215,7 +222,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plugin_samples_are_prefixed_grouped_and_encoded_as_counters_and_gauges() {
+    fn plugin_samples_are_prefixed_grouped_and_encoded_as_counters_gauges_and_histograms() {
         let mut s = Scraped::default();
         plugin_samples(
             &mut s,
@@ -224,6 +231,15 @@ mod tests {
                 Sample::counter("actions", "Actions", 3).labels(&[("action", "view"), ("outcome", "ok")]),
                 Sample::counter("actions", "Actions", 1).labels(&[("action", "view"), ("outcome", "failed")]),
                 Sample::gauge("open_dialogues", "Dialogues now", 2),
+                Sample::histogram("took_seconds", "Took", &{
+                    static BOUNDS: [f64; 2] = [0.5, 1.0];
+                    let h = vox_plugin::metrics::Histogram::new(&BOUNDS);
+                    h.observe(0.25);
+                    h.observe(0.75);
+                    h.observe(3.0);
+                    h
+                })
+                .labels(&[("version", "v2")]),
             ],
         );
         let mut r = prometheus_client::registry::Registry::default();
@@ -238,6 +254,16 @@ mod tests {
             "{out}"
         );
         assert_eq!(out.matches("# HELP my_reports_actions_total").count(), 1, "{out}");
+        assert!(out.contains("# TYPE my_reports_took_seconds histogram\n"), "{out}");
+        for line in [
+            "my_reports_took_seconds_sum{version=\"v2\"} 4.0",
+            "my_reports_took_seconds_count{version=\"v2\"} 3",
+            "my_reports_took_seconds_bucket{version=\"v2\",le=\"0.5\"} 1",
+            "my_reports_took_seconds_bucket{version=\"v2\",le=\"1\"} 2",
+            "my_reports_took_seconds_bucket{version=\"v2\",le=\"+Inf\"} 3",
+        ] {
+            assert!(out.contains(line), "{line} in {out}");
+        }
     }
 
     const THREE: Manifest = Manifest {

@@ -39,6 +39,16 @@ pub trait Plugin: std::any::Any + Send + Sync + 'static {
         Ok(())
     }
 
+    /// Told when the user ended this plugin's dialogue with `/cancel`: the host
+    /// has dropped the state and tells the user itself, so reply only if there
+    /// is more to say. The place to count the cancellation or to remember it
+    /// (a later press of the dialogue's button can then say "already
+    /// cancelled"). `ctx` carries the `/cancel` command.
+    async fn on_cancelled(&self, ctx: &mut Ctx, cancelled: StepState) -> Result<(), HandlerError> {
+        let _ = (ctx, cancelled);
+        Ok(())
+    }
+
     /// The plugin's own counters and gauges, read on every scrape of the host's
     /// `/metrics` (so keep them in atomics: this is called off the update path,
     /// but often). The host prefixes each name with the plugin id.

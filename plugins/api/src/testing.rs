@@ -27,6 +27,8 @@ pub enum Recorded {
     Deleted { chat: i64, ids: Vec<i32> },
     /// A callback answer.
     Answered { query_id: String, text: Option<String>, alert: bool },
+    /// A failure the plugin reported ([`crate::Ctx::report_failure`]).
+    FailureReported { plugin: &'static str, version: Option<&'static str>, what: &'static str },
 }
 
 #[derive(Default)]
@@ -322,6 +324,10 @@ impl HostApi for RecordingHost {
     async fn clear_value(&self, plugin: &'static str, key: StateKey, name: &str) -> Result<(), HostError> {
         self.inner().values.remove(&(plugin, key, name.to_owned()));
         Ok(())
+    }
+
+    fn report_failure(&self, plugin: &'static str, version: Option<&'static str>, what: &'static str) {
+        self.record(Recorded::FailureReported { plugin, version, what });
     }
 
     fn menu_entries(&self) -> Vec<MenuEntry> {

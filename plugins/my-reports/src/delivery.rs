@@ -11,8 +11,8 @@ pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
 /// What happened to a report file we tried to send.
 #[derive(Debug)]
 pub enum Delivery {
-    /// Sent.
-    Sent,
+    /// Sent; its size in bytes.
+    Sent(u64),
     /// Not on disk.
     Missing,
     /// Larger than Telegram takes.
@@ -40,7 +40,7 @@ pub async fn send_file(
     }
     let document = Document::path(file_name, path);
     match ctx.send_document(MessageKind::Info, document, Some(caption), keyboard).await {
-        Ok(_) => Delivery::Sent,
+        Ok(_) => Delivery::Sent(len),
         Err(HostError::File(e)) if e.kind() == std::io::ErrorKind::NotFound => Delivery::Missing,
         Err(e) => Delivery::Failed(e),
     }

@@ -132,8 +132,8 @@ async fn with_reports_the_list_file_and_menu_are_sent() {
     assert_eq!(docs[0].0, "Мои_отчеты.txt");
     assert!(docs[0].1.as_deref().is_some_and(|c| c.contains('3')));
     assert!(f.button("Посмотреть").starts_with("report_view:"));
-    assert_eq!(f.plugin.metrics.lists_sent.get(), 1);
-    assert_eq!(f.plugin.metrics.list_reports_total.get(), 3);
+    assert_eq!(f.plugin.metrics.v2.lists_sent.get(), 1);
+    assert_eq!(f.plugin.metrics.v2.list_reports_total.get(), 3);
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn numbers_are_validated_with_reasons_and_retries() {
     assert!(f.last_text().contains("Осталось попыток: 1"), "{}", f.last_text());
     f.type_text("2").await;
     assert!(f.last_text().contains("Прислать отчет №2 «Отчет 2»?"), "{}", f.last_text());
-    assert_eq!(f.plugin.metrics.invalid_inputs.get(), 2);
+    assert_eq!(f.plugin.metrics.v2.invalid_inputs.get(), 2);
 }
 
 #[tokio::test]
@@ -178,9 +178,9 @@ async fn view_rename_and_delete_do_what_they_say() {
     assert_eq!(f.plugin.storage().list_blocking(USER).expect("list").len(), 2);
     assert_eq!(
         (
-            f.plugin.metrics.views.ok.get(),
-            f.plugin.metrics.renames.ok.get(),
-            f.plugin.metrics.deletes.ok.get()
+            f.plugin.metrics.v2.views.ok.get(),
+            f.plugin.metrics.v2.renames.ok.get(),
+            f.plugin.metrics.v2.deletes.ok.get()
         ),
         (1, 1, 1)
     );
@@ -197,7 +197,7 @@ async fn a_report_deleted_after_the_list_is_not_acted_on() {
     f.plugin.storage().delete_blocking(USER, 2, &path).expect("deleted elsewhere");
     f.press("v2", &f.button("Да, удалить")).await;
     assert!(f.last_text().contains("Отчет №2 уже удален или изменен"), "{}", f.last_text());
-    assert_eq!(f.plugin.metrics.deletes.ok.get(), 0);
+    assert_eq!(f.plugin.metrics.v2.deletes.ok.get(), 0);
 }
 
 #[tokio::test]
@@ -212,7 +212,7 @@ async fn the_snapshot_times_out_after_its_ttl() {
     f.type_text("1").await;
     assert!(f.last_text().contains("Список устарел"), "{}", f.last_text());
     assert!(f.host.step(USER).is_none());
-    assert_eq!(f.plugin.metrics.timeouts.get(), 1);
+    assert_eq!(f.plugin.metrics.v2.timeouts.get(), 1);
 }
 
 #[tokio::test]
@@ -226,7 +226,7 @@ async fn a_second_operation_waits_then_is_told_to_retry() {
     f.press("v2", &f.button("Да, удалить")).await;
     assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::view::texts::BUSY));
     assert!(f.plugin.storage().get_blocking(USER, 1).expect("get").is_some(), "nothing deleted while busy");
-    assert_eq!((f.plugin.metrics.lock_waits.get(), f.plugin.metrics.lock_busy.get()), (1, 1));
+    assert_eq!((f.plugin.metrics.v2.lock_waits.get(), f.plugin.metrics.v2.lock_busy.get()), (1, 1));
     drop(held);
     f.press("v2", &f.button("Да, удалить")).await;
     assert!(f.plugin.storage().get_blocking(USER, 1).expect("get").is_none());
@@ -239,7 +239,7 @@ async fn lists_and_files_over_the_limits_are_refused() {
     f.open().await;
     assert!(f.last_text().contains("слишком большим"), "{}", f.last_text());
     assert!(f.documents().is_empty());
-    assert_eq!(f.plugin.metrics.size_refusals.get(), 1);
+    assert_eq!(f.plugin.metrics.v2.list_size_refusals.get(), 1);
 
     let g = fixture("bigfile", 1, Config::default());
     let report = g.plugin.storage().get_blocking(USER, 1).expect("get").expect("exists");
@@ -251,6 +251,7 @@ async fn lists_and_files_over_the_limits_are_refused() {
     g.press("v2", &g.button("Да, прислать")).await;
     assert!(g.last_text().contains("больше лимита Telegram в 50 МБ"), "{}", g.last_text());
     assert_eq!(g.documents().len(), 1, "only the list was sent");
+    assert_eq!(g.plugin.metrics.v2.file_size_refusals.get(), 1);
 }
 
 #[tokio::test]
@@ -265,7 +266,7 @@ async fn a_missing_file_is_reported_in_both_versions() {
     assert!(f.last_text().contains("не найден на сервере"), "{}", f.last_text());
     f.press("v1", &format!("{}{}", crate::SEND_REPORT, report.file_path)).await;
     assert!(f.last_text().contains("не найден на сервере"), "{}", f.last_text());
-    assert_eq!(f.plugin.metrics.missing_files.get(), 2);
+    assert_eq!((f.plugin.metrics.v1.missing_files.get(), f.plugin.metrics.v2.missing_files.get()), (1, 1));
 }
 
 #[tokio::test]
@@ -273,7 +274,7 @@ async fn v1_refuses_forged_paths_and_counts_them() {
     let f = fixture("forged", 1, Config::default());
     f.press("v1", "send_report||../index.json").await;
     f.press("v1", "send_report||user_43/voxpersona_x.txt").await;
-    assert_eq!(f.plugin.metrics.security_refusals.get(), 2);
+    assert_eq!(f.plugin.metrics.v1.security_refusals.get(), 2);
     assert!(f.documents().is_empty());
     assert!(f.answers().iter().all(|a| a.as_deref() == Some(crate::view::texts::REPORT_UNAVAILABLE)));
 }
@@ -321,7 +322,110 @@ async fn a_list_over_ten_megabytes_is_refused_with_the_default_limit() {
     assert!(f.last_text().contains("слишком большим"), "{}", f.last_text());
     assert!(f.last_text().contains("МБ"), "the size is told: {}", f.last_text());
     assert!(f.documents().is_empty(), "no list sent");
-    assert_eq!(f.plugin.metrics.size_refusals.get(), 1);
+    assert_eq!(f.plugin.metrics.v2.list_size_refusals.get(), 1);
+}
+
+#[tokio::test]
+async fn a_number_picked_in_time_is_confirmed_after_the_list_ttl() {
+    let f = fixture("confirm-rule", 3, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.host.clock().advance(Duration::from_secs(290));
+    f.type_text("2").await;
+    assert!(f.last_text().contains("Удалить отчет №2"), "{}", f.last_text());
+    // The list is 5 min 10 s old at «Да»: the confirmation's own time-to-live counts now.
+    f.host.clock().advance(Duration::from_secs(20));
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert!(f.last_text().contains("Отчет №2 «Отчет 2» удален"), "{}", f.last_text());
+    assert!(f.plugin.storage().get_blocking(USER, 2).expect("get").is_none());
+    let took = f.plugin.metrics.v2.list_to_action("delete").expect("delete histogram").snapshot();
+    assert_eq!(took.count, 1);
+    assert!((310.0..311.0).contains(&took.sum), "list sent → delete confirmed: {} s", took.sum);
+    assert_eq!(f.plugin.metrics.v2.snapshot_timeout_violations.get(), 0);
+
+    // A rename's new title is typed after the list's time-to-live, too.
+    f.open().await;
+    f.press("v2", &f.button("Переименовать")).await;
+    f.type_text("1").await;
+    f.host.clock().advance(Duration::from_secs(400));
+    f.type_text("Позже").await;
+    assert!(f.last_text().contains("→ «Позже»"), "{}", f.last_text());
+    f.press("v2", &f.button("Да, переименовать")).await;
+    assert_eq!(f.plugin.storage().get_blocking(USER, 1).expect("get").map(|r| r.title), Some("Позже".into()));
+}
+
+#[tokio::test]
+async fn a_confirmation_on_a_number_picked_too_late_trips_the_yellow_trigger() {
+    let f = fixture("violation", 2, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Посмотреть")).await;
+    f.type_text("1").await;
+    // As if the pick had not checked the list's age: the list was 10 minutes old then.
+    let step = f.host.step(USER).expect("confirmation step");
+    let mut data = step.data.clone();
+    let picked = data["picked_at_ms"].as_u64().expect("picked_at_ms");
+    data["list_at_ms"] = serde_json::json!(picked - 600_000);
+    let key = vox_plugin::StateKey { chat: USER, user: USER };
+    vox_plugin::host::HostApi::set_step(&f.host, key, "my_reports", Some("v2"), step.name, data)
+        .await
+        .expect("set");
+    f.press("v2", &f.button("Да, прислать")).await;
+    assert_eq!(f.plugin.metrics.v2.snapshot_timeout_violations.get(), 1);
+    assert_eq!(f.plugin.metrics.v2.views.ok.get(), 1, "a yellow trigger alerts, it does not refuse");
+}
+
+#[tokio::test]
+async fn cancellations_are_counted_by_step_and_how() {
+    use crate::telemetry::metrics::CancelledBy;
+    let f = fixture("cancel", 2, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.type_text("1").await;
+    f.press("v2", &f.button("Отмена")).await;
+    assert_eq!(f.plugin.metrics.v2.cancellations(steps::DELETE_CONFIRM, CancelledBy::Button), 1);
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::view::texts::ALREADY_DONE));
+
+    // `/cancel` (the host drops the state, then tells the plugin): the button then says so too.
+    f.open().await;
+    f.press("v2", &f.button("Удалить")).await;
+    f.type_text("2").await;
+    let step = f.host.step(USER).expect("confirmation");
+    let mut ctx = f.host.ctx("my_reports", Some("v2"), USER, Input::command("cancel", ""));
+    f.plugin.on_cancelled(&mut ctx, step).await.expect("told");
+    assert_eq!(f.plugin.metrics.v2.cancellations(steps::DELETE_CONFIRM, CancelledBy::Command), 1);
+    vox_plugin::host::HostApi::clear_step(&f.host, vox_plugin::StateKey { chat: USER, user: USER })
+        .await
+        .expect("clear");
+    f.press("v2", &f.button("Да, удалить")).await;
+    assert_eq!(f.answers().last().cloned().flatten().as_deref(), Some(crate::view::texts::ALREADY_DONE));
+    assert!(f.plugin.storage().get_blocking(USER, 2).expect("get").is_some(), "nothing deleted");
+
+    let mut ctx = f.host.ctx("my_reports", Some("v2"), USER, Input::text("1"));
+    let expired = vox_plugin::StepState {
+        name: steps::VIEW_ASK_NUMBER,
+        version: Some("v2"),
+        data: serde_json::json!({}),
+    };
+    f.plugin.on_expired(&mut ctx, expired).await.expect("told");
+    assert_eq!(f.plugin.metrics.v2.cancellations(steps::VIEW_ASK_NUMBER, CancelledBy::Timeout), 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_index_at_open_is_a_counted_candidate_failure() {
+    let f = fixture("open-failure", 1, Config::default());
+    std::fs::write(f.dir.join("index.json"), "{ not an array").expect("corrupt");
+    f.open().await;
+    assert!(f.last_text().contains("Не удалось прочитать отчеты"), "{}", f.last_text());
+    assert_eq!(f.plugin.metrics.v2.open_failures.get(), 1);
+    assert!(
+        f.host.log().iter().any(|r| matches!(
+            r,
+            Recorded::FailureReported { plugin: "my_reports", version: Some("v2"), what: "open_storage" }
+        )),
+        "reported to the host: {:?}",
+        f.host.log()
+    );
 }
 
 /// Property tests over what users can send: any callback data, any typed text

@@ -116,6 +116,13 @@ impl Plugin for MyReports {
         }
     }
 
+    async fn on_cancelled(&self, ctx: &mut Ctx, cancelled: StepState) -> Result<(), HandlerError> {
+        match cancelled.version.and_then(Ver::named) {
+            Some(Ver::V2) => v2::on_cancelled(self, ctx, cancelled).await,
+            Some(Ver::V1) | None => Ok(()),
+        }
+    }
+
     fn metrics(&self) -> Vec<vox_plugin::metrics::Sample> {
         use vox_plugin::metrics::Sample;
         let mut samples = self.metrics.samples();

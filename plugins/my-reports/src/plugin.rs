@@ -11,6 +11,7 @@ use crate::Config;
 use crate::snapshot::Snapshots;
 use crate::storage::Storage;
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::overlaps::InFlight;
 
 /// The plugin: its config, the storage both versions share, list snapshots,
 /// counters. Config and storage sit behind locks only a config reload writes,
@@ -20,6 +21,8 @@ pub struct MyReports {
     storage: RwLock<Storage>,
     pub(crate) snapshots: Snapshots,
     pub(crate) metrics: Arc<Metrics>,
+    /// Users with a confirmed action running (the lock trigger's watch).
+    pub(crate) acting: InFlight,
 }
 
 impl MyReports {
@@ -35,6 +38,7 @@ impl MyReports {
             storage: RwLock::new(storage),
             snapshots,
             metrics: Arc::new(Metrics::default()),
+            acting: InFlight::default(),
         })
     }
 

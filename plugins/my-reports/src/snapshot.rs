@@ -53,6 +53,11 @@ impl Snapshot {
         self.entries.iter().find(|e| e.number == number)
     }
 
+    /// When the list was made, milliseconds since the Unix epoch.
+    pub fn taken_at_ms(&self) -> u64 {
+        self.taken_at_ms
+    }
+
     /// The largest number shown (for "1..N" hints).
     pub fn max_number(&self) -> u32 {
         self.entries.iter().map(|e| e.number).max().unwrap_or(0)
@@ -117,15 +122,27 @@ impl Snapshots {
 
     /// The user's list `id`, if it is still their current one and fresh.
     pub async fn get(&self, ctx: &Ctx, id: u64) -> Result<Result<Snapshot, Stale>, HostError> {
-        let Some(current) = ctx.user_value::<Snapshot>(LIST).await? else { return Ok(Err(Stale::Replaced)) };
-        if current.id != id {
-            return Ok(Err(Stale::Replaced));
-        }
-        let age = unix_ms(ctx.wall_time()).saturating_sub(current.taken_at_ms);
-        if age >= millis(self.ttl()) {
+        let Some(current) = self.current(ctx, id).await? else { return Ok(Err(Stale::Replaced)) };
+        if self.age_ms(ctx, &current) >= millis(self.ttl()) {
             return Ok(Err(Stale::Expired));
         }
         Ok(Ok(current))
+    }
+
+    /// The user's list `id` whatever its age, if it is still their current
+    /// one (a step after the number was picked in time needs no fresh list).
+    pub async fn current(&self, ctx: &Ctx, id: u64) -> Result<Option<Snapshot>, HostError> {
+        Ok(ctx.user_value::<Snapshot>(LIST).await?.filter(|s| s.id == id))
+    }
+
+    /// How old `snapshot` is now, milliseconds.
+    pub fn age_ms(&self, ctx: &Ctx, snapshot: &Snapshot) -> u64 {
+        unix_ms(ctx.wall_time()).saturating_sub(snapshot.taken_at_ms)
+    }
+
+    /// Wall-clock now on the context's clock, milliseconds since the Unix epoch.
+    pub fn now_ms(ctx: &Ctx) -> u64 {
+        unix_ms(ctx.wall_time())
     }
 
     /// Records the new list message and returns the previous one, to delete.

@@ -35,6 +35,9 @@ async fn list_or_say(p: &MyReports, ctx: &mut Ctx) -> Result<Option<Vec<Report>>
         Ok(reports) => Ok(Some(reports)),
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
+            // Counted against v1 and, when it is a canary's candidate, a rollback trigger.
+            p.metrics.v1.open_failures.inc();
+            ctx.report_failure("open_storage");
             ctx.answer(None).await?;
             ctx.send_text(MessageKind::Status, texts::STORAGE_FAILED, Some(back())).await?;
             Ok(None)
@@ -47,8 +50,8 @@ fn back() -> Keyboard {
 }
 
 async fn show_recent(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
-    let op = Op::start("v1_open", ctx.user().id);
-    p.metrics.opens.inc();
+    let op = Op::start("open", ctx.user().id);
+    p.metrics.v1.opens.inc();
     let Some(reports) = list_or_say(p, ctx).await? else {
         op.finish("storage_error");
         return Ok(());
@@ -77,7 +80,7 @@ async fn show_recent(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
 }
 
 async fn show_all(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
-    let op = Op::start("v1_show_all", ctx.user().id);
+    let op = Op::start("show_all", ctx.user().id);
     let Some(reports) = list_or_say(p, ctx).await? else {
         op.finish("storage_error");
         return Ok(());
@@ -111,19 +114,19 @@ async fn show_all(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
 
 async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), HandlerError> {
     let user = ctx.user().id;
-    let op = Op::start("v1_send_report", user);
+    let op = Op::start("view", user);
     let owned = rel.to_owned();
     let path = match p.storage().off(move |s| s.resolve_user_file_blocking(user, &owned)).await {
         Ok(path) => path,
         Err(refusal) => {
             if matches!(refusal, PathRefusal::Missing) {
-                p.metrics.missing_files.inc();
-                p.metrics.views.failed.inc();
+                p.metrics.v1.missing_files.inc();
+                p.metrics.v1.views.failed.inc();
                 ctx.answer(None).await?;
                 ctx.send_text(MessageKind::Status, texts::file_missing(rel), Some(back())).await?;
                 op.finish("file_missing");
             } else {
-                p.metrics.security_refusals.inc();
+                p.metrics.v1.security_refusals.inc();
                 tracing::warn!(security = true, user, path = rel, reason = %refusal, "refused a send_report path");
                 ctx.answer_alert(texts::REPORT_UNAVAILABLE).await?;
                 op.finish("refused");
@@ -138,13 +141,14 @@ async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), Hand
     };
     let caption = format::truncate_units(title.as_deref().unwrap_or(delivery::file_name(rel)), 1024);
     match delivery::send_file(ctx, &path, delivery::file_name(rel), caption, None).await {
-        Delivery::Sent => {
-            p.metrics.views.ok.inc();
+        Delivery::Sent(bytes) => {
+            p.metrics.v1.views.ok.inc();
+            p.metrics.v1.report_file_bytes.observe(bytes as f64);
             op.finish("ok");
         }
         Delivery::Missing => {
-            p.metrics.missing_files.inc();
-            p.metrics.views.failed.inc();
+            p.metrics.v1.missing_files.inc();
+            p.metrics.v1.views.failed.inc();
             ctx.send_text(
                 MessageKind::Status,
                 texts::file_missing(title.as_deref().unwrap_or(rel)),
@@ -154,14 +158,14 @@ async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), Hand
             op.finish("file_missing");
         }
         Delivery::TooLarge(bytes) => {
-            p.metrics.size_refusals.inc();
-            p.metrics.views.failed.inc();
+            p.metrics.v1.file_size_refusals.inc();
+            p.metrics.v1.views.failed.inc();
             tracing::warn!(bytes, path = rel, "report file over Telegram's upload limit");
             ctx.send_text(MessageKind::Status, texts::file_too_large_plain(bytes), Some(back())).await?;
             op.finish("too_large");
         }
         Delivery::Failed(e) => {
-            p.metrics.views.failed.inc();
+            p.metrics.v1.views.failed.inc();
             op.finish("failed");
             return Err(e.into());
         }

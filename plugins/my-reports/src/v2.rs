@@ -15,6 +15,7 @@ use vox_plugin::{Ctx, HandlerError, MessageKind, StepState};
 use crate::MyReports;
 use crate::ids::{SHOW_MY_REPORTS, V2Button};
 use crate::snapshot::{Snapshot, Stale};
+use crate::telemetry::metrics::CancelledBy;
 use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
 use crate::view::texts;
 
@@ -32,6 +33,19 @@ struct StepData {
     /// The new title, for a rename.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     title: Option<String>,
+    /// The chosen report's file, as the list showed it (its identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    /// The chosen report's title when it was picked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shown_title: Option<String>,
+    /// When the list was made and when the number was picked, ms since the
+    /// Unix epoch: the list's time-to-live is checked at the pick, and the
+    /// confirmation checks that it was (the yellow trigger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    list_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    picked_at_ms: Option<u64>,
 }
 
 /// Serves v2.
@@ -60,8 +74,9 @@ pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
 }
 
 /// The host dropped an expired v2 step.
-pub async fn on_expired(p: &MyReports, ctx: &mut Ctx, _expired: StepState) -> Result<(), HandlerError> {
-    p.metrics.timeouts.inc();
+pub async fn on_expired(p: &MyReports, ctx: &mut Ctx, expired: StepState) -> Result<(), HandlerError> {
+    p.metrics.v2.timeouts.inc();
+    p.metrics.v2.cancelled(expired.name, CancelledBy::Timeout);
     ctx.send_text(MessageKind::Menu, texts::STEP_EXPIRED, Some(reopen_keyboard())).await?;
     Ok(())
 }
@@ -72,7 +87,7 @@ async fn fresh_snapshot(p: &MyReports, ctx: &mut Ctx, snap: u64) -> Result<Optio
     match p.snapshots.get(ctx, snap).await? {
         Ok(s) => Ok(Some(s)),
         Err(stale) => {
-            p.metrics.timeouts.inc();
+            p.metrics.v2.timeouts.inc();
             vox_plugin::tracing::info!(user = ctx.user().id, snap, stale = ?stale, "list snapshot no longer valid");
             if ctx.step().is_some() {
                 ctx.clear_step().await?;
@@ -87,9 +102,25 @@ async fn fresh_snapshot(p: &MyReports, ctx: &mut Ctx, snap: u64) -> Result<Optio
     }
 }
 
+/// The host ended a v2 dialogue on `/cancel` (and told the user): a repeat
+/// press of the confirmation's button is then "already cancelled", as after
+/// the "Отмена" button.
+pub async fn on_cancelled(p: &MyReports, ctx: &mut Ctx, cancelled: StepState) -> Result<(), HandlerError> {
+    p.metrics.v2.cancelled(cancelled.name, CancelledBy::Command);
+    let number = serde_json::from_value::<StepData>(cancelled.data).ok().and_then(|d| d.number);
+    if let Some(number) = number.filter(|_| crate::ids::steps::is_confirmation(Some(cancelled.name))) {
+        confirm::mark_finished(ctx, number).await;
+    }
+    crate::telemetry::actions::Op::start("cancel", ctx.user().id).finish("command");
+    Ok(())
+}
+
 async fn cancel(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     let data: Option<StepData> = ctx.step_data().ok().flatten();
     let confirming = crate::ids::steps::is_confirmation(ctx.step_name());
+    if let Some(step) = ctx.step_name() {
+        p.metrics.v2.cancelled(step, CancelledBy::Button);
+    }
     if ctx.step().is_some() {
         ctx.clear_step().await?;
     }
@@ -106,6 +137,6 @@ async fn cancel(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
         None => reopen_keyboard(),
     };
     ctx.send_text(MessageKind::Menu, texts::CANCELLED, Some(kb)).await?;
-    crate::telemetry::actions::Op::start("v2_cancel", ctx.user().id).finish("ok");
+    crate::telemetry::actions::Op::start("cancel", ctx.user().id).finish("button");
     Ok(())
 }

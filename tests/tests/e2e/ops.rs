@@ -37,7 +37,7 @@ async fn healthz_becomes(host: &TestHost, want: u16) -> serde_json::Value {
 async fn metrics_move_as_a_scripted_session_goes() {
     let host = fx::host("v2", fx::reports(ALICE, 3), "").start().await;
     let before = scrape(&host).await;
-    assert_eq!(value(&before, "my_reports_opens_total"), Some(0.0), "{before}");
+    assert_eq!(value(&before, "my_reports_opens_total{version=\"v2\"}"), Some(0.0), "{before}");
     assert_eq!(value(&before, "vox_config_generation"), Some(1.0));
     assert!(value(&before, "process_resident_memory_bytes").is_some_and(|b| b > 1e6), "{before}");
     assert!(value(&before, "process_cpu_seconds_total").is_some(), "{before}");
@@ -69,9 +69,12 @@ async fn metrics_move_as_a_scripted_session_goes() {
     assert_eq!(v("vox_updates_total{kind=\"command\"}"), 1.0);
     assert_eq!(v("vox_updates_total{kind=\"callback\"}"), 3.0);
     assert_eq!(v("vox_updates_total{kind=\"text\"}"), 1.0);
-    assert_eq!(v("my_reports_opens_total"), 1.0);
-    assert_eq!(v("my_reports_actions_total{action=\"view\",outcome=\"ok\"}"), 1.0);
-    assert_eq!(v("my_reports_lists_sent_total"), 1.0);
+    assert_eq!(v("my_reports_opens_total{version=\"v2\"}"), 1.0);
+    assert_eq!(v("my_reports_actions_total{version=\"v2\",action=\"view\",outcome=\"ok\"}"), 1.0);
+    assert_eq!(v("my_reports_lists_sent_total{version=\"v2\"}"), 1.0);
+    assert_eq!(v("my_reports_report_file_bytes_count{version=\"v2\"}"), 1.0);
+    assert_eq!(v("my_reports_list_to_action_seconds_count{version=\"v2\",action=\"view\"}"), 1.0);
+    assert_eq!(v("my_reports_opens_total{version=\"v1\"}"), 0.0, "v1 served nobody");
     assert_eq!(v("vox_rollout_served_users{plugin=\"my_reports\",version=\"v2\"}"), 1.0);
     assert_eq!(
         v(

@@ -30,6 +30,45 @@ async fn a_user_on_the_allow_list_gets_v2_while_others_get_v1() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_shows_v1_and_v2_apart_on_metrics() {
+    let rollout =
+        "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 0\nallow = [9001]\n";
+    let host = fx::host("v1", rows(), rollout).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    let mut bob = host.user(BOB, "Боб");
+    // Alice (the candidate, v2) views a report whose file is gone: a failed view.
+    std::fs::remove_file(fx::reports_dir(host.dir()).join(fx::file_path(ALICE, 1))).expect("remove");
+    fx::open_list(&mut alice).await;
+    alice.press("Посмотреть");
+    alice.expect_text("Какой отчет прислать?").await;
+    alice.send_text("1");
+    alice.expect_text("Прислать отчет №1").await;
+    alice.press("Да, прислать");
+    alice.expect_text("не найден на сервере").await;
+    // Bob (stable, v1) gets his report.
+    bob.send_text("/reports");
+    bob.expect_text("последние отчеты").await;
+    bob.press("Отчет номер 2");
+    bob.expect_document().await;
+
+    let metrics = host.scrape().await;
+    let v = |series: &str| {
+        vox_testkit::metric(&metrics, series).unwrap_or_else(|| panic!("no `{series}` in\n{metrics}"))
+    };
+    assert_eq!(v("my_reports_opens_total{version=\"v1\"}"), 1.0);
+    assert_eq!(v("my_reports_opens_total{version=\"v2\"}"), 1.0);
+    assert_eq!(v("my_reports_actions_total{version=\"v2\",action=\"view\",outcome=\"failed\"}"), 1.0);
+    assert_eq!(v("my_reports_actions_total{version=\"v2\",action=\"view\",outcome=\"ok\"}"), 0.0);
+    assert_eq!(v("my_reports_actions_total{version=\"v1\",action=\"view\",outcome=\"ok\"}"), 1.0);
+    assert_eq!(v("my_reports_actions_total{version=\"v1\",action=\"view\",outcome=\"failed\"}"), 0.0);
+    assert_eq!(v("my_reports_missing_files_total{version=\"v2\"}"), 1.0);
+    assert_eq!(v("my_reports_report_file_bytes_count{version=\"v1\"}"), 1.0);
+    assert_eq!(v("vox_rollout_served_users{plugin=\"my_reports\",version=\"v1\"}"), 1.0);
+    assert_eq!(v("vox_rollout_served_users{plugin=\"my_reports\",version=\"v2\"}"), 1.0);
+    host.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kill_switch_gives_everyone_stable_and_v2_buttons_say_the_menu_changed() {
     let rollout = "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 100\nallow = [9001]\nkill = true\n";
     let host = fx::host("v2", rows(), rollout).start().await;

@@ -6,7 +6,7 @@ use vox_plugin::{Ctx, HandlerError, MessageKind, tracing};
 use super::{StepData, fresh_snapshot, list};
 use crate::ids::{Action, Start, steps};
 use crate::input::{self, NumberError, TitleError};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, Snapshots};
 use crate::telemetry::actions::Op;
 use crate::view::keyboards::{cancel_keyboard, confirm_keyboard, reopen_keyboard};
 use crate::view::texts;
@@ -15,7 +15,7 @@ use crate::{MyReports, filter};
 /// A v2 action button: starts its step.
 pub(super) async fn start(p: &MyReports, ctx: &mut Ctx, start: Start, snap: u64) -> Result<(), HandlerError> {
     let Some(snapshot) = fresh_snapshot(p, ctx, snap).await? else {
-        Op::start("v2_start", ctx.user().id).finish("outdated");
+        Op::start("start", ctx.user().id).finish("outdated");
         return Ok(());
     };
     ctx.answer(None).await?;
@@ -44,15 +44,24 @@ pub(super) async fn answer(p: &MyReports, ctx: &mut Ctx, step: &'static str) -> 
         return Ok(());
     };
     let data: StepData = ctx.step_data()?.unwrap_or_default();
+    // The list's time-to-live is checked when the number is typed; the steps
+    // after it run on their own time-to-live (the plan's confirmation rule).
+    if step == steps::RENAME_ASK_NEW_NAME {
+        return new_title(p, ctx, data, &text).await;
+    }
+    if steps::is_confirmation(Some(step)) {
+        // A confirmation waits for a button, not for text.
+        ctx.send_text(MessageKind::Status, "Нажмите «✅ Да» или «❌ Отмена» под вопросом.", None).await?;
+        return Ok(());
+    }
     let Some(snapshot) = fresh_snapshot(p, ctx, data.snap).await? else {
-        Op::start("v2_answer", ctx.user().id).finish("outdated");
+        Op::start("answer", ctx.user().id).finish("outdated");
         return Ok(());
     };
     match step {
         steps::VIEW_ASK_NUMBER => number(p, ctx, data, &snapshot, &text, Action::View).await,
         steps::RENAME_ASK_NUMBER => number(p, ctx, data, &snapshot, &text, Action::Rename).await,
         steps::DELETE_ASK_NUMBER => number(p, ctx, data, &snapshot, &text, Action::Delete).await,
-        steps::RENAME_ASK_NEW_NAME => new_title(p, ctx, data, &snapshot, &text).await,
         steps::FILTER_ASK => match filter::parse(&text) {
             Ok(f) => {
                 ctx.clear_step().await?;
@@ -67,11 +76,7 @@ pub(super) async fn answer(p: &MyReports, ctx: &mut Ctx, step: &'static str) -> 
                 wrong(p, ctx, data, step, texts::bad_filter(&detail)).await
             }
         },
-        // A confirmation waits for a button, not for text.
-        _ => {
-            ctx.send_text(MessageKind::Status, "Нажмите «✅ Да» или «❌ Отмена» под вопросом.", None).await?;
-            Ok(())
-        }
+        other => Err(HandlerError::msg(format!("v2 step {other} takes no typed answer"))),
     }
 }
 
@@ -93,7 +98,7 @@ async fn number(
     let Some(entry) = snapshot.entry(number) else {
         return wrong(p, ctx, data, step, texts::not_in_list(number, max)).await;
     };
-    let mut op = Op::start("v2_choose", ctx.user().id);
+    let mut op = Op::start("choose", ctx.user().id);
     op.number(number);
     // The list is a snapshot: make sure the report is still the one it showed.
     let user = ctx.user().id;
@@ -113,7 +118,16 @@ async fn number(
             return Ok(());
         }
     };
-    let next = StepData { snap: data.snap, tries: 0, number: Some(number), title: None };
+    let next = StepData {
+        snap: data.snap,
+        tries: 0,
+        number: Some(number),
+        title: None,
+        path: Some(current.file_path.clone()),
+        shown_title: Some(current.title.clone()),
+        list_at_ms: Some(snapshot.taken_at_ms()),
+        picked_at_ms: Some(Snapshots::now_ms(ctx)),
+    };
     match action {
         Action::View => {
             ctx.set_step(steps::VIEW_CONFIRM, &next).await?;
@@ -137,13 +151,7 @@ async fn number(
     Ok(())
 }
 
-async fn new_title(
-    p: &MyReports,
-    ctx: &mut Ctx,
-    data: StepData,
-    snapshot: &Snapshot,
-    text: &str,
-) -> Result<(), HandlerError> {
+async fn new_title(p: &MyReports, ctx: &mut Ctx, data: StepData, text: &str) -> Result<(), HandlerError> {
     let step = steps::RENAME_ASK_NEW_NAME;
     let title = match input::parse_title(text) {
         Ok(t) => t,
@@ -156,7 +164,14 @@ async fn new_title(
     let Some(number) = data.number else {
         return Err(HandlerError::msg("rename step without a report number"));
     };
-    let old = snapshot.entry(number).map(|e| e.title.clone()).unwrap_or_default();
+    let old = match &data.shown_title {
+        Some(t) => t.clone(),
+        // A dialogue from before the title was kept in it: the list has it.
+        None => match p.snapshots.current(ctx, data.snap).await? {
+            Some(s) => s.entry(number).map(|e| e.title.clone()).unwrap_or_default(),
+            None => String::new(),
+        },
+    };
     let next = StepData { title: Some(title.clone()), tries: 0, ..data };
     ctx.set_step(steps::RENAME_CONFIRM, &next).await?;
     let kb = confirm_keyboard(number, "✅ Да, переименовать");
@@ -172,7 +187,7 @@ async fn wrong(
     step: &'static str,
     why: String,
 ) -> Result<(), HandlerError> {
-    p.metrics.invalid_inputs.inc();
+    p.metrics.v2.invalid_inputs.inc();
     data.tries += 1;
     let max = p.config().max_wrong_inputs;
     if data.tries >= max {
@@ -183,12 +198,12 @@ async fn wrong(
             Some(reopen_keyboard()),
         )
         .await?;
-        Op::start("v2_answer", ctx.user().id).finish("too_many_tries");
+        Op::start("answer", ctx.user().id).finish("too_many_tries");
         return Ok(());
     }
     ctx.set_step(step, &data).await?;
     let text = format!("{why}\n{}", texts::tries_left(max - data.tries));
     ctx.send_text(MessageKind::InputRequest, text, Some(cancel_keyboard())).await?;
-    Op::start("v2_answer", ctx.user().id).finish("invalid_input");
+    Op::start("answer", ctx.user().id).finish("invalid_input");
     Ok(())
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 use vox_plugin::host::Lock;
 use vox_plugin::{Ctx, HandlerError, MessageKind, tracing};
 
-use super::{StepData, fresh_snapshot};
+use super::StepData;
 use crate::config::ReportsLock;
 use crate::delivery::{self, Delivery};
 use crate::ids::steps;
+use crate::snapshot::Snapshots;
 use crate::storage::{Deleted, Renamed, Report};
 use crate::telemetry::actions::Op;
 use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
@@ -20,9 +21,14 @@ use crate::{MyReports, Storage};
 /// "✅ Да" for report `number`.
 pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(), HandlerError> {
     let user = ctx.user().id;
-    let mut op = Op::start("v2_confirm", user);
-    op.number(number);
     let step = ctx.step_name();
+    let action = match step {
+        Some(steps::VIEW_CONFIRM) => "view",
+        Some(steps::RENAME_CONFIRM) => "rename",
+        _ => "delete",
+    };
+    let mut op = Op::start(action, user);
+    op.number(number);
     let data: Option<StepData> = ctx.step_data().ok().flatten();
     let confirming = steps::is_confirmation(step);
     let Some(data) = data.filter(|d| confirming && d.number == Some(number)) else {
@@ -39,26 +45,32 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
         }
         return Ok(());
     };
-    let Some(snapshot) = fresh_snapshot(p, ctx, data.snap).await? else {
+    // The list's age was checked when the number was typed; this step has its
+    // own time-to-live. What is checked now is that the report is still there.
+    let Some(expected) = picked_path(p, ctx, &data, number).await? else {
         op.finish("outdated");
         return Ok(());
     };
-    let Some(_lock) = lock(p, ctx).await else {
+    let Some(user_lock) = lock(p, ctx).await else {
         ctx.answer_alert(texts::BUSY).await?;
         op.finish("busy");
         return Ok(());
     };
     // Taken before the dialogue ends, so a busy lock leaves the question to press again.
     let writes = step != Some(steps::VIEW_CONFIRM);
-    let Some((storage, _writers)) = (if writes { writer(p, ctx).await } else { Some((p.storage(), None)) })
+    let held = std::time::Instant::now();
+    let Some((storage, writers)) = (if writes { writer(p, ctx).await } else { Some((p.storage(), None)) })
     else {
         ctx.answer_alert(texts::BUSY).await?;
         op.finish("busy");
         return Ok(());
     };
-    let Some(expected) = snapshot.entry(number).map(|e| e.file_path.clone()) else {
-        return Err(HandlerError::msg("confirmed number missing from its snapshot"));
-    };
+    let (_acting, overlapped) = p.acting.enter(user);
+    if overlapped {
+        p.metrics.v2.lock_overlaps.inc();
+        tracing::error!(action, number, "two actions of one user ran at once: the user's lock did not hold");
+    }
+    check_pick(p, ctx, &data, action, number);
     // The dialogue ends here whatever happens next: a repeat press finds nothing to confirm.
     ctx.clear_step().await?;
     ctx.answer(None).await?;
@@ -72,7 +84,57 @@ pub(super) async fn apply(p: &MyReports, ctx: &mut Ctx, number: u32) -> Result<(
         _ => delete(p, ctx, storage, number, &expected).await?,
     };
     op.finish(outcome);
+    drop((writers, user_lock));
+    tracing::debug!(held_ms = held.elapsed().as_millis() as u64, "user's lock released");
     Ok(())
+}
+
+/// The file of the report picked in this dialogue: kept in the step since the
+/// pick (a dialogue from before that reads it off its list, whatever the
+/// list's age); `None` after telling the user the question is outdated.
+async fn picked_path(
+    p: &MyReports,
+    ctx: &mut Ctx,
+    data: &StepData,
+    number: u32,
+) -> Result<Option<String>, HandlerError> {
+    if let Some(path) = &data.path {
+        return Ok(Some(path.clone()));
+    }
+    let listed = p.snapshots.current(ctx, data.snap).await?;
+    match listed.and_then(|s| s.entry(number).map(|e| e.file_path.clone())) {
+        Some(path) => Ok(Some(path)),
+        None => {
+            ctx.clear_step().await?;
+            ctx.answer(None).await?;
+            ctx.send_text(MessageKind::Menu, texts::QUESTION_OUTDATED, Some(reopen_keyboard())).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Times the action from its list and checks the pick's post-condition: the
+/// number was picked while its list was fresh. One picked later means the
+/// timeout was not enforced — the plan's yellow trigger.
+fn check_pick(p: &MyReports, ctx: &Ctx, data: &StepData, action: &str, number: u32) {
+    let Some(list_at) = data.list_at_ms else { return };
+    let now = Snapshots::now_ms(ctx);
+    if let Some(h) = p.metrics.v2.list_to_action(action) {
+        h.observe(now.saturating_sub(list_at) as f64 / 1000.0);
+    }
+    let ttl_ms = p.snapshots.ttl().as_millis() as u64;
+    if let Some(picked) = data.picked_at_ms
+        && picked.saturating_sub(list_at) > ttl_ms
+    {
+        p.metrics.v2.snapshot_timeout_violations.inc();
+        tracing::warn!(
+            action,
+            number,
+            list_age_at_pick_secs = picked.saturating_sub(list_at) / 1000,
+            ttl_secs = ttl_ms / 1000,
+            "a number was picked from a list older than its time-to-live: the timeout was not enforced"
+        );
+    }
 }
 
 /// The user's confirmation that ended last (acted on or cancelled): a repeat
@@ -99,12 +161,19 @@ async fn finished(ctx: &Ctx) -> Option<u32> {
 /// Takes the user's lock, counting a wait; `None` when the other operation outlasts it.
 async fn lock(p: &MyReports, ctx: &Ctx) -> Option<Lock> {
     if let Some(l) = ctx.lock_user(Duration::ZERO).await {
+        tracing::debug!(waited_ms = 0u64, fence = l.fence(), "user's lock acquired");
         return Some(l);
     }
-    p.metrics.lock_waits.inc();
+    p.metrics.v2.lock_waits.inc();
+    let started = std::time::Instant::now();
     let l = ctx.lock_user(p.lock_wait()).await;
-    if l.is_none() {
-        p.metrics.lock_busy.inc();
+    let waited_ms = started.elapsed().as_millis() as u64;
+    match &l {
+        Some(l) => tracing::debug!(waited_ms, fence = l.fence(), "user's lock acquired"),
+        None => {
+            p.metrics.v2.lock_busy.inc();
+            tracing::warn!(waited_ms, "user's lock stayed busy");
+        }
     }
     l
 }
@@ -121,7 +190,7 @@ async fn writer(p: &MyReports, ctx: &Ctx) -> Option<(Storage, Option<Lock>)> {
     let lock = ctx.lock_shared(REPORTS_LOCK, p.lock_wait()).await;
     let waited_ms = started.elapsed().as_millis() as u64;
     let Some(lock) = lock else {
-        p.metrics.lock_busy.inc();
+        p.metrics.v2.lock_busy.inc();
         tracing::warn!(waited_ms, "the reports writers' shared lock stayed busy");
         return None;
     };
@@ -162,7 +231,7 @@ async fn view(
     snap: u64,
 ) -> Result<&'static str, HandlerError> {
     let Some(report) = current(p, ctx, number, expected).await? else {
-        p.metrics.views.failed.inc();
+        p.metrics.v2.views.failed.inc();
         return Ok("report_gone");
     };
     let r = report.clone();
@@ -170,8 +239,8 @@ async fn view(
         Ok(path) => path,
         Err(refusal) => {
             tracing::warn!(reason = %refusal, file_path = %report.file_path, "report file unavailable");
-            p.metrics.missing_files.inc();
-            p.metrics.views.failed.inc();
+            p.metrics.v2.missing_files.inc();
+            p.metrics.v2.views.failed.inc();
             ctx.send_text(MessageKind::Menu, texts::file_missing(&report.title), Some(reopen_keyboard()))
                 .await?;
             return Ok("file_missing");
@@ -179,28 +248,29 @@ async fn view(
     };
     let caption = texts::report_caption(number, &report.title);
     match delivery::send_file(ctx, &path, delivery::file_name(&report.file_path), caption, None).await {
-        Delivery::Sent => {
-            p.metrics.views.ok.inc();
+        Delivery::Sent(bytes) => {
+            p.metrics.v2.views.ok.inc();
+            p.metrics.v2.report_file_bytes.observe(bytes as f64);
             ctx.send_text(MessageKind::Menu, texts::viewed(number), Some(actions_keyboard(snap))).await?;
             Ok("ok")
         }
         Delivery::Missing => {
-            p.metrics.missing_files.inc();
-            p.metrics.views.failed.inc();
+            p.metrics.v2.missing_files.inc();
+            p.metrics.v2.views.failed.inc();
             ctx.send_text(MessageKind::Menu, texts::file_missing(&report.title), Some(reopen_keyboard()))
                 .await?;
             Ok("file_missing")
         }
         Delivery::TooLarge(bytes) => {
-            p.metrics.size_refusals.inc();
-            p.metrics.views.failed.inc();
+            p.metrics.v2.file_size_refusals.inc();
+            p.metrics.v2.views.failed.inc();
             tracing::warn!(bytes, number, "report file over Telegram's upload limit");
             ctx.send_text(MessageKind::Menu, texts::file_too_large(number, bytes), Some(reopen_keyboard()))
                 .await?;
             Ok("too_large")
         }
         Delivery::Failed(e) => {
-            p.metrics.views.failed.inc();
+            p.metrics.v2.views.failed.inc();
             Err(e.into())
         }
     }
@@ -217,18 +287,18 @@ async fn rename(
     let (user, expected, title) = (ctx.user().id, expected.to_owned(), title.to_owned());
     match storage.off(move |s| s.rename_blocking(user, number, &expected, &title)).await {
         Ok(Renamed::Renamed { new, .. }) => {
-            p.metrics.renames.ok.inc();
+            p.metrics.v2.renames.ok.inc();
             ctx.send_text(MessageKind::Menu, texts::renamed(number, &new.title), Some(reopen_keyboard()))
                 .await?;
             Ok("ok")
         }
         Ok(Renamed::NotFound) => {
-            p.metrics.renames.failed.inc();
+            p.metrics.v2.renames.failed.inc();
             ctx.send_text(MessageKind::Menu, texts::report_gone(number), Some(reopen_keyboard())).await?;
             Ok("report_gone")
         }
         Err(e) => {
-            p.metrics.renames.failed.inc();
+            p.metrics.v2.renames.failed.inc();
             tracing::error!(error = %e, number, "rename failed");
             ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             Ok("storage_error")
@@ -252,25 +322,25 @@ async fn delete(
             let file_gone =
                 !tokio::fs::try_exists(p.storage().dir().join(&report.file_path)).await.unwrap_or(true);
             if !(entry_gone && file_gone) {
-                p.metrics.delete_postcondition_failures.inc();
+                p.metrics.v2.delete_postcondition_failures.inc();
                 ctx.report_failure("delete_postcondition");
-                p.metrics.deletes.failed.inc();
+                p.metrics.v2.deletes.failed.inc();
                 tracing::error!(number, entry_gone, file_gone, "delete post-condition failed");
                 ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
                 return Ok("postcondition_failed");
             }
-            p.metrics.deletes.ok.inc();
+            p.metrics.v2.deletes.ok.inc();
             ctx.send_text(MessageKind::Menu, texts::deleted(number, &report.title), Some(reopen_keyboard()))
                 .await?;
             Ok("ok")
         }
         Ok(Deleted::NotFound) => {
-            p.metrics.deletes.failed.inc();
+            p.metrics.v2.deletes.failed.inc();
             ctx.send_text(MessageKind::Menu, texts::report_gone(number), Some(reopen_keyboard())).await?;
             Ok("report_gone")
         }
         Err(e) => {
-            p.metrics.deletes.failed.inc();
+            p.metrics.v2.deletes.failed.inc();
             tracing::error!(error = %e, number, "delete failed");
             ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             Ok("storage_error")

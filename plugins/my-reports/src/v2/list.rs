@@ -16,9 +16,9 @@ use crate::view::{listing, texts};
 /// Sends the user's list (all of it, or what `filter` lets through) and its menu.
 pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -> Result<(), HandlerError> {
     let user = ctx.user().id;
-    let op = Op::start(if filter.is_some() { "v2_filter" } else { "v2_open" }, user);
+    let op = Op::start(if filter.is_some() { "filter" } else { "open" }, user);
     if filter.is_none() {
-        p.metrics.opens.inc();
+        p.metrics.v2.opens.inc();
     }
     if ctx.step().is_some() {
         // A new list starts over: whatever the user was doing refers to the old one.
@@ -29,6 +29,9 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
+            // Counted against v2 and, when it is a canary's candidate, a rollback trigger.
+            p.metrics.v2.open_failures.inc();
+            ctx.report_failure("open_storage");
             ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             op.finish("storage_error");
             return Ok(());
@@ -59,7 +62,7 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
     let bytes = listing::txt(&ctx.user().name, &generated, heading.as_deref(), &reports);
     let size = bytes.len() as u64;
     if size > p.config().max_list_bytes {
-        p.metrics.size_refusals.inc();
+        p.metrics.v2.list_size_refusals.inc();
         tracing::warn!(user, bytes = size, count = reports.len(), "list over the size limit, not sent");
         let kb = Keyboard::new()
             .row([Button::callback("🔎 Фильтр", V2Button::Start(Start::Filter, snapshot.id).data())])
@@ -94,9 +97,9 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         // The list is out; only the next list's cleanup of this one is lost.
         Err(e) => tracing::warn!(error = %e, "could not remember the list message"),
     }
-    p.metrics.lists_sent.inc();
-    p.metrics.list_bytes_total.add(size);
-    p.metrics.list_reports_total.add(reports.len() as u64);
+    p.metrics.v2.lists_sent.inc();
+    p.metrics.v2.list_bytes_total.add(size);
+    p.metrics.v2.list_reports_total.add(reports.len() as u64);
     tracing::info!(user, bytes = size, count = reports.len(), snap = snapshot.id, "list sent");
     ctx.send_text(MessageKind::Menu, texts::V2_MENU, Some(actions_keyboard(snapshot.id))).await?;
     op.finish("ok");
@@ -111,7 +114,7 @@ pub(super) async fn export(
     snap: u64,
 ) -> Result<(), HandlerError> {
     let user = ctx.user().id;
-    let op = Op::start(if format == Export::Csv { "v2_export_csv" } else { "v2_export_json" }, user);
+    let op = Op::start(if format == Export::Csv { "export_csv" } else { "export_json" }, user);
     let Some(snapshot) = fresh_snapshot(p, ctx, snap).await? else {
         op.finish("outdated");
         return Ok(());
@@ -124,7 +127,7 @@ pub(super) async fn export(
             .collect(),
         Err(e) => {
             tracing::error!(error = %e, "listing reports failed");
-            p.metrics.exports.failed.inc();
+            p.metrics.v2.exports.failed.inc();
             ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
             op.finish("storage_error");
             return Ok(());
@@ -136,8 +139,8 @@ pub(super) async fn export(
     };
     let size = bytes.len() as u64;
     if size > p.config().max_list_bytes {
-        p.metrics.size_refusals.inc();
-        p.metrics.exports.failed.inc();
+        p.metrics.v2.list_size_refusals.inc();
+        p.metrics.v2.exports.failed.inc();
         tracing::warn!(user, bytes = size, "export over the size limit, not sent");
         ctx.send_text(MessageKind::Menu, texts::list_too_large(size), Some(reopen_keyboard())).await?;
         op.finish("too_large");
@@ -145,7 +148,7 @@ pub(super) async fn export(
     }
     let caption = format!("📤 Экспорт списка: {} отчетов.", reports.len());
     ctx.send_document(MessageKind::Info, Document::bytes(name, bytes), Some(caption), None).await?;
-    p.metrics.exports.ok.inc();
+    p.metrics.v2.exports.ok.inc();
     tracing::info!(user, bytes = size, count = reports.len(), "export sent");
     op.finish("ok");
     Ok(())
