@@ -322,6 +322,7 @@ pub struct Host {
 }
 
 mod serve;
+mod started;
 /// Builds the Bot API client from settings.
 pub fn bot(settings: &Settings) -> Result<Bot, StartError> {
     let token = settings.token()?;

@@ -104,6 +104,7 @@ async fn poll(
     // After the listener exists: /healthz turns ok at the probe's first answer,
     // so "ok" never precedes polling.
     tasks.extend(crate::ops::start(Arc::clone(&runtime.endpoints), dispatch.services.telegram.clone()));
+    super::started::log(runtime, "polling", None);
 
     // Stop through the listener, not the dispatcher's ShutdownToken: the token
     // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown
@@ -186,6 +187,7 @@ async fn serve_webhook(
         runtime.dispatch.services.telegram.clone(),
     ));
     tracing::info!(listen = %webhook.addr(), path = %webhook.path, url = %webhook.url, "serving the webhook");
+    super::started::log(runtime, "webhook", Some(webhook.addr()));
     let drainer = match &queue {
         Queue::Shared(shared) => Some(tokio::spawn(Arc::clone(shared).run(Arc::clone(&runtime.dispatch)))),
         Queue::Local(chats) => {

@@ -67,8 +67,8 @@ impl Snapshot {
 /// Why a snapshot cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stale {
-    /// Older than the time-to-live.
-    Expired,
+    /// Older than the time-to-live; its age, milliseconds.
+    Expired(u64),
     /// A newer list was sent since, or none is known.
     Replaced,
 }
@@ -123,8 +123,9 @@ impl Snapshots {
     /// The user's list `id`, if it is still their current one and fresh.
     pub async fn get(&self, ctx: &Ctx, id: u64) -> Result<Result<Snapshot, Stale>, HostError> {
         let Some(current) = self.current(ctx, id).await? else { return Ok(Err(Stale::Replaced)) };
-        if self.age_ms(ctx, &current) >= millis(self.ttl()) {
-            return Ok(Err(Stale::Expired));
+        let age = self.age_ms(ctx, &current);
+        if age >= millis(self.ttl()) {
+            return Ok(Err(Stale::Expired(age)));
         }
         Ok(Ok(current))
     }
@@ -172,7 +173,7 @@ mod tests {
         host.clock().advance(Duration::from_secs(299));
         assert_eq!(snaps.get(&ctx, first.id).await.expect("get").expect("fresh").max_number(), 3);
         host.clock().advance(Duration::from_secs(1));
-        assert_eq!(snaps.get(&ctx, first.id).await.expect("get").err(), Some(Stale::Expired));
+        assert_eq!(snaps.get(&ctx, first.id).await.expect("get").err(), Some(Stale::Expired(300_000)));
         let second = snaps.put(&ctx, vec![entry(2)]).await.expect("put");
         assert!(second.id > first.id);
         assert_eq!(snaps.get(&ctx, first.id).await.expect("get").err(), Some(Stale::Replaced));

@@ -87,14 +87,26 @@ async fn fresh_snapshot(p: &MyReports, ctx: &mut Ctx, snap: u64) -> Result<Optio
     match p.snapshots.get(ctx, snap).await? {
         Ok(s) => Ok(Some(s)),
         Err(stale) => {
-            p.metrics.v2.timeouts.inc();
-            vox_plugin::tracing::info!(user = ctx.user().id, snap, stale = ?stale, "list snapshot no longer valid");
+            match stale {
+                Stale::Expired(age_ms) => {
+                    p.metrics.v2.timeouts.inc();
+                    vox_plugin::tracing::warn!(
+                        snap,
+                        elapsed_secs = age_ms / 1000,
+                        ttl_secs = p.config().snapshot_ttl_secs,
+                        "list snapshot timed out"
+                    );
+                }
+                Stale::Replaced => {
+                    vox_plugin::tracing::info!(snap, "list snapshot replaced by a newer list");
+                }
+            }
             if ctx.step().is_some() {
                 ctx.clear_step().await?;
             }
             ctx.answer(None).await?;
             let text = match stale {
-                Stale::Expired | Stale::Replaced => texts::list_outdated(p.config().snapshot_ttl_secs),
+                Stale::Expired(_) | Stale::Replaced => texts::list_outdated(p.config().snapshot_ttl_secs),
             };
             ctx.send_text(MessageKind::Menu, text, Some(reopen_keyboard())).await?;
             Ok(None)
