@@ -223,7 +223,8 @@ fn print_message(
 ) -> std::io::Result<()> {
     let who = style.paint("1;36", "Бот:");
     if let Some(doc) = &m.document {
-        writeln!(out, "{who} 📎 {} ({} байт)", doc.file_name, doc.bytes.len())?;
+        let size = vox_plugin::ru::count(doc.bytes.len() as u64, ["байт", "байта", "байт"]);
+        writeln!(out, "{who} 📎 {} ({size})", doc.file_name)?;
         if let Some(c) = &m.caption {
             writeln!(out, "     {c}")?;
         }

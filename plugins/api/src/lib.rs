@@ -62,6 +62,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod plugin;
 pub mod reply;
+pub mod ru;
 pub mod setup;
 pub mod testing;
 

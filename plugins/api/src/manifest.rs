@@ -59,8 +59,10 @@ pub struct Manifest {
 /// A plugin's button in the main menu.
 ///
 /// ```
-/// const ENTRY: vox_plugin::MenuEntry = vox_plugin::MenuEntry::new("📄 Мои отчеты", "show_my_reports");
+/// const ENTRY: vox_plugin::MenuEntry = vox_plugin::MenuEntry::new("📄 Мои отчеты", "show_my_reports")
+///     .help("Список ваших отчетов: посмотреть, переименовать, удалить.");
 /// assert_eq!(ENTRY.callback, "show_my_reports");
+/// assert!(ENTRY.help.is_some());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MenuEntry {
@@ -68,12 +70,21 @@ pub struct MenuEntry {
     pub label: &'static str,
     /// The callback data it sends (one of the plugin's prefixes).
     pub callback: &'static str,
+    /// What the section does and how, in the users' language: the bot's
+    /// `/help` shows it under the label.
+    pub help: Option<&'static str>,
 }
 
 impl MenuEntry {
     /// An entry.
     pub const fn new(label: &'static str, callback: &'static str) -> Self {
-        Self { label, callback }
+        Self { label, callback, help: None }
+    }
+
+    /// The same entry with its `/help` text.
+    pub const fn help(mut self, text: &'static str) -> Self {
+        self.help = Some(text);
+        self
     }
 }
 

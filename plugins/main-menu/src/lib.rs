@@ -39,9 +39,22 @@ pub const MENU_HELP: &str = "menu_help";
 /// The menu's text.
 pub const MENU_TEXT: &str = "🏠 Главное меню — выберите раздел:";
 
-const HELP_TEXT: &str = "❓ Что умеет бот\n\n\
-    📄 Мои отчеты — список ваших отчетов: посмотреть, переименовать или удалить отчет по номеру.\n\n\
-    /menu — главное меню\n/cancel — отменить текущее действие";
+/// `/help`: each section's own text under its label (the plugins say what they
+/// do; this plugin knows none of them), then the commands.
+pub fn help_text(entries: &[MenuEntry]) -> String {
+    let mut text = String::from("❓ Что умеет бот\n\n");
+    for e in entries {
+        text.push_str(e.label);
+        text.push('\n');
+        if let Some(help) = e.help {
+            text.push_str(help);
+            text.push('\n');
+        }
+        text.push('\n');
+    }
+    text.push_str("/menu — главное меню\n/cancel — отменить текущее действие\n/help — эта справка");
+    text
+}
 
 /// The main menu's keyboard: one row per plugin entry, then help.
 pub fn keyboard(entries: &[MenuEntry]) -> Keyboard {
@@ -60,7 +73,7 @@ impl Plugin for MainMenu {
             ctx.command().is_some_and(|(name, _)| name == "help") || ctx.callback_data() == Some(MENU_HELP);
         if wants_help {
             let back = Keyboard::new().row([Button::callback("« Назад", MENU_MAIN)]);
-            ctx.send_text(MessageKind::Menu, HELP_TEXT, Some(back)).await?;
+            ctx.send_text(MessageKind::Menu, help_text(&ctx.menu_entries()), Some(back)).await?;
         } else {
             let entries = ctx.menu_entries();
             ctx.send_text(MessageKind::Menu, MENU_TEXT, Some(keyboard(&entries))).await?;

@@ -81,7 +81,7 @@ pub const MANIFEST: Manifest = Manifest {
         ]),
     ],
     entry: Some("reports"),
-    menu_entry: Some(MenuEntry::new("📄 Мои отчеты", SHOW_MY_REPORTS)),
+    menu_entry: Some(MenuEntry::new("📄 Мои отчеты", SHOW_MY_REPORTS).help(view::texts::HELP)),
     ..Manifest::new("my_reports", "Мои отчеты")
 };
 

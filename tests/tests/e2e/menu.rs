@@ -35,3 +35,28 @@ async fn a_new_menu_replaces_the_old_one_and_back_shows_it_again() {
     assert_eq!(bob.visible().len(), 1, "one menu left:\n{}", bob.transcript());
     host.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_explains_my_reports_in_russian() {
+    let host = TestHost::builder().start().await;
+    let mut bob = host.user(1003, "Боб");
+    bob.send_text("/help");
+    let help = bob.expect_text("Что умеет бот").await;
+    let text = help.text.unwrap_or_default();
+    for part in [
+        "📄 Мои отчеты",
+        "Мои_отчеты.txt",
+        "Номер отчета — число после №",
+        "Посмотреть",
+        "Переименовать",
+        "Удалить",
+        "Фильтр",
+        "CSV",
+        "JSON",
+        "«Список устарел»",
+        "/cancel",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from /help:\n{text}");
+    }
+    host.stop().await.expect("clean stop");
+}

@@ -146,7 +146,7 @@ pub(super) async fn export(
         op.finish("too_large");
         return Ok(());
     }
-    let caption = format!("📤 Экспорт списка: {} отчетов.", reports.len());
+    let caption = texts::export_caption(reports.len());
     ctx.send_document(MessageKind::Info, Document::bytes(name, bytes), Some(caption), None).await?;
     p.metrics.v2.exports.ok.inc();
     tracing::info!(user, bytes = size, count = reports.len(), "export sent");

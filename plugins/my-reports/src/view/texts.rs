@@ -1,7 +1,20 @@
 //! Everything the plugin says to users, in Russian, in one place.
 
+use vox_plugin::ru;
+
 use crate::ids::Action;
 use crate::view::format;
+
+/// The section's part of the bot's `/help`.
+pub const HELP: &str = "Отчеты, которые VoxPersona сохранила для вас после анализа.\n\
+    • Откройте раздел кнопкой «📄 Мои отчеты» или командой /reports: бот пришлет файл «Мои_отчеты.txt» \
+    со всеми вашими отчетами. Номер отчета — число после №; номера не меняются и не используются повторно.\n\
+    • 👁️ Посмотреть, ✏️ Переименовать, 🗑️ Удалить: нажмите кнопку под списком, введите номер отчета \
+    и подтвердите «✅ Да». Удаление безвозвратно; «❌ Отмена» или /cancel прерывают действие.\n\
+    • 🔎 Фильтр: слова из названия и/или период ДД.ММ.ГГГГ-ДД.ММ.ГГГГ — бот пришлет список только таких отчетов.\n\
+    • 📤 CSV и 📤 JSON: тот же список таблицей или данными.\n\
+    • «Список устарел»: номера из файла действуют несколько минут после его отправки (обычно 5) и только \
+    для последнего присланного списка — откройте список заново.";
 
 /// Main menu, "back" target.
 pub const BACK: &str = "« Назад";
@@ -52,16 +65,15 @@ pub fn duration_ru(secs: u64) -> String {
     } else {
         (secs, ["секунду", "секунды", "секунд"])
     };
-    format!("{n} {}", plural(n, forms))
+    ru::count(n, forms)
 }
 
-/// The Russian plural form for `n`: 1 минуту, 2 минуты, 5 минут, 21 минуту, 11 минут.
-fn plural(n: u64, [one, few, many]: [&'static str; 3]) -> &'static str {
-    match (n % 10, n % 100) {
-        (1, r) if r != 11 => one,
-        (2..=4, r) if !(12..=14).contains(&r) => few,
-        _ => many,
-    }
+/// "отчет" after a count, in its forms for 1, 2–4 and 5+.
+pub const REPORTS: [&str; 3] = ["отчет", "отчета", "отчетов"];
+
+/// The caption of a CSV / JSON export.
+pub fn export_caption(count: usize) -> String {
+    format!("📤 Экспорт списка: {}.", ru::count(count as u64, REPORTS))
 }
 /// The host dropped an expired step.
 pub const STEP_EXPIRED: &str = "⌛ Время ожидания ответа истекло, действие отменено. Откройте список заново.";
@@ -205,7 +217,10 @@ pub const TITLE_CONTROL: &str =
 
 /// Title refused: too long.
 pub fn title_too_long(chars: usize) -> String {
-    format!("Название слишком длинное: {chars} символов, можно до 200. Сократите его.")
+    format!(
+        "Название слишком длинное: {}, можно до 200. Сократите его.",
+        ru::count(chars as u64, ["символ", "символа", "символов"])
+    )
 }
 
 /// Filter refused.
