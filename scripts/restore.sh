@@ -19,7 +19,9 @@
 #
 # Steps: verify SHA256SUMS (a mismatch refuses, touching nothing); stop the host;
 # move what <data> holds to <data>.before-restore-<UTC time>; extract
-# data.tar.gz into the emptied <data>; start the host (systemctl start $VOX_SERVICE, or the pidfile)
+# data.tar.gz into the emptied <data>; the same for each plugin's own data the
+# backup holds (a reports directory outside <data>) and the rollback override
+# file, at the paths they were backed up from; start the host (systemctl start $VOX_SERVICE, or the pidfile)
 # and wait for health. Exit 0: restored and healthy; 1: refused or not healthy.
 set -euo pipefail
 prog=restore
@@ -92,6 +94,35 @@ if ! tar -C "$data" -xzf "$backup/data.tar.gz"; then
   exit 1
 fi
 say "restored $data from $backup/data.tar.gz"
+
+# Each plugin's own data (a reports directory outside the data dir) and the
+# rollback override file, where the backup found them; what was there is kept
+# beside, as with the data dir.
+if [[ -s "$backup/extras" ]]; then
+  while IFS=$'\t' read -r archive kind path; do
+    [[ -n "$path" ]] || continue
+    kept=""
+    case "$archive" in
+      *.tar.gz)
+        mkdir -p "$path"
+        if [[ -n "$(find "$path/" -mindepth 1 -maxdepth 1 -print -quit)" ]]; then
+          kept="$(dirname "$path")/$(unique_name "$(dirname "$path")" "$(basename "$path").before-restore-$stamp")"
+          mkdir "$kept"
+          move_entries "$path" "$kept"
+          say "moved the current $kind aside: $kept"
+        fi
+        tar -C "$path" -xzf "$backup/$archive" || die 1 "extracting $backup/$archive into $path failed (what was there is in ${kept:-nothing}); the host is stopped"
+        ;;
+      *.file)
+        if [[ -e "$path" ]]; then cp -p "$path" "$path.before-restore-$stamp"; fi
+        cp -p "$backup/$archive" "$path.restore-tmp"
+        mv -f "$path.restore-tmp" "$path"
+        ;;
+      *) warn "unknown entry $archive in $backup/extras; skipped"; continue ;;
+    esac
+    say "restored $kind: $path"
+  done <"$backup/extras"
+fi
 
 if $with_config; then
   if [[ -e "$config" ]]; then

@@ -19,32 +19,46 @@
 #   --prefix default $VOX_PREFIX or /opt/vox-host; --health-url default
 #   $VOX_HEALTH_URL or http://127.0.0.1:9090/healthz; --timeout default 30;
 #   --config (pidfile mode) default $VOX_CONFIG, else the one the host last ran with.
+#   The host's recent log, /healthz and /metrics are kept first in
+#   PREFIX/backups/evidence-<UTC time>.log (the path is printed).
 #   Exit 0: healthy; 1: the release now current is not healthy; 2: refused.
+#
+# Options come in any order.
 set -euo pipefail
+prog=rollback
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-release_mode=false
-for arg in "$@"; do
-  if [[ "$arg" == --release ]]; then release_mode=true; fi
+release_mode=false config="" prefix="" health_url="" timeout=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --release) release_mode=true; shift ;;
+    --config|--prefix|--health-url|--timeout)
+      [[ $# -ge 2 ]] || { echo "$prog: $1 needs a value" >&2; exit 2; }
+      case "$1" in
+        --config) config="$2" ;;
+        --prefix) prefix="$2" ;;
+        --health-url) health_url="$2" ;;
+        --timeout) timeout="$2" ;;
+      esac
+      shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) echo "$prog: unknown argument: $1 (scripts/rollback.sh [--config FILE] [--timeout SECS], or --release [--prefix DIR] [--health-url URL] [--timeout SECS] [--config FILE])" >&2; exit 2 ;;
+  esac
 done
 
 if ! $release_mode; then
+  if [[ -n "$prefix" || -n "$health_url" ]]; then
+    echo "$prog: --prefix and --health-url are for --release; the canary rollback takes --config and --timeout" >&2
+    exit 2
+  fi
+  if [[ -n "$config" ]]; then set -- --config "$config"; else set --; fi
   source "$root/scripts/lib/vox-host-bin.sh"
-  timeout=10
-  if [[ "${1:-}" == "--timeout" ]]; then timeout="$2"; shift 2; fi
-  exec "$VOX_HOST_BIN" "${config_args[@]}" rollout kill --plugin "${VOX_PLUGIN:-my_reports}" --wait "$timeout"
+  exec "$VOX_HOST_BIN" "${config_args[@]}" rollout kill --plugin "${VOX_PLUGIN:-my_reports}" --wait "${timeout:-10}"
 fi
 
-prog=rollback
 source "$root/scripts/lib/release.sh"
-config="" prefix="" health_url="" timeout=30
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --release) shift ;;
-    --config|--prefix|--health-url|--timeout) parse_common_option "$@"; shift 2 ;;
-    *) die 2 "unknown argument: $1 (scripts/rollback.sh --release [--prefix DIR] [--health-url URL] [--timeout SECS])" ;;
-  esac
-done
+source "$root/scripts/lib/watch.sh"
+timeout="${timeout:-30}"
 load_env_file
 release_defaults
 resolve_config
@@ -58,6 +72,8 @@ if [[ -z "${VOX_SERVICE:-}" ]]; then
   [[ -f "$config" ]] || die 2 "config file $config not found; pass --config FILE (or set VOX_CONFIG)"
 fi
 take_lock
+watch_defaults
+capture_evidence "$prefix/backups" "release rollback from $current to $previous"
 
 started="$(now_ms)"
 set_link current "$previous"

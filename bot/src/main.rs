@@ -47,6 +47,9 @@ enum Command {
     Run,
     /// Validate the config and the plugin registry, print the plugin table.
     CheckConfig,
+    /// Print what a backup must hold (the data directory, the rollback
+    /// override file, each plugin's own data), one `kind<TAB>path` per line.
+    BackupPaths,
     /// Chat with the bot in this terminal: an embedded fake Telegram and demo
     /// reports, no token, no network.
     Sandbox {
@@ -169,6 +172,9 @@ fn main() -> ExitCode {
     }
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => ExitCode::from(vox_host::operator::check_config(&settings)),
+        Command::BackupPaths => {
+            ExitCode::from(vox_host::operator::backup_paths(&settings, sources.file.as_deref()))
+        }
         Command::Sandbox { user, data } => {
             let options = sandbox::SandboxOptions { user, data, own_config: cli.config.is_some() };
             match run_sandbox(settings, options) {

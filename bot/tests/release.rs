@@ -172,6 +172,16 @@ fn site(name: &str, api: &FakeBotApi) -> Site {
     site
 }
 
+/// The evidence file a rollback printed.
+fn evidence_of(out: &Output) -> PathBuf {
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("evidence of the rollback: ").map(|(_, p)| p.to_owned()))
+        .unwrap_or_else(|| panic!("no evidence path printed:\n{}", both(out)));
+    PathBuf::from(line)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     let api = FakeBotApi::start().await.expect("fake api");
@@ -180,9 +190,21 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     let cfg = site.config.to_str().expect("utf-8 path").to_owned();
     let url = site.health_url();
     let deploy_args = |binary: &str, timeout: &'static str| -> Vec<String> {
-        [binary, "--config", &cfg, "--prefix", &prefix, "--health-url", &url, "--timeout", timeout]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            binary,
+            "--config",
+            &cfg,
+            "--prefix",
+            &prefix,
+            "--health-url",
+            &url,
+            "--timeout",
+            timeout,
+            "--watch",
+            "0",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     };
     let started = Instant::now();
 
@@ -213,9 +235,11 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     let broken = site.dir.join("broken/vox-host");
     std::fs::create_dir_all(broken.parent().expect("parent")).expect("dir");
     let broken_pid = site.dir.join("broken/pid");
-    // It leaves its pid behind and turns into `sleep`: no "vox-host" in its command line.
+    // Its config check passes (the real binary's), but its `run` leaves its pid
+    // behind and turns into `sleep`: no "vox-host" in its command line.
     let script = format!(
-        "#!/bin/sh\necho 'broken build: no health endpoint'\necho $$ > '{}'\nexec sleep 60\n",
+        "#!/bin/sh\ncase \" $* \" in *' run '*) ;; *) exec '{BIN}' \"$@\" ;; esac\n\
+         echo 'broken build: no health endpoint'\necho $$ > '{}'\nexec sleep 60\n",
         broken_pid.display()
     );
     std::fs::write(&broken, script).expect("script");
@@ -231,6 +255,8 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     assert!(!alive(broken_pid), "the broken build was stopped\n{}", both(&out));
     let expected = format!("deploy FAILED: {broken} not healthy within 3s; rolled back to {second}");
     assert!(text(&out.stdout).contains(&expected), "want {expected:?} in\n{}", both(&out));
+    let evidence = std::fs::read_to_string(evidence_of(&out)).expect("evidence of the failed deploy");
+    assert!(evidence.contains("broken build: no health endpoint"), "the broken build's log: {evidence}");
     assert_eq!(site.link("current").as_deref(), Some(second.as_str()));
     assert_eq!(site.link("previous").as_deref(), Some(first.as_str()), "previous is as before the deploy");
     let cmdline = site.running_cmdline().expect("a host runs after the rollback");
@@ -251,11 +277,16 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     let cmdline = site.running_cmdline().expect("a host runs after the rollback");
     assert!(cmdline.contains(&format!("{first}/vox-host")), "{cmdline}");
     site.assert_healthy();
+    let evidence = evidence_of(&out);
+    assert!(evidence.starts_with(site.prefix.join("backups")), "beside the backups: {}", evidence.display());
+    let kept = std::fs::read_to_string(&evidence).expect("evidence");
+    assert!(kept.contains("## log") && kept.contains("vox_config_generation"), "{kept}");
 
     // (d) Every deploy left a backup; the first holds the report, checksums valid.
     let mut backups: Vec<PathBuf> = std::fs::read_dir(site.prefix.join("backups"))
         .expect("backups dir")
         .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
         .collect();
     backups.sort();
     assert_eq!(backups.len(), 3, "{backups:?}");
@@ -350,4 +381,175 @@ async fn deploy_refuses_a_missing_binary_or_config_and_touches_nothing() {
     let entries: Vec<_> =
         std::fs::read_dir(&site.prefix).expect("prefix").map(|e| e.expect("entry").file_name()).collect();
     assert_eq!(entries, vec![std::ffi::OsString::from("data")], "only the seeded data is there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watch_window_rolls_back_a_release_that_starts_failing_and_a_refused_config_costs_nothing() {
+    let api = FakeBotApi::start().await.expect("fake api");
+    let mut site = site("watch", &api);
+    site.env.extend([
+        ("VOX_WATCH_EVERY".to_owned(), "0.5".to_owned()),
+        ("VOX_WATCH_MIN_UPDATES".to_owned(), "3".to_owned()),
+    ]);
+    let prefix = site.prefix.to_str().expect("utf-8 path").to_owned();
+    let cfg = site.config.to_str().expect("utf-8 path").to_owned();
+    let url = site.health_url();
+    let args = |binary: &str, watch: &str| -> Vec<String> {
+        [
+            binary,
+            "--config",
+            &cfg,
+            "--prefix",
+            &prefix,
+            "--health-url",
+            &url,
+            "--timeout",
+            "20",
+            "--watch",
+            watch,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    // The release serving now: healthy through a short watch.
+    let out = site.script("deploy.sh", &args(BIN, "2")).await;
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(text(&out.stdout).contains("watch: no trigger fired in 2s"), "{}", both(&out));
+    let good = site.link("current").expect("current");
+    let pid = site.pid();
+
+    // A config the new binary refuses: nothing stops, nothing is installed.
+    let refused = site.dir.join("refused.toml");
+    std::fs::write(&refused, "[plugins.my_reports]\nversion = \"v9\"\n").expect("config");
+    let refused_arg = refused.to_str().expect("utf-8 path").to_owned();
+    let out = site
+        .script("deploy.sh", &[BIN, "--config", &refused_arg, "--prefix", &prefix, "--health-url", &url])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(text(&out.stderr).contains("the new release refuses"), "{}", both(&out));
+    assert!(text(&out.stderr).contains("plugins.my_reports.version"), "names the key: {}", both(&out));
+    assert_eq!(site.pid(), pid, "the running host was not touched");
+    assert_eq!(std::fs::read_dir(site.prefix.join("releases")).expect("releases").count(), 1);
+    site.assert_healthy();
+
+    // A release that works at first and starts failing a little later (the
+    // plan's "at minute 2", shortened): its reports directory breaks 2 s after start.
+    let canary_reports = site.dir.join("canary-reports");
+    assert!(
+        Command::new("cp")
+            .arg("-r")
+            .arg(site.data().join("reports"))
+            .arg(&canary_reports)
+            .status()
+            .expect("cp")
+            .success()
+    );
+    let failing = site.dir.join("failing/vox-host");
+    std::fs::create_dir_all(failing.parent().expect("parent")).expect("dir");
+    let index = canary_reports.join("index.json");
+    let script = format!(
+        "#!/bin/sh\nexport VOX__PLUGINS__MY_REPORTS__REPORTS_DIR='{}'\n\
+         case \" $* \" in *' run '*) (sleep 2; echo 'not json' > '{}') & ;; esac\nexec '{BIN}' \"$@\"\n",
+        canary_reports.display(),
+        index.display()
+    );
+    std::fs::write(&failing, script).expect("script");
+    std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let failing_arg = failing.to_str().expect("utf-8 path").to_owned();
+    // Alice keeps opening her reports while the release is watched.
+    let mut alice = api.user(ALICE, "Алиса");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opener = tokio::spawn({
+        let stop = std::sync::Arc::clone(&stop);
+        async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                alice.send_text("/reports");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    });
+    let t = Instant::now();
+    let out = site.script("deploy.sh", &args(&failing_arg, "60")).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = opener.await;
+    eprintln!("failing release rolled back by the watch in {:.1?}:\n{}", t.elapsed(), text(&out.stdout));
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(text(&out.stdout).contains("tripped a red trigger in the watch window"), "{}", both(&out));
+    assert!(t.elapsed() < std::time::Duration::from_secs(50), "rolled back within the window, not after it");
+    assert_eq!(site.link("current").as_deref(), Some(good.as_str()), "the good release serves again");
+    site.assert_healthy();
+    let evidence = std::fs::read_to_string(evidence_of(&out)).expect("evidence");
+    assert!(evidence.contains("vox_plugin_failures_total"), "the failing release's metrics: {evidence}");
+    // The backup of that deploy holds the reports directory it used, outside the data dir.
+    let backups: Vec<PathBuf> = std::fs::read_dir(site.prefix.join("backups"))
+        .expect("backups")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    let extras: Vec<String> =
+        backups.iter().filter_map(|b| std::fs::read_to_string(b.join("extras")).ok()).collect();
+    assert!(
+        extras.iter().any(|e| e.contains(&format!("plugin:my_reports\t{}", canary_reports.display()))),
+        "{extras:?}"
+    );
+}
+
+#[tokio::test]
+async fn rollback_takes_its_options_in_any_order_and_old_releases_are_pruned() {
+    let api = FakeBotApi::start().await.expect("fake api");
+    let mut site = site("options", &api);
+    site.env.push(("VOX_HOST_BIN".to_owned(), BIN.to_owned()));
+    let canary = "[plugins.my_reports]\nversion = \"v1\"\n[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 5\n";
+    for (name, order) in [("timeout-first", true), ("config-first", false)] {
+        let file = site.dir.join(format!("{name}.toml"));
+        std::fs::write(&file, canary).expect("config");
+        let path = file.to_str().expect("utf-8 path").to_owned();
+        let args: Vec<&str> = if order {
+            vec!["--timeout", "0", "--config", &path]
+        } else {
+            vec!["--config", &path, "--timeout", "0"]
+        };
+        let out = site.script("rollback.sh", &args).await;
+        let after = std::fs::read_to_string(&file).expect("config");
+        assert!(after.contains("kill = true"), "{name}: --config was honoured\n{after}\n{}", both(&out));
+    }
+    let out = site.script("rollback.sh", &["--prefix", "/tmp/x"]).await;
+    assert_eq!(out.status.code(), Some(2), "--prefix without --release is refused: {}", both(&out));
+
+    // Pruning: releases and backups beyond --keep go, current and previous stay.
+    let prefix = site.prefix.to_str().expect("utf-8 path").to_owned();
+    let cfg = site.config.to_str().expect("utf-8 path").to_owned();
+    let url = site.health_url();
+    for _ in 0..4 {
+        let out = site
+            .script(
+                "deploy.sh",
+                &[
+                    BIN,
+                    "--config",
+                    &cfg,
+                    "--prefix",
+                    &prefix,
+                    "--health-url",
+                    &url,
+                    "--watch",
+                    "0",
+                    "--keep",
+                    "2",
+                ],
+            )
+            .await;
+        assert!(out.status.success(), "{}", both(&out));
+    }
+    let count = |dir: &str| {
+        std::fs::read_dir(site.prefix.join(dir))
+            .expect("dir")
+            .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+            .count()
+    };
+    assert_eq!((count("releases"), count("backups")), (2, 2));
+    for link in ["current", "previous"] {
+        let target = site.link(link).expect("link");
+        assert!(site.prefix.join(&target).join("vox-host").is_file(), "{link} -> {target} was kept");
+    }
 }

@@ -56,6 +56,13 @@ struct ErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReportedLabels {
+    plugin: &'static str,
+    version: &'static str,
+    what: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
     plugin: &'static str,
     version: &'static str,
@@ -91,6 +98,7 @@ pub struct Metrics {
     update_seconds: Histogram,
     handler_seconds: HistogramFamily<HandlerLabels>,
     handler_errors: Family<ErrorLabels, Counter>,
+    reported: Family<ReportedLabels, Counter>,
     decisions: Family<DecisionLabels, Counter>,
     api_seconds: HistogramFamily<MethodLabel>,
     api_errors: Family<MethodErrorLabels, Counter>,
@@ -108,6 +116,7 @@ impl Default for Metrics {
             update_seconds: Histogram::new(LATENCY_BUCKETS),
             handler_seconds: Family::new_with_constructor(latency),
             handler_errors: Family::default(),
+            reported: Family::default(),
             decisions: Family::default(),
             api_seconds: Family::new_with_constructor(api),
             api_errors: Family::default(),
@@ -144,6 +153,11 @@ impl Metrics {
             "vox_handler_errors",
             "Handlers that returned an error (kind=error) or panicked (kind=panic)",
             self.handler_errors.clone(),
+        );
+        r.register(
+            "vox_plugin_failures",
+            "Failures a plugin reported (a list not delivered, a delete that left its file, the store failing), by plugin, version and what",
+            self.reported.clone(),
         );
         r.register(
             "vox_rollout_decisions",
@@ -200,6 +214,11 @@ impl Metrics {
             };
             self.handler_errors.get_or_create(&ErrorLabels { plugin, version, step, kind }).inc();
         }
+    }
+
+    /// A plugin reported a failure the host cannot see (`Ctx::report_failure`).
+    pub fn reported_failure(&self, plugin: &'static str, version: &'static str, what: &'static str) {
+        self.reported.get_or_create(&ReportedLabels { plugin, version, what }).inc();
     }
 
     /// The rollout picked `version` for an update to `plugin`.

@@ -11,6 +11,7 @@
 //! - [`edit`]: editing the TOML config file in place, comments kept, atomically.
 //! - [`status`](mod@status): `rollout status` as a person reads it.
 
+pub mod backup;
 pub mod check;
 pub mod commands;
 pub mod edit;
@@ -38,6 +39,31 @@ pub fn check_config(settings: &Settings) -> u8 {
             0
         }
         Err(e) => refuse(&e),
+    }
+}
+
+/// `backup-paths`: what a backup must hold, one `kind<TAB>path` per line.
+pub fn backup_paths(settings: &Settings, config_file: Option<&std::path::Path>) -> u8 {
+    let checked = match crate::registry::load::check(
+        &crate::registry::load::linked(),
+        &settings.plugins,
+        &settings.setup(),
+    ) {
+        Ok(checked) => checked,
+        Err(e) => return refuse(&e),
+    };
+    let overrides = crate::rollout::overrides::path(config_file, &settings.host.data_dir);
+    match backup::paths(&checked, &settings.host.data_dir, &overrides) {
+        Ok(paths) => {
+            for (kind, path) in paths {
+                println!("{kind}\t{}", path.display());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
     }
 }
 

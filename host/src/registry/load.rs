@@ -282,6 +282,7 @@ mod tests {
             build: |_, _| Err(vox_plugin::ConfigError::new("plugins.three", "not built in this test")),
             reconfigure: None,
             handles_version,
+            data_paths: |_, _| Ok(Vec::new()),
         }
     }
 

@@ -171,6 +171,7 @@ impl HostApi for Services {
     }
 
     fn report_failure(&self, plugin: &'static str, version: Option<&'static str>, what: &'static str) {
+        self.metrics.reported_failure(plugin, version.unwrap_or("none"), what);
         let (Some(idx), Some(version)) = (self.registry.index_of(plugin), version) else { return };
         let now = self.clock.now().saturating_duration_since(self.epoch).as_secs();
         self.canary.record(idx, version, Event::Critical, now);

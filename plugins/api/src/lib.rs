@@ -138,6 +138,10 @@ macro_rules! register {
                 build: |section, setup| $crate::__private::build(&$manifest, section, setup, $ctor),
                 reconfigure: $crate::__register_reconfigure!($manifest $(, $reconfigure)?),
                 handles_version: $crate::__register_versions!($($versions)?),
+                data_paths: |section, setup| {
+                    $crate::__private::validate(&$manifest, section, $ctor)
+                        .map(|config| $crate::PluginConfig::data_paths(&config, setup))
+                },
             }
         }
     };

@@ -98,6 +98,9 @@ pub struct Registration {
     /// Whether the plugin's code handles a version (its [`Versions`] type);
     /// the host refuses to start when a version the manifest declares is not.
     pub handles_version: Option<fn(&str) -> bool>,
+    /// Where a section keeps the plugin's data ([`PluginConfig::data_paths`]):
+    /// what a backup must hold besides the host's data directory.
+    pub data_paths: DataPathsFn,
 }
 
 /// The handler versions a plugin's code serves, as an enum: one `match` on it
@@ -133,6 +136,9 @@ pub type BuildFn = fn(&serde_json::Value, &Setup) -> Result<Box<dyn Plugin>, Con
 /// A config check as the host calls it: section (host keys removed), setup.
 pub type ValidateFn = fn(&serde_json::Value, &Setup) -> Result<(), ConfigError>;
 
+/// A plugin's data paths as the host asks for them: section (host keys removed), setup.
+pub type DataPathsFn = fn(&serde_json::Value, &Setup) -> Result<Vec<std::path::PathBuf>, ConfigError>;
+
 /// A live config change as the host calls it: the running plugin, its new
 /// section (host keys removed, already validated), setup.
 pub type ReconfigureFn = fn(&dyn Plugin, &serde_json::Value, &Setup) -> Result<(), ConfigError>;
@@ -165,6 +171,17 @@ pub trait PluginConfig: serde::de::DeserializeOwned + Send + 'static {
     /// Checks the values; the error names the key relative to the section.
     fn validate(&self) -> Result<(), ConfigError> {
         Ok(())
+    }
+
+    /// The directories and files this section keeps the plugin's data in,
+    /// absolute (resolve relative ones with [`Setup::resolve`]): what the
+    /// release scripts back up besides the host's data directory
+    /// (`vox-host backup-paths`). Empty when the plugin keeps nothing on disk
+    /// (dialogue state and values are the host's). Like `validate`, no side
+    /// effects.
+    fn data_paths(&self, setup: &Setup) -> Vec<std::path::PathBuf> {
+        let _ = setup;
+        Vec::new()
     }
 }
 

@@ -84,6 +84,11 @@ impl PluginConfig for Config {
         }
         Ok(())
     }
+
+    /// The reports directory, wherever it lives: backups must hold it.
+    fn data_paths(&self, setup: &vox_plugin::Setup) -> Vec<PathBuf> {
+        vec![setup.resolve(&self.reports_dir)]
+    }
 }
 
 impl Default for Config {

@@ -64,6 +64,7 @@ static CANARY_REG: Registration = Registration {
         vox_plugin::__private::reconfigure(&CANARY, p, s, setup, Limited::reconfigure)
     }),
     handles_version: Some(|v| v == "v1" || v == "v2"),
+    data_paths: |_, _| Ok(Vec::new()),
 };
 
 /// Same config type, but every change of its section needs a restart.
@@ -73,6 +74,7 @@ static FIXED_REG: Registration = Registration {
     build: |s, setup| vox_plugin::__private::build(&FIXED, s, setup, Limited::new),
     reconfigure: None,
     handles_version: None,
+    data_paths: |_, _| Ok(Vec::new()),
 };
 
 struct Fixture {
