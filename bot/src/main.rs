@@ -50,6 +50,9 @@ enum Command {
     /// Print what a backup must hold (the data directory, the rollback
     /// override file, each plugin's own data), one `kind<TAB>path` per line.
     BackupPaths,
+    /// Ask the running host's /healthz (on `ops.listen`): exit 0 when healthy,
+    /// 1 when not — the container image's HEALTHCHECK.
+    Healthcheck,
     /// Chat with the bot in this terminal: an embedded fake Telegram and demo
     /// reports, no token, no network.
     Sandbox {
@@ -172,6 +175,7 @@ fn main() -> ExitCode {
     }
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => ExitCode::from(vox_host::operator::check_config(&settings)),
+        Command::Healthcheck => ExitCode::from(vox_host::operator::healthcheck::run(&settings)),
         Command::BackupPaths => {
             ExitCode::from(vox_host::operator::backup_paths(&settings, sources.file.as_deref()))
         }

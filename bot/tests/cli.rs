@@ -303,3 +303,14 @@ fn a_state_store_from_a_newer_release_is_refused_with_exit_code_2() {
     assert!(message.contains("state.sqlite3") && message.contains("newer"), "{message}");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn healthcheck_fails_when_no_host_answers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let listen = format!("127.0.0.1:{port}");
+    let out = vox_host(&["healthcheck"], &[("VOX__OPS__LISTEN", &listen)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("unhealthy: nothing answers"), "{}", text(&out.stdout));
+    let out = vox_host(&["healthcheck"], &[("VOX__OPS__LISTEN", "")]);
+    assert_eq!(out.status.code(), Some(1));
+}

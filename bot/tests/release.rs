@@ -417,6 +417,14 @@ async fn the_watch_window_rolls_back_a_release_that_starts_failing_and_a_refused
     assert!(text(&out.stdout).contains("watch: no trigger fired in 2s"), "{}", both(&out));
     let good = site.link("current").expect("current");
     let pid = site.pid();
+    // The container's HEALTHCHECK: the binary asks /healthz itself.
+    let check = Command::new(BIN)
+        .arg("healthcheck")
+        .env("VOX__OPS__LISTEN", format!("0.0.0.0:{}", site.port))
+        .output()
+        .expect("healthcheck runs");
+    assert!(check.status.success(), "{}", both(&check));
+    assert!(text(&check.stdout).starts_with("healthy: {"), "{}", both(&check));
 
     // A config the new binary refuses: nothing stops, nothing is installed.
     let refused = site.dir.join("refused.toml");

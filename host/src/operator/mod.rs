@@ -16,6 +16,7 @@ pub mod check;
 pub mod commands;
 pub mod edit;
 pub mod explain;
+pub mod healthcheck;
 pub mod status;
 
 use crate::{Settings, StartError};

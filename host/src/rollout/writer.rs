@@ -344,6 +344,23 @@ impl Collect for LiveWriter {
             Kind::Counter,
             self.rollbacks() as f64,
         );
+        let live = self.live.load();
+        for (manifest, plugin) in self.registry.manifests().iter().zip(&live.plugins) {
+            let Some(r) = &plugin.policy.rollout else { continue };
+            // The candidate's role is 0 while it serves nobody: killed or rolled back.
+            let candidate_serves = plugin.enabled && !r.kill && plugin.override_reason.is_none();
+            for (version, role, on) in
+                [(r.stable, "stable", true), (r.candidate, "candidate", candidate_serves)]
+            {
+                out.series(
+                    "vox_rollout_version_role",
+                    "1 for the canary's stable version and for its candidate while it serves (0 when killed or rolled back), by plugin, version and role",
+                    Kind::Gauge,
+                    &[("plugin", manifest.id), ("version", version), ("role", role)],
+                    if on { 1.0 } else { 0.0 },
+                );
+            }
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The operator's endpoints on a running host: `/healthz` says when the bot
 //! serves and when Telegram is unreachable; `/metrics` moves as a scripted
 //! session goes (updates, handlers, rollout, Telegram calls, my-reports'
-//! counters, config reloads).
+//! counters, config reloads), and every metric the monitoring bundle's rules
+//! and dashboard name (`deploy/`) is on it.
 
 use std::time::Duration;
 
@@ -200,5 +201,85 @@ async fn another_instance_polling_the_token_shows_on_healthz_and_metrics() {
     let mut alice = host.user(6101, "Алиса");
     alice.send_text("/start");
     alice.expect_text("Главное меню").await;
+    host.stop().await.expect("clean stop");
+}
+
+/// The metric names an expression file uses: tokens of `vox_*`, `my_reports_*`
+/// and `process_*` (a recording rule's `a:b:c` name is not one).
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|t| !t.contains(':'))
+        .filter(|t| ["vox_", "my_reports_", "process_"].iter().any(|p| t.starts_with(p)))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `/metrics` has `name`: a sample of it, or the family it belongs to
+/// (a counter's `_total`, a histogram's `_bucket`/`_sum`/`_count`) declared.
+fn scraped(metrics: &str, name: &str) -> bool {
+    let sample = metrics.lines().any(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(['{', ' '])));
+    let family = ["_total", "_bucket", "_sum", "_count", ""]
+        .iter()
+        .filter_map(|suffix| name.strip_suffix(suffix))
+        .any(|base| {
+            metrics
+                .lines()
+                .any(|l| l.strip_prefix("# TYPE ").is_some_and(|t| t.split(' ').next() == Some(base)))
+        });
+    sample || family
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_alert_rules_and_the_dashboard_use_is_on_a_real_scrape() {
+    let rollout =
+        "[plugins.my_reports.rollout]\nstable = \"v1\"\ncandidate = \"v2\"\npercent = 0\nallow = [8101]\n";
+    let host = fx::host("v1", fx::reports(ALICE, 3), rollout).start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    fx::open_list(&mut alice).await;
+    alice.press("Посмотреть");
+    alice.expect_text("Какой отчет прислать?").await;
+    alice.send_text("2");
+    alice.expect_text("Прислать отчет №2").await;
+    alice.press("Да, прислать");
+    alice.expect_document().await;
+    alice.press("Удалить");
+    alice.expect_text("Какой отчет удалить?").await;
+    alice.press("Отмена");
+    alice.expect_text("Действие отменено").await;
+    // A list Telegram refuses: a handler error, a failure the candidate reports
+    // (which rolls it back at once), an API error.
+    host.api().fault(
+        Some("sendDocument"),
+        Fault::Api { status: 400, description: "Bad Request: file is invalid".into() },
+        1,
+    );
+    alice.send_text("/reports");
+    alice.expect_text("Что-то пошло не так").await;
+    host.wait_until("the candidate rolled back", |h| h.runtime().rollbacks() == 1).await;
+    let metrics = scrape(&host).await;
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut used = std::collections::BTreeSet::new();
+    for file in ["deploy/prometheus/vox-host.rules.yml", "deploy/grafana/vox-host.json"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let names = metric_names(&text);
+        assert!(names.len() >= 10, "{file} names {names:?}");
+        used.extend(names);
+    }
+    let missing: Vec<&String> = used.iter().filter(|name| !scraped(&metrics, name)).collect();
+    assert!(
+        missing.is_empty(),
+        "named by the rules or the dashboard, not on /metrics: {missing:?}\n{metrics}"
+    );
+    // The series the canary comparison joins on: stable serves, the rolled-back candidate no more.
+    let role = |version: &str, role: &str| {
+        value(
+            &metrics,
+            &format!(
+                "vox_rollout_version_role{{plugin=\"my_reports\",version=\"{version}\",role=\"{role}\"}}"
+            ),
+        )
+    };
+    assert_eq!((role("v1", "stable"), role("v2", "candidate")), (Some(1.0), Some(0.0)), "{metrics}");
     host.stop().await.expect("clean stop");
 }
