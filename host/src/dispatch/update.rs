@@ -220,10 +220,16 @@ impl Dispatch {
                 let killed = settings.policy.rollout.as_ref().is_some_and(|r| r.kill && r.candidate == v);
                 if !settings.policy.is_enabled(v) || killed {
                     let current = settings.policy.decide(user.id, None).version;
-                    self.metrics().decision(plugin_id, current, "button_switched_off");
-                    return self.menu_updated(idx, current, chat, user, &input, open.is_some()).await;
+                    if current.is_some() && self.kept_when_off(idx, v, &input) {
+                        // A retired version's button the version serving now still understands.
+                        (current, "legacy_button")
+                    } else {
+                        self.metrics().decision(plugin_id, current, "button_switched_off");
+                        return self.menu_updated(idx, current, chat, user, &input, open.is_some()).await;
+                    }
+                } else {
+                    (Some(v), "button")
                 }
-                (Some(v), "button")
             }
             Some(Pin::Dialogue(_)) | None => {
                 let decision = settings.policy.decide(user.id, open);
@@ -376,6 +382,18 @@ impl Dispatch {
             self.say(chat, texts::STEP_EXPIRED).await;
         }
         ctx.is_answered()
+    }
+
+    /// Whether `input` is a button of `version` that stays served when it is off
+    /// ([`vox_plugin::Version::kept_when_off`]).
+    fn kept_when_off(&self, idx: PluginIdx, version: &str, input: &Input) -> bool {
+        let Input::Callback { data, .. } = input else { return false };
+        self.plugin(idx)
+            .manifest
+            .versions
+            .iter()
+            .find(|v| v.name == version)
+            .is_some_and(|v| v.kept_when_off.iter().any(|p| data.starts_with(p)))
     }
 
     /// Tells the dialogue's plugin it was ended by `/cancel`.

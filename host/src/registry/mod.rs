@@ -103,6 +103,8 @@ pub enum RegistryError {
     ForeignCallback { what: &'static str, data: &'static str, owner: &'static str },
     /// Two plugins declare `home`.
     TwoHomes { first: &'static str, second: &'static str },
+    /// A prefix kept when its version is off that the version does not own.
+    ForeignKept { prefix: &'static str, owner: Owner },
 }
 
 /// A plugin, and the version when the thing is version-owned.
@@ -174,6 +176,11 @@ impl fmt::Display for RegistryError {
             TwoHomes { first, second } => {
                 write!(f, "plugins `{first}` and `{second}` both declare `home`; one plugin is the main menu")
             }
+            ForeignKept { prefix, owner } => write!(
+                f,
+                "{owner} keeps callback prefix `{prefix}` served when switched off, but does not own it: \
+                 list it in the version's `callbacks` too"
+            ),
         }
     }
 }
@@ -206,6 +213,10 @@ impl Registry {
             for (i, v) in m.versions.iter().enumerate() {
                 if m.versions[..i].iter().any(|w| w.name == v.name) {
                     errors.push(RegistryError::DuplicateVersion { plugin: m.id, version: v.name });
+                }
+                for prefix in v.kept_when_off.iter().filter(|k| !v.callback_prefixes.contains(k)) {
+                    let owner = Owner { plugin: m.id, version: Some(v.name) };
+                    errors.push(RegistryError::ForeignKept { prefix, owner });
                 }
             }
         }

@@ -188,12 +188,32 @@ pub struct Version {
     pub callback_prefixes: &'static [&'static str],
     /// Steps that only this version's dialogues use.
     pub steps: &'static [Step],
+    /// Of [`Version::callback_prefixes`], the ones whose buttons stay served
+    /// after this version is switched off or killed (see [`Version::kept_when_off`]).
+    pub kept_when_off: &'static [&'static str],
 }
 
 impl Version {
     /// A version that owns nothing yet.
     pub const fn new(name: &'static str) -> Self {
-        Self { name, callback_prefixes: &[], steps: &[] }
+        Self { name, callback_prefixes: &[], steps: &[], kept_when_off: &[] }
+    }
+
+    /// The same version, with these of its callback prefixes served even
+    /// after it is switched off or killed — by the version the user gets
+    /// instead, whose handler must understand them. Old messages keep their
+    /// buttons for ever: this is how a version is retired while its buttons
+    /// keep working (a legacy shim in the new version). Other buttons of a
+    /// switched-off version answer "Меню обновилось". The host refuses to
+    /// start when one is not among the version's own prefixes.
+    ///
+    /// ```
+    /// use vox_plugin::Version;
+    /// const V1: Version = Version::new("v1").callbacks(&["send_report||", "v1_menu"]).kept_when_off(&["send_report||"]);
+    /// assert_eq!(V1.kept_when_off, ["send_report||"]);
+    /// ```
+    pub const fn kept_when_off(self, prefixes: &'static [&'static str]) -> Self {
+        Self { kept_when_off: prefixes, ..self }
     }
 
     /// The same version owning these callback prefixes.

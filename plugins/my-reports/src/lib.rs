@@ -68,7 +68,10 @@ pub const MANIFEST: Manifest = Manifest {
     commands: &[Command::new("reports", "Мои отчеты")],
     callback_prefixes: &[SHOW_MY_REPORTS],
     versions: &[
-        Version::new("v1").callbacks(&[SEND_REPORT, SHOW_ALL_REPORTS]),
+        // Old messages keep v1's buttons for ever: once v1 is off, v2 serves them (its legacy shim).
+        Version::new("v1")
+            .callbacks(&[SEND_REPORT, SHOW_ALL_REPORTS])
+            .kept_when_off(&[SEND_REPORT, SHOW_ALL_REPORTS]),
         Version::new("v2").callbacks(&[V2_PREFIX]).steps(&[
             Step::new(steps::VIEW_ASK_NUMBER).ttl(STEP_TTL),
             Step::new(steps::VIEW_CONFIRM).ttl(STEP_TTL),

@@ -9,6 +9,7 @@ use crate::delivery::{self, Delivery};
 use crate::ids::{SEND_REPORT, SHOW_ALL_REPORTS, SHOW_MY_REPORTS};
 use crate::storage::{PathRefusal, Report};
 use crate::telemetry::actions::Op;
+use crate::telemetry::metrics::VersionMetrics;
 use crate::view::{format, texts};
 
 /// Reports shown as buttons.
@@ -22,7 +23,9 @@ const CALLBACK_MAX: usize = 64;
 pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     let data = ctx.callback_data().map(str::to_owned);
     match data.as_deref() {
-        Some(d) if d.starts_with(SEND_REPORT) => send_report(p, ctx, &d[SEND_REPORT.len()..]).await,
+        Some(d) if d.starts_with(SEND_REPORT) => {
+            send_report(p, ctx, &d[SEND_REPORT.len()..], &p.metrics.v1).await
+        }
         Some(SHOW_ALL_REPORTS) => show_all(p, ctx).await,
         _ => show_recent(p, ctx).await,
     }
@@ -81,6 +84,7 @@ async fn show_recent(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
 
 async fn show_all(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     let op = Op::start("show_all", ctx.user().id);
+    p.metrics.v1.legacy_callbacks.inc();
     let Some(reports) = list_or_say(p, ctx).await? else {
         op.finish("storage_error");
         return Ok(());
@@ -112,7 +116,16 @@ async fn show_all(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     Ok(())
 }
 
-async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), HandlerError> {
+/// `send_report||<path>`: one of the user's own report files, after the path
+/// checks. v2 serves these old buttons too once v1 is switched off (its legacy
+/// shim), counting into its own `metrics`; both count them as legacy callbacks.
+pub(crate) async fn send_report(
+    p: &MyReports,
+    ctx: &mut Ctx,
+    rel: &str,
+    metrics: &VersionMetrics,
+) -> Result<(), HandlerError> {
+    metrics.legacy_callbacks.inc();
     let user = ctx.user().id;
     let op = Op::start("view", user);
     let owned = rel.to_owned();
@@ -120,13 +133,13 @@ async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), Hand
         Ok(path) => path,
         Err(refusal) => {
             if matches!(refusal, PathRefusal::Missing) {
-                p.metrics.v1.missing_files.inc();
-                p.metrics.v1.views.failed.inc();
+                metrics.missing_files.inc();
+                metrics.views.failed.inc();
                 ctx.answer(None).await?;
                 ctx.send_text(MessageKind::Status, texts::file_missing(rel), Some(back())).await?;
                 op.finish("file_missing");
             } else {
-                p.metrics.v1.security_refusals.inc();
+                metrics.security_refusals.inc();
                 tracing::warn!(security = true, user, path = rel, reason = %refusal, "refused a send_report path");
                 ctx.answer_alert(texts::REPORT_UNAVAILABLE).await?;
                 op.finish("refused");
@@ -142,13 +155,13 @@ async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), Hand
     let caption = format::truncate_units(title.as_deref().unwrap_or(delivery::file_name(rel)), 1024);
     match delivery::send_file(ctx, &path, delivery::file_name(rel), caption, None).await {
         Delivery::Sent(bytes) => {
-            p.metrics.v1.views.ok.inc();
-            p.metrics.v1.report_file_bytes.observe(bytes as f64);
+            metrics.views.ok.inc();
+            metrics.report_file_bytes.observe(bytes as f64);
             op.finish("ok");
         }
         Delivery::Missing => {
-            p.metrics.v1.missing_files.inc();
-            p.metrics.v1.views.failed.inc();
+            metrics.missing_files.inc();
+            metrics.views.failed.inc();
             ctx.send_text(
                 MessageKind::Status,
                 texts::file_missing(title.as_deref().unwrap_or(rel)),
@@ -158,14 +171,14 @@ async fn send_report(p: &MyReports, ctx: &mut Ctx, rel: &str) -> Result<(), Hand
             op.finish("file_missing");
         }
         Delivery::TooLarge(bytes) => {
-            p.metrics.v1.file_size_refusals.inc();
-            p.metrics.v1.views.failed.inc();
+            metrics.file_size_refusals.inc();
+            metrics.views.failed.inc();
             tracing::warn!(bytes, path = rel, "report file over Telegram's upload limit");
             ctx.send_text(MessageKind::Status, texts::file_too_large_plain(bytes), Some(back())).await?;
             op.finish("too_large");
         }
         Delivery::Failed(e) => {
-            p.metrics.v1.views.failed.inc();
+            metrics.views.failed.inc();
             op.finish("failed");
             return Err(e.into());
         }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use vox_plugin::{Ctx, HandlerError, MessageKind, StepState};
 
 use crate::MyReports;
-use crate::ids::{SHOW_MY_REPORTS, V2Button};
+use crate::ids::{SEND_REPORT, SHOW_ALL_REPORTS, SHOW_MY_REPORTS, V2Button};
 use crate::snapshot::{Snapshot, Stale};
 use crate::telemetry::metrics::CancelledBy;
 use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
@@ -52,6 +52,14 @@ struct StepData {
 pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     if let Some(data) = ctx.callback_data().map(str::to_owned) {
         if data == SHOW_MY_REPORTS {
+            return list::open(p, ctx, None).await;
+        }
+        // The legacy shim: v1's buttons live on in old messages after v1 is switched off.
+        if let Some(rel) = data.strip_prefix(SEND_REPORT) {
+            return crate::v1::send_report(p, ctx, rel, &p.metrics.v2).await;
+        }
+        if data == SHOW_ALL_REPORTS {
+            p.metrics.v2.legacy_callbacks.inc();
             return list::open(p, ctx, None).await;
         }
         return match V2Button::parse(&data) {

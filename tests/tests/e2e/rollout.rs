@@ -83,14 +83,40 @@ async fn the_kill_switch_gives_everyone_stable_and_v2_buttons_say_the_menu_chang
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_v1_off_everyone_gets_v2_and_with_both_off_the_section_is_unavailable() {
+async fn with_v1_off_everyone_gets_v2_its_old_buttons_still_work_and_with_both_off_the_section_is_unavailable()
+ {
     let host = fx::host("v1", rows(), "[plugins.my_reports.versions]\nv1 = false\n").start().await;
     let mut bob = host.user(BOB, "Боб");
     bob.send_text("/reports");
     assert_eq!(bob.expect_document().await.file_name, "Мои_отчеты.txt");
-    // An old v1 button: its version is off.
+    // v1 is retired, but old messages keep its buttons: v2's legacy shim serves them.
     bob.press_data(1, "show_all_reports");
-    bob.expect_text("Меню обновилось").await;
+    assert_eq!(bob.expect_document().await.file_name, "Мои_отчеты.txt", "the list, as v2 sends it");
+    bob.press_data(1, &format!("send_report||{}", fx::file_path(BOB, 2)));
+    let doc = bob.expect_document().await;
+    assert_eq!(doc.caption.as_deref(), Some("Отчет номер 2"));
+    // Safely: another user's file is refused as v1 refused it.
+    bob.press_data(1, &format!("send_report||{}", fx::file_path(ALICE, 1)));
+    bob.expect_callback_answered().await;
+    let metrics = host.scrape().await;
+    let legacy = |v: &str| {
+        vox_testkit::metric(&metrics, &format!("my_reports_legacy_callbacks_total{{version=\"{v}\"}}"))
+    };
+    assert_eq!(
+        (legacy("v1"), legacy("v2")),
+        (Some(0.0), Some(3.0)),
+        "counted, so v1's retirement can be judged"
+    );
+    assert_eq!(
+        vox_testkit::metric(&metrics, "my_reports_security_refusals_total{version=\"v2\"}"),
+        Some(1.0)
+    );
+    assert!(
+        metrics.contains(
+            "vox_rollout_decisions_total{plugin=\"my_reports\",version=\"v2\",reason=\"legacy_button\"}"
+        ),
+        "{metrics}"
+    );
     host.stop().await.expect("clean stop");
 
     let host =

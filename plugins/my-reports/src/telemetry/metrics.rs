@@ -127,6 +127,9 @@ pub struct VersionMetrics {
     /// Yellow trigger: two actions of one user ran at once (the user's lock
     /// did not hold).
     pub lock_overlaps: Counter,
+    /// v1's buttons (`send_report||`, "Показать все") pressed on old
+    /// messages: what must reach zero before v1's shim can go.
+    pub legacy_callbacks: Counter,
 }
 
 impl Default for VersionMetrics {
@@ -156,6 +159,7 @@ impl Default for VersionMetrics {
             delete_postcondition_failures: Counter::default(),
             snapshot_timeout_violations: Counter::default(),
             lock_overlaps: Counter::default(),
+            legacy_callbacks: Counter::default(),
         }
     }
 }
@@ -274,6 +278,11 @@ impl VersionMetrics {
                 "snapshot_timeout_violations",
                 "Actions on a number picked from a list older than its time-to-live (yellow trigger)",
                 self.snapshot_timeout_violations.get(),
+            ),
+            (
+                "legacy_callbacks",
+                "v1's buttons (send_report, show all) pressed, served by this version",
+                self.legacy_callbacks.get(),
             ),
             (
                 "lock_overlaps",
