@@ -64,6 +64,28 @@ impl Drop for Host {
     }
 }
 
+/// A stand-in `/metrics` whose lock-overlap counter is 0 for the first `calm`
+/// scrapes and 1 after; its URL.
+fn yellow_metrics_after(calm: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/metrics", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            let overlaps = u8::from(n >= calm);
+            let body = format!(
+                "my_reports_lock_overlaps_total{{version=\"v2\"}} {overlaps}\n\
+                 my_reports_snapshot_timeout_violations_total{{version=\"v2\"}} 0\n"
+            );
+            let _ = write!(stream, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}");
+        }
+    });
+    url
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
     let dir = std::env::temp_dir().join(format!("vox-operator-{}", std::process::id()));
@@ -134,6 +156,22 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     let out = script("rollout.sh", &["--config", cfg, "unkill"], &data);
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    // A yellow trigger (two actions of one user at once, here from a stand-in
+    // /metrics) holds the walk at its step: no further step, nothing rolled back.
+    let metrics = yellow_metrics_after(3);
+    let out = Command::new(repo().join("scripts/canary.sh"))
+        .args(["--dwell", "30", "--steps", "60 80", "--config", cfg])
+        .env("VOX_HOST_BIN", BIN)
+        .env("VOX__HOST__DATA_DIR", &data)
+        .env("VOX_METRICS_URL", &metrics)
+        .output()
+        .expect("canary runs");
+    assert_eq!(out.status.code(), Some(5), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("yellow trigger at 60%"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("my_reports_lock_overlaps_total=1"), "{}", text(&out.stdout));
+    let held = std::fs::read_to_string(&config).expect("config");
+    assert!(held.contains("percent = 60") && !held.contains("kill = true"), "held, not rolled back:\n{held}");
 
     // ... and back, instantly.
     let out = script("rollback.sh", &["--config", cfg], &data);
