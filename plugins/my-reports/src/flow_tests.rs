@@ -30,8 +30,10 @@ fn fixture(name: &str, reports: u32, config: Config) -> Fixture {
     let config = Config { reports_dir: dir.clone(), ..config };
     let plugin = MyReports::new(config, &Setup::new(&dir)).expect("plugin builds");
     for i in 1..=reports {
-        let ts =
-            chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date").and_hms_opt(10, 0, i).expect("time");
+        let ts = chrono::NaiveDate::from_ymd_opt(2025, 1, 1)
+            .expect("date")
+            .and_hms_opt(10, i / 60, i % 60)
+            .expect("time");
         plugin
             .storage()
             .save_report_blocking(NewReport {
@@ -426,6 +428,48 @@ async fn an_unreadable_index_at_open_is_a_counted_candidate_failure() {
         "reported to the host: {:?}",
         f.host.log()
     );
+}
+
+#[tokio::test]
+async fn a_long_list_can_be_paged_through_and_acted_on_from_a_page() {
+    let f = fixture("paging", 130, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Листать список")).await;
+    assert!(f.last_text().contains("Отчеты 1–25 из 130"), "{}", f.last_text());
+    assert!(f.last_text().contains("№130. Отчет 130"), "newest first: {}", f.last_text());
+    f.press("v2", &f.button("▶️")).await;
+    let edited = f.host.log().iter().rev().find_map(|r| match r {
+        Recorded::Edited { text, .. } => Some(text.clone()),
+        _ => None,
+    });
+    assert!(edited.as_deref().is_some_and(|t| t.contains("Отчеты 26–50 из 130")), "{edited:?}");
+    // The actions under a page work on the same list.
+    f.press("v2", &f.button("Посмотреть")).await;
+    f.type_text("101").await;
+    f.press("v2", &f.button("Да, прислать")).await;
+    assert_eq!(f.documents().last().map(|d| d.1.clone()), Some(Some("№101: Отчет 101".to_owned())));
+
+    let short = fixture("no-paging", 3, Config::default());
+    short.open().await;
+    let menu = short.host.log().iter().rev().find_map(|r| match r {
+        Recorded::Sent { message: Outgoing::Text { keyboard: Some(kb), .. }, .. } => Some(kb.clone()),
+        _ => None,
+    });
+    let labels: Vec<String> = menu.expect("a menu").rows.iter().flatten().map(|b| b.text.clone()).collect();
+    assert!(!labels.iter().any(|l| l.contains("Листать")), "{labels:?}");
+    assert!(labels.iter().any(|l| l.contains("Статистика")), "{labels:?}");
+}
+
+#[tokio::test]
+async fn the_statistics_count_reports_per_month_and_search_type() {
+    let f = fixture("stats", 3, Config::default());
+    f.open().await;
+    f.press("v2", &f.button("Статистика")).await;
+    let text = f.last_text();
+    for part in ["📊 Статистика: 3 отчета", "По месяцам:", "2025-01", "▇", "По типу поиска:", "быстрый: 3"]
+    {
+        assert!(text.contains(part), "{part:?} in {text}");
+    }
 }
 
 /// Property tests over what users can send: any callback data, any typed text

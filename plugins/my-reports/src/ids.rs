@@ -76,6 +76,12 @@ pub enum V2Button {
     Yes(u32),
     /// Cancel the step.
     Cancel,
+    /// The first page of list `snap`, in a new message (from the list's menu).
+    Browse(u64),
+    /// Page `page` (from 0) of list `snap`, in place of the page pressed on.
+    Page(u64, u32),
+    /// The statistics of the user's reports (list `snap`'s menu offered them).
+    Stats(u64),
 }
 
 const VIEW: &str = "report_view:";
@@ -86,6 +92,9 @@ const CSV: &str = "report_csv:";
 const JSON: &str = "report_json:";
 const YES: &str = "report_yes:";
 const CANCEL: &str = "report_cancel";
+const PAGE: &str = "report_page:";
+const BROWSE: &str = "report_browse:";
+const STATS: &str = "report_stats:";
 
 impl V2Button {
     /// The button's callback data.
@@ -99,6 +108,9 @@ impl V2Button {
             V2Button::Export(Export::Json, snap) => format!("{JSON}{snap}"),
             V2Button::Yes(number) => format!("{YES}{number}"),
             V2Button::Cancel => CANCEL.to_owned(),
+            V2Button::Browse(snap) => format!("{BROWSE}{snap}"),
+            V2Button::Page(snap, page) => format!("{PAGE}{snap}:{page}"),
+            V2Button::Stats(snap) => format!("{STATS}{snap}"),
         }
     }
 
@@ -123,6 +135,15 @@ impl V2Button {
         if let Some(n) = data.strip_prefix(YES).and_then(|rest| rest.parse::<u32>().ok()) {
             return Some(V2Button::Yes(n));
         }
+        if let Some((snap, page)) = data.strip_prefix(PAGE).and_then(|rest| rest.split_once(':')) {
+            return Some(V2Button::Page(snap.parse().ok()?, page.parse().ok()?));
+        }
+        if let Some(snap) = with(STATS) {
+            return Some(V2Button::Stats(snap));
+        }
+        if let Some(snap) = with(BROWSE) {
+            return Some(V2Button::Browse(snap));
+        }
         (data == CANCEL).then_some(V2Button::Cancel)
     }
 }
@@ -141,6 +162,9 @@ mod tests {
         assert_eq!(V2Button::parse("report_view"), None, "a button without its list");
         assert_eq!(V2Button::parse("report_yes:-1"), None);
         assert_eq!(V2Button::parse("report_unknown:1"), None);
+        assert_eq!(V2Button::parse("report_page:5:2"), Some(V2Button::Page(5, 2)));
+        assert_eq!(V2Button::parse("report_page:5"), None, "a page without its number");
+        assert_eq!(V2Button::parse("report_stats:9"), Some(V2Button::Stats(9)));
     }
 
     #[test]
@@ -154,6 +178,9 @@ mod tests {
             V2Button::Export(Export::Json, 5),
             V2Button::Yes(u32::MAX),
             V2Button::Cancel,
+            V2Button::Page(u64::MAX, u32::MAX),
+            V2Button::Browse(u64::MAX),
+            V2Button::Stats(u64::MAX),
         ];
         for b in all {
             let data = b.data();

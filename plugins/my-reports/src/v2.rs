@@ -3,9 +3,11 @@
 //! number is checked against the list the user actually got.
 //!
 //! `v2/list.rs` makes lists and exports, `v2/ask.rs` takes typed answers,
-//! `v2/confirm.rs` applies confirmed actions under the user's lock.
+//! `v2/confirm.rs` applies confirmed actions under the user's lock,
+//! `v2/browse.rs` pages through long lists and shows the statistics.
 
 mod ask;
+mod browse;
 mod confirm;
 mod list;
 
@@ -67,6 +69,9 @@ pub async fn handle(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
             Some(V2Button::Export(format, snap)) => list::export(p, ctx, format, snap).await,
             Some(V2Button::Yes(number)) => confirm::apply(p, ctx, number).await,
             Some(V2Button::Cancel) => cancel(p, ctx).await,
+            Some(V2Button::Browse(snap)) => browse::page(p, ctx, snap, 0, false).await,
+            Some(V2Button::Page(snap, page)) => browse::page(p, ctx, snap, page, true).await,
+            Some(V2Button::Stats(_)) => browse::stats(p, ctx).await,
             None => {
                 // Our prefix with data no release of ours writes: an old or forged button.
                 ctx.answer(None).await?;

@@ -10,7 +10,7 @@ use crate::ids::{Export, Start, V2Button};
 use crate::snapshot::SnapEntry;
 use crate::storage::Report;
 use crate::telemetry::actions::Op;
-use crate::view::keyboards::{actions_keyboard, reopen_keyboard};
+use crate::view::keyboards::{list_keyboard, reopen_keyboard};
 use crate::view::{listing, texts};
 
 /// Sends the user's list (all of it, or what `filter` lets through) and its menu.
@@ -101,7 +101,8 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
     p.metrics.v2.list_bytes_total.add(size);
     p.metrics.v2.list_reports_total.add(reports.len() as u64);
     tracing::info!(user, bytes = size, count = reports.len(), snap = snapshot.id, "list sent");
-    ctx.send_text(MessageKind::Menu, texts::V2_MENU, Some(actions_keyboard(snapshot.id))).await?;
+    let menu = list_keyboard(snapshot.id, snapshot.entries.len());
+    ctx.send_text(MessageKind::Menu, texts::V2_MENU, Some(menu)).await?;
     op.finish("ok");
     Ok(())
 }
