@@ -165,7 +165,7 @@ async fn settle(api: &FakeBotApi, chat: i64, cursor: &mut usize) -> Vec<Shown> {
         *cursor = end.max(next);
         for c in calls {
             match c.method.as_str() {
-                "sendMessage" | "sendDocument" | "editMessageText" if c.is_ok() => {
+                "sendMessage" | "sendDocument" | "sendPhoto" | "editMessageText" if c.is_ok() => {
                     if let Some(id) = c.result_message_id() {
                         shown.push(Shown::Message(id));
                     }
@@ -224,11 +224,12 @@ fn print_message(
     let who = style.paint("1;36", "Бот:");
     if let Some(doc) = &m.document {
         let size = vox_plugin::ru::count(doc.bytes.len() as u64, ["байт", "байта", "байт"]);
-        writeln!(out, "{who} 📎 {} ({size})", doc.file_name)?;
+        let (icon, shown) = if m.photo { ("🖼️", 0) } else { ("📎", 8) };
+        writeln!(out, "{who} {icon} {} ({size})", doc.file_name)?;
         if let Some(c) = &m.caption {
             writeln!(out, "     {c}")?;
         }
-        for line in doc.text().lines().take(8) {
+        for line in doc.text().lines().take(shown) {
             writeln!(out, "     {}", style.paint("2", &format!("│ {line}")))?;
         }
     } else {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use teloxide::RequestError;
-use teloxide::payloads::{EditMessageTextSetters, SendDocumentSetters, SendMessageSetters};
+use teloxide::payloads::{EditMessageTextSetters, SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{
     CallbackQueryId, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId,
@@ -169,22 +169,7 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
             .await
         }
         Outgoing::Document { document, caption, keyboard: kb } => {
-            if let Some(c) = &caption {
-                check_len("caption", c, MAX_CAPTION_CHARS)?;
-            }
-            let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
-            let bytes = match document.source {
-                DocumentSource::Bytes(b) => b,
-                DocumentSource::Path(path) => read_upload(&path).await?,
-            };
-            if bytes.len() as u64 > MAX_UPLOAD_BYTES {
-                return Err(HostError::TooLong(format!(
-                    "document `{}` is {} bytes; Telegram takes at most {MAX_UPLOAD_BYTES}",
-                    document.file_name,
-                    bytes.len()
-                )));
-            }
-            let file = InputFile::memory(bytes).file_name(document.file_name);
+            let (file, caption, markup) = upload(tg, document, caption, kb, MAX_UPLOAD_BYTES).await?;
             tg.throttle.wait(chat.0).await;
             with_retry(&tg.metrics, "sendDocument", || {
                 let mut req = tg.bot.send_document(chat, file.clone());
@@ -198,8 +183,52 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
             })
             .await
         }
+        Outgoing::Photo { photo, caption, keyboard: kb } => {
+            let (file, caption, markup) = upload(tg, photo, caption, kb, MAX_PHOTO_BYTES).await?;
+            tg.throttle.wait(chat.0).await;
+            with_retry(&tg.metrics, "sendPhoto", || {
+                let mut req = tg.bot.send_photo(chat, file.clone());
+                if let Some(c) = &caption {
+                    req = req.caption(c.clone());
+                }
+                if let Some(m) = &markup {
+                    req = req.reply_markup(m.clone());
+                }
+                req
+            })
+            .await
+        }
     };
     Ok(sent.map_err(api)?.id.0)
+}
+
+/// Telegram's limit for a photo upload.
+const MAX_PHOTO_BYTES: u64 = 10 * 1024 * 1024;
+
+/// A file to upload (read if it is a path) with its checked caption and keyboard.
+async fn upload(
+    tg: &Telegram,
+    document: vox_plugin::Document,
+    caption: Option<String>,
+    kb: Option<Keyboard>,
+    max: u64,
+) -> Result<(InputFile, Option<String>, Option<InlineKeyboardMarkup>), HostError> {
+    if let Some(c) = &caption {
+        check_len("caption", c, MAX_CAPTION_CHARS)?;
+    }
+    let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
+    let bytes = match document.source {
+        DocumentSource::Bytes(b) => b,
+        DocumentSource::Path(path) => read_upload(&path).await?,
+    };
+    if bytes.len() as u64 > max {
+        return Err(HostError::TooLong(format!(
+            "file `{}` is {} bytes; Telegram takes at most {max}",
+            document.file_name,
+            bytes.len()
+        )));
+    }
+    Ok((InputFile::memory(bytes).file_name(document.file_name), caption, markup))
 }
 
 /// Refuses what Telegram would refuse, before a round trip, with a clearer message.

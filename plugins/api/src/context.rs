@@ -262,6 +262,26 @@ impl Ctx {
         self.host.send(self.key.chat, kind, message).await
     }
 
+    /// Sends a picture (PNG or JPEG, up to 10 MB) shown in the chat, with an
+    /// optional caption and keyboard; returns its message id.
+    ///
+    /// ```
+    /// # async fn demo(ctx: &vox_plugin::Ctx, png: Vec<u8>) -> Result<(), vox_plugin::HostError> {
+    /// use vox_plugin::{Document, MessageKind};
+    /// ctx.send_photo(MessageKind::Info, Document::bytes("chart.png", png), Some("📊".into()), None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_photo(
+        &self,
+        kind: MessageKind,
+        photo: Document,
+        caption: Option<String>,
+        keyboard: Option<Keyboard>,
+    ) -> Result<i32, HostError> {
+        let message = Outgoing::Photo { photo, caption, keyboard };
+        self.host.send(self.key.chat, kind, message).await
+    }
+
     /// Replaces the text and keyboard of one of the bot's messages in this chat.
     pub async fn edit_text(
         &self,

@@ -200,4 +200,13 @@ pub enum Outgoing {
         /// Inline buttons under it.
         keyboard: Option<Keyboard>,
     },
+    /// A picture (PNG or JPEG, up to 10 MB) shown in the chat, with an optional caption.
+    Photo {
+        /// The image file.
+        photo: Document,
+        /// Up to 1024 characters.
+        caption: Option<String>,
+        /// Inline buttons under it.
+        keyboard: Option<Keyboard>,
+    },
 }

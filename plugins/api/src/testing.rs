@@ -172,9 +172,11 @@ impl RecordingHost {
                 Recorded::Sent { chat: c, message: Outgoing::Text { text, .. }, .. } if *c == chat => {
                     Some(text.clone())
                 }
-                Recorded::Sent { chat: c, message: Outgoing::Document { caption, .. }, .. } if *c == chat => {
-                    caption.clone()
-                }
+                Recorded::Sent {
+                    chat: c,
+                    message: Outgoing::Document { caption, .. } | Outgoing::Photo { caption, .. },
+                    ..
+                } if *c == chat => caption.clone(),
                 _ => None,
             })
             .collect()

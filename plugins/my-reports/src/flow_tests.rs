@@ -470,6 +470,13 @@ async fn the_statistics_count_reports_per_month_and_search_type() {
     {
         assert!(text.contains(part), "{part:?} in {text}");
     }
+    let photo = f.host.log().iter().find_map(|r| match r {
+        Recorded::Sent { message: Outgoing::Photo { photo, caption, .. }, .. } => {
+            Some((photo.file_name.clone(), caption.clone()))
+        }
+        _ => None,
+    });
+    assert_eq!(photo, Some(("Статистика.png".to_owned(), Some("📊 Отчеты по месяцам".to_owned()))));
 }
 
 /// Property tests over what users can send: any callback data, any typed text

@@ -56,6 +56,8 @@ pub(crate) struct StoredMessage {
     /// Earlier versions, oldest first.
     pub(crate) history: Vec<Content>,
     pub(crate) document: Option<StoredFile>,
+    /// The file is a photo (`sendPhoto`), not a document.
+    pub(crate) photo: bool,
     pub(crate) reply_keyboard: Vec<Vec<String>>,
     pub(crate) entities: Option<Value>,
     pub(crate) deleted: bool,

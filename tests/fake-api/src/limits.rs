@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Methods that count as messages.
-const LIMITED: [&str; 3] = ["sendMessage", "sendDocument", "editMessageText"];
+const LIMITED: [&str; 4] = ["sendMessage", "sendDocument", "sendPhoto", "editMessageText"];
 
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);

@@ -90,7 +90,8 @@ fn render_event(out: &mut String, state: &ChatState, event: &Event) {
 
 fn render_content(out: &mut String, m: &StoredMessage, content: &Content) {
     if let Some(file) = &m.document {
-        let _ = write!(out, "📎 {} ({} bytes)", file.file_name, file.bytes.len());
+        let icon = if m.photo { "🖼️" } else { "📎" };
+        let _ = write!(out, "{icon} {} ({} bytes)", file.file_name, file.bytes.len());
         if let Some(caption) = &content.caption {
             let _ = write!(out, " {}", indent(caption));
         }

@@ -94,8 +94,10 @@ pub struct BotMessage {
     pub keyboard: Vec<Vec<Button>>,
     /// The labels of a reply keyboard this message set, row by row.
     pub reply_keyboard: Vec<Vec<String>>,
-    /// The uploaded file, for documents.
+    /// The uploaded file, for documents and photos.
     pub document: Option<Document>,
+    /// Whether the file was sent as a photo (`sendPhoto`).
+    pub photo: bool,
     /// Whether the bot (or a test) deleted the message.
     pub deleted: bool,
     /// Earlier versions, oldest first; empty if the message was never edited.

@@ -12,8 +12,14 @@ use crate::types::{BotMessage, Call, CallbackAnswer, TgUser};
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 
 /// Methods whose successful calls put something new in front of the user.
-const OUTPUT_METHODS: &[&str] =
-    &["sendMessage", "sendDocument", "editMessageText", "editMessageCaption", "editMessageReplyMarkup"];
+const OUTPUT_METHODS: &[&str] = &[
+    "sendMessage",
+    "sendDocument",
+    "sendPhoto",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageReplyMarkup",
+];
 
 const EDIT_METHODS: &[&str] = &["editMessageText", "editMessageCaption", "editMessageReplyMarkup"];
 
@@ -204,6 +210,25 @@ impl ScriptedUser {
                 })
                 .await;
             self.message_of(caller, &call)
+        }
+    }
+
+    /// Waits for the bot's next `sendPhoto` to this chat.
+    #[track_caller]
+    pub fn expect_photo(&mut self) -> impl Future<Output = ReceivedDocument> + '_ {
+        let caller = Location::caller();
+        async move {
+            let call = self.next_call(caller, "a photo", |c| c.method == "sendPhoto").await;
+            let message = self.message_of(caller, &call);
+            let Some(photo) = message.document.filter(|_| message.photo) else {
+                self.fail(caller, &format!("message #{} has no photo", message.id))
+            };
+            ReceivedDocument {
+                message_id: message.id,
+                file_name: photo.file_name,
+                bytes: photo.bytes,
+                caption: message.caption,
+            }
         }
     }
 

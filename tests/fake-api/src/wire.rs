@@ -116,7 +116,21 @@ pub(crate) fn message(bot: &BotIdentity, chat_state: &ChatState, msg: &StoredMes
     if let Some(entities) = &msg.entities {
         out.insert("entities".into(), entities.clone());
     }
-    if let Some(file) = &msg.document {
+    if let Some(file) = msg.document.as_ref().filter(|_| msg.photo) {
+        // One size only: the fake does not scale. A PNG says its size in its header.
+        let (width, height) = png_size(&file.bytes).unwrap_or((0, 0));
+        let size = json!({
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "width": width,
+            "height": height,
+            "file_size": file.bytes.len(),
+        });
+        out.insert("photo".into(), json!([size]));
+        if let Some(caption) = &current.caption {
+            out.insert("caption".into(), json!(caption));
+        }
+    } else if let Some(file) = &msg.document {
         let mut document = json!({
             "file_id": file.file_id,
             "file_unique_id": file.file_unique_id,
@@ -146,4 +160,13 @@ pub(crate) fn command_entities(text: &str) -> Option<Value> {
     let command = text.split_whitespace().next().unwrap_or_default();
     let length: usize = command.chars().map(char::len_utf16).sum();
     (length > 1).then(|| json!([{ "type": "bot_command", "offset": 0, "length": length }]))
+}
+
+/// Width and height from a PNG's header, if `bytes` is a PNG.
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.len() < 24 || &bytes[..8] != b"\x89PNG\r\n\x1a\n" || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    Some((be(16), be(20)))
 }

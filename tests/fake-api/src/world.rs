@@ -43,6 +43,8 @@ pub(crate) struct MethodCount {
 pub(crate) struct Outgoing {
     pub(crate) content: Content,
     pub(crate) document: Option<StoredFile>,
+    /// The file was sent with `sendPhoto`.
+    pub(crate) photo: bool,
     /// `Some` when the message sets (non-empty) or removes (empty) the reply keyboard.
     pub(crate) reply_keyboard: Option<Vec<Vec<String>>>,
 }
@@ -196,6 +198,7 @@ impl World {
             current: Content { text: Some(text.to_owned()), ..Content::default() },
             history: Vec::new(),
             document: None,
+            photo: false,
             reply_keyboard: Vec::new(),
             entities,
             deleted: false,
@@ -270,6 +273,7 @@ impl World {
             current: outgoing.content,
             history: Vec::new(),
             document: outgoing.document,
+            photo: outgoing.photo,
             reply_keyboard: outgoing.reply_keyboard.unwrap_or_default(),
             entities: None,
             deleted: false,
@@ -460,6 +464,7 @@ fn bot_message(chat: i64, msg: &StoredMessage) -> BotMessage {
             .document
             .as_ref()
             .map(|f| Document { file_name: f.file_name.clone(), bytes: f.bytes.to_vec() }),
+        photo: msg.photo,
         deleted: msg.deleted,
         edits: msg
             .history

@@ -359,3 +359,19 @@ async fn the_reports_directory_is_created_when_missing() {
     assert!(host.dir().join("fresh/reports").is_dir());
     host.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_come_as_a_table_and_a_png_chart() {
+    let host = fx::host("v2", fx::reports(ALICE, 4), "").start().await;
+    let mut alice = host.user(ALICE, "Алиса");
+    open_list(&mut alice).await;
+    alice.press("Статистика");
+    let chart = alice.expect_photo().await;
+    assert_eq!(chart.caption.as_deref(), Some("📊 Отчеты по месяцам"));
+    assert_eq!(&chart.bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let photo = host.api().message(ALICE, chart.message_id).expect("the photo message");
+    assert!(photo.photo, "sent as a photo, not a file");
+    let table = alice.expect_text("📊 Статистика: 4 отчета").await;
+    assert!(table.text.unwrap_or_default().contains("2025-01  "), "per month");
+    host.stop().await.expect("clean stop");
+}

@@ -1,17 +1,17 @@
 //! Long lists without the file: a sent list's numbers page by page in a
 //! message (offered when it holds more than a hundred reports), with the
 //! actions under each page; and the statistics of the user's reports — per
-//! month, by search type, total size — as a text table.
+//! month, by search type, total size — as a text table and a PNG chart.
 
 use std::collections::BTreeMap;
 
-use vox_plugin::{Ctx, HandlerError, MessageKind, tracing};
+use vox_plugin::{Ctx, Document, HandlerError, MessageKind, tracing};
 
 use super::fresh_snapshot;
 use crate::MyReports;
 use crate::telemetry::actions::Op;
 use crate::view::keyboards::{page_keyboard, reopen_keyboard};
-use crate::view::{format, texts};
+use crate::view::{chart, format, texts};
 
 /// Reports on one page: with titles cut to 80 characters a page stays far
 /// below Telegram's 4,096.
@@ -101,6 +101,17 @@ pub(super) async fn stats(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerErr
     text.push_str("\n\nПо типу поиска:");
     for (kind, (n, bytes)) in &kinds {
         text.push_str(&format!("\n{kind}: {n}, {}", format::size(*bytes)));
+    }
+    // The same months as a chart; the table above already told everything, so a
+    // chart Telegram refuses costs the user nothing but the picture.
+    let bars: Vec<(String, usize)> =
+        months.iter().rev().take(MONTHS).rev().map(|(m, n)| (m.clone(), *n)).collect();
+    let png = chart::months(&bars);
+    let caption = Some(texts::STATS_CHART.to_owned());
+    if let Err(e) =
+        ctx.send_photo(MessageKind::Info, Document::bytes("Статистика.png", png), caption, None).await
+    {
+        tracing::warn!(error = %e, "the statistics chart was not sent");
     }
     ctx.send_text(MessageKind::Menu, text, Some(reopen_keyboard())).await?;
     op.finish("ok");

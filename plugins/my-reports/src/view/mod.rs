@@ -1,7 +1,10 @@
-//! What users read: the Russian texts, dates and sizes, the TXT list and its
-//! CSV / JSON exports, and the keyboards under v2's messages.
+//! What users read and see: the Russian texts, dates and sizes, the TXT list
+//! and its CSV / JSON exports, the keyboards under v2's messages, and the
+//! statistics chart (a PNG drawn and encoded here).
 
+pub mod chart;
 pub mod format;
 pub mod keyboards;
 pub mod listing;
+pub mod png;
 pub mod texts;

@@ -27,6 +27,9 @@ pub fn page_heading(first: usize, last: usize, total: usize) -> String {
     format!("📖 Отчеты {first}–{last} из {total}. Номер отчета — число после №; действие — кнопкой ниже.")
 }
 
+/// The statistics chart's caption.
+pub const STATS_CHART: &str = "📊 Отчеты по месяцам";
+
 /// The statistics view's heading.
 pub fn stats_heading(count: usize, total: &str) -> String {
     format!("📊 Статистика: {}, общий размер {total}.", ru::count(count as u64, REPORTS))

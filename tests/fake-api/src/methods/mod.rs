@@ -26,6 +26,7 @@ const METHODS: &[&str] = &[
     "getUpdates",
     "sendMessage",
     "sendDocument",
+    "sendPhoto",
     "sendChatAction",
     "editMessageText",
     "editMessageCaption",
@@ -59,6 +60,7 @@ pub(crate) async fn call(shared: &Shared, method: &'static str, params: &Params)
         "setWebhook" => polling::set_webhook(world, params),
         "sendMessage" => send::send_message(world, params),
         "sendDocument" => send::send_document(world, params),
+        "sendPhoto" => send::send_photo(world, params),
         "sendChatAction" => send::send_chat_action(world, params),
         "editMessageText" => edit::edit_message_text(world, params),
         "editMessageCaption" => edit::edit_message_caption(world, params),
@@ -81,6 +83,7 @@ mod tests {
     fn pascal_case_names_map_to_camel_case() {
         assert_eq!(canonical("SendMessage"), Some("sendMessage"));
         assert_eq!(canonical("GETUPDATES"), Some("getUpdates"));
-        assert_eq!(canonical("sendPhoto"), None);
+        assert_eq!(canonical("SENDPHOTO"), Some("sendPhoto"));
+        assert_eq!(canonical("sendSticker"), None);
     }
 }

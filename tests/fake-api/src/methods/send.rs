@@ -1,4 +1,4 @@
-//! `sendMessage`, `sendDocument` and `sendChatAction`: new bot messages.
+//! `sendMessage`, `sendDocument`, `sendPhoto` and `sendChatAction`: new bot messages.
 
 use serde_json::Value;
 
@@ -31,30 +31,43 @@ pub(super) fn send_message(world: &mut World, params: &Params) -> ApiResult<Valu
                 keyboard: markup.as_ref().map(Markup::inline).unwrap_or_default(),
             },
             document: None,
+            photo: false,
             reply_keyboard: reply_keyboard(markup.as_ref()),
         },
     )
 }
 
 pub(super) fn send_document(world: &mut World, params: &Params) -> ApiResult<Value> {
+    send_file(world, params, "document", MAX_UPLOAD)
+}
+
+/// Telegram's limit for an uploaded photo.
+const MAX_PHOTO: usize = 10 * 1024 * 1024;
+
+pub(super) fn send_photo(world: &mut World, params: &Params) -> ApiResult<Value> {
+    send_file(world, params, "photo", MAX_PHOTO)
+}
+
+/// A document or a photo (`field` names the upload), up to `max` bytes.
+fn send_file(world: &mut World, params: &Params, field: &str, max: usize) -> ApiResult<Value> {
     let chat = params.chat_id()?;
     let (caption, parse_mode) = content::caption(params)?;
     let markup = content::markup(params)?;
-    let file = if let Some(upload) = params.upload("document") {
+    let file = if let Some(upload) = params.upload(field) {
         if upload.bytes.is_empty() {
             return Err(ApiError::bad_request(descriptions::FILE_MUST_BE_NON_EMPTY));
         }
-        if upload.bytes.len() > MAX_UPLOAD {
+        if upload.bytes.len() > max {
             return Err(ApiError::new(413, descriptions::REQUEST_ENTITY_TOO_LARGE));
         }
-        let name = if upload.file_name.is_empty() { "document".to_owned() } else { upload.file_name.clone() };
+        let name = if upload.file_name.is_empty() { field.to_owned() } else { upload.file_name.clone() };
         world.store_upload(name, upload.mime_type.clone(), upload.bytes.clone())
-    } else if let Some(file_id) = params.opt_str("document")? {
+    } else if let Some(file_id) = params.opt_str(field)? {
         // Re-sending by file_id works for files this fake issued; a URL
         // would need a download the fake cannot do.
         world.file(&file_id).ok_or_else(|| ApiError::bad_request(descriptions::WRONG_FILE_IDENTIFIER))?
     } else {
-        return Err(ApiError::bad_request("Bad Request: there is no document in the request"));
+        return Err(ApiError::bad_request(format!("Bad Request: there is no {field} in the request")));
     };
     world.send(
         chat,
@@ -66,6 +79,7 @@ pub(super) fn send_document(world: &mut World, params: &Params) -> ApiResult<Val
                 keyboard: markup.as_ref().map(Markup::inline).unwrap_or_default(),
             },
             document: Some(file),
+            photo: field == "photo",
             reply_keyboard: reply_keyboard(markup.as_ref()),
         },
     )

@@ -251,7 +251,7 @@ async fn commands_are_kept_per_scope_and_language() {
 #[tokio::test]
 async fn unknown_methods_and_broken_bodies_get_telegram_style_errors() {
     let api = FakeBotApi::start().await.expect("starts");
-    let path = format!("/bot{}/sendPhoto", api.token());
+    let path = format!("/bot{}/sendSticker", api.token());
     let (status, body) = raw(&api, "POST", &path, "application/json", "{}").await;
     assert_eq!(status, 404);
     assert_eq!(body, json!({ "ok": false, "error_code": 404, "description": "Not Found: method not found" }));
