@@ -3,7 +3,9 @@
 //! listen addresses), a sent list's size and count at info, a list refused for
 //! its size at warning with the size, a timed-out list at warning with the
 //! elapsed seconds, the user's lock acquired and released at debug with the
-//! wait, and each action under its own event name.
+//! wait, and each action under its own event name. And, with
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` set, one OTLP span per update reaches a
+//! collector stand-in, the rollout decision among its attributes.
 
 use std::time::Duration;
 
@@ -141,6 +143,101 @@ async fn the_plans_log_lines_appear_at_their_levels() {
     assert_eq!(timed_out["level"], "WARN");
     assert!(timed_out["elapsed_secs"].as_u64().is_some_and(|s| s >= 1), "{timed_out}");
 
+    let _ = host.kill();
+    let _ = host.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the collector stand-in received: (path, body) per request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A stand-in OTLP/HTTP collector: answers every POST 200 and keeps the bodies.
+fn collector() -> (String, Received) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = std::sync::Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream);
+            let (mut path, mut length) = (String::new(), 0usize);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if path.is_empty() {
+                    path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            keep.lock().expect("lock").push((path, String::from_utf8_lossy(&body).into_owned()));
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+        }
+    });
+    (url, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_otlp_endpoint_each_update_is_a_span_with_the_rollout_decision() {
+    let dir = std::env::temp_dir().join(format!("vox-otlp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let reports = dir.join("reports");
+    seed(&Storage::open(&reports).expect("reports"), SMALL, 2);
+    let config = dir.join("vox.toml");
+    std::fs::write(
+        &config,
+        format!("[plugins.my_reports]\nversion = \"v2\"\nreports_dir = \"{}\"\n", reports.display()),
+    )
+    .expect("config");
+    let (endpoint, received) = collector();
+    let api = FakeBotApi::start().await.expect("fake API");
+    let log = std::fs::File::create(dir.join("host.log")).expect("log");
+    let mut host = child::vox_host(&config, &api, &dir.join("data"), free_port(), log)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_SERVICE_NAME", "vox-test")
+        .spawn()
+        .expect("vox-host starts");
+    let mut user = api.user(SMALL, "Алиса").with_wait(Duration::from_secs(20));
+    user.send_text("/reports");
+    user.expect_document().await;
+    user.expect_text("Выберите действие").await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let span = loop {
+        let bodies = received.lock().expect("lock").clone();
+        let found = bodies.iter().find_map(|(path, body)| {
+            assert_eq!(path, "/v1/traces");
+            let v: Value = serde_json::from_str(body).ok()?;
+            let spans = v["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array()?.clone();
+            let service = v["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"].clone();
+            assert_eq!(service, "vox-test");
+            spans.into_iter().find(|s| s["attributes"].to_string().contains("my_reports"))
+        });
+        if let Some(span) = found {
+            break span;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no update span reached the collector: {bodies:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let attr = |key: &str| {
+        span["attributes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["key"] == key))
+            .map(|x| x["value"].clone())
+    };
+    assert_eq!(span["name"], "update");
+    assert_eq!(attr("vox.rollout.version"), Some(serde_json::json!({"stringValue": "v2"})));
+    assert_eq!(attr("vox.rollout.reason"), Some(serde_json::json!({"stringValue": "configured"})));
+    assert_eq!(attr("vox.outcome"), Some(serde_json::json!({"stringValue": "ok"})));
+    assert_eq!(attr("vox.chat"), Some(serde_json::json!({"intValue": SMALL.to_string()})));
+    assert_eq!(span["status"]["code"], 1);
     let _ = host.kill();
     let _ = host.wait();
     let _ = std::fs::remove_dir_all(&dir);

@@ -243,6 +243,7 @@ impl HostBuilder {
             Arc::clone(&writer) as Arc<dyn Collect>,
             Arc::clone(&served) as Arc<dyn Collect>,
             Arc::new(PluginSamples(Arc::clone(&plugins))),
+            Arc::new(crate::ops::logging::otlp::TraceExport),
         ];
         let dispatch = Arc::new(Dispatch {
             api: Arc::clone(&services) as Arc<dyn HostApi>,

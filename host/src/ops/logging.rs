@@ -1,8 +1,10 @@
 //! The tracing subscriber: human lines by default, JSON lines on request; the
-//! `log` records of teloxide are bridged into it.
+//! `log` records of teloxide are bridged into it; one OpenTelemetry span per
+//! update is exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set ([`otlp`]).
 
 mod background;
 mod json;
+pub mod otlp;
 
 use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
@@ -36,12 +38,31 @@ fn install<W>(format: LogFormat, level: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    // Trace export rides beside the log lines when the standard variables ask for it.
+    let otlp = otlp::OtlpConfig::from_vars(|k| std::env::var(k).ok()).and_then(|config| {
+        let url = config.url.clone();
+        match otlp::OtlpLayer::start(config) {
+            Ok(layer) => {
+                eprintln!("trace export: one span per update to {url}");
+                Some(layer)
+            }
+            Err(e) => {
+                eprintln!("warning: trace export not started ({e})");
+                None
+            }
+        }
+    });
     match format {
         LogFormat::Human => {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter(level)).with_writer(writer).try_init();
+            let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
+            let _ = tracing_subscriber::registry().with(filter(level)).with(fmt).with(otlp).try_init();
         }
         LogFormat::Json => {
-            let _ = json_subscriber(level, writer).try_init();
+            let _ = tracing_subscriber::registry()
+                .with(filter(level))
+                .with(JsonLayer::new(writer))
+                .with(otlp)
+                .try_init();
         }
     }
 }
