@@ -13,6 +13,10 @@
 # holds the canary at its step (no further step, nothing rolled back) for an
 # operator to look at.
 #
+# On a rollback the host's recent log, /healthz and /metrics are kept in
+# VOX_EVIDENCE_DIR (default $VOX_PREFIX/backups, /opt/vox-host/backups) and the
+# path printed.
+#
 # Plugin: VOX_PLUGIN (default my_reports). Exit 0: reached the last step healthy;
 # 1: rolled back; 2: bad usage or a refused change; 4: no running host; 5: held
 # at a step by a yellow trigger. Options come in any order.
@@ -47,8 +51,27 @@ yellow_now() {
 plugin="${VOX_PLUGIN:-my_reports}"
 vox() { "$VOX_HOST_BIN" "${config_args[@]}" "$@"; }
 
+# The evidence of a rollback: the host's recent log (journald under
+# VOX_SERVICE, else PREFIX/log/vox-host.log), its /healthz and /metrics, in
+# VOX_EVIDENCE_DIR (default PREFIX/backups), as scripts/deploy.sh keeps it.
+keep_evidence() {
+  prog=canary
+  prefix="${VOX_PREFIX:-/opt/vox-host}"
+  logfile="$prefix/log/vox-host.log"
+  health_url="${metrics_url%/metrics}/healthz"
+  local dir="${VOX_EVIDENCE_DIR:-$prefix/backups}"
+  source "$root/scripts/lib/release.sh"
+  source "$root/scripts/lib/watch.sh"
+  if mkdir -p "$dir" 2>/dev/null && [[ -w "$dir" ]]; then
+    capture_evidence "$dir" "$1"
+  else
+    echo "canary: cannot write evidence to $dir (set VOX_EVIDENCE_DIR)" >&2
+  fi
+}
+
 rollback() {
   echo "canary: $1 — rolling back"
+  keep_evidence "canary rolled back: $1"
   vox rollout kill --plugin "$plugin" --wait 10 || true
   exit 1
 }

@@ -134,10 +134,13 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
 
     // A trigger firing during a step (the host's automatic rollback, simulated by
     // its override file) makes the walk roll back on its own.
+    let evidence_dir = dir.join("evidence");
     let walk = Command::new(repo().join("scripts/canary.sh"))
         .args(["--config", cfg, "--dwell", "20", "--steps", "75"])
         .env("VOX_HOST_BIN", BIN)
         .env("VOX__HOST__DATA_DIR", &data)
+        .env("VOX_EVIDENCE_DIR", &evidence_dir)
+        .env("VOX_METRICS_URL", format!("http://127.0.0.1:{ops_port}/metrics"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -152,6 +155,14 @@ async fn an_operator_rolls_v2_out_and_back_with_one_command_each() {
         .expect("canary ends");
     assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("trigger fired at 75%"), "{}", text(&out.stdout));
+    let kept: Vec<_> =
+        std::fs::read_dir(&evidence_dir).expect("evidence dir").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let evidence = std::fs::read_to_string(&kept[0]).expect("evidence");
+    assert!(
+        evidence.contains("canary rolled back") && evidence.contains("vox_config_generation"),
+        "{evidence}"
+    );
     let out = script("rollout.sh", &["--config", cfg, "clear-override"], &data);
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     let out = script("rollout.sh", &["--config", cfg, "unkill"], &data);

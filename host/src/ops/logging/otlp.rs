@@ -149,7 +149,12 @@ impl crate::metrics::Collect for TraceExport {
     fn collect(&self, out: &mut crate::metrics::Scraped) {
         use crate::metrics::Kind;
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
-        out.one("vox_trace_spans_exported", "Update spans an OTLP collector took", Kind::Counter, n(&EXPORTED));
+        out.one(
+            "vox_trace_spans_exported",
+            "Update spans an OTLP collector took",
+            Kind::Counter,
+            n(&EXPORTED),
+        );
         out.one(
             "vox_trace_spans_dropped",
             "Update spans not exported: the queue was full or the collector failed",
