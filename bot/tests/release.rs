@@ -90,6 +90,27 @@ impl Site {
         out
     }
 
+    /// `deploy.sh`'s arguments for `binary` on this site.
+    fn deploy_args(&self, binary: &str, timeout: &str, watch: &str) -> Vec<String> {
+        let (prefix, config, url) =
+            (self.prefix.display().to_string(), self.config.display().to_string(), self.health_url());
+        [
+            binary,
+            "--config",
+            &config,
+            "--prefix",
+            &prefix,
+            "--health-url",
+            &url,
+            "--timeout",
+            timeout,
+            "--watch",
+            watch,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
     /// The pid in PREFIX/run/vox-host.pid.
     fn pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.prefix.join("run/vox-host.pid")).ok()?.trim().parse().ok()
@@ -187,29 +208,11 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     let api = FakeBotApi::start().await.expect("fake api");
     let mut site = site("deploy", &api);
     let prefix = site.prefix.to_str().expect("utf-8 path").to_owned();
-    let cfg = site.config.to_str().expect("utf-8 path").to_owned();
     let url = site.health_url();
-    let deploy_args = |binary: &str, timeout: &'static str| -> Vec<String> {
-        [
-            binary,
-            "--config",
-            &cfg,
-            "--prefix",
-            &prefix,
-            "--health-url",
-            &url,
-            "--timeout",
-            timeout,
-            "--watch",
-            "0",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    };
     let started = Instant::now();
 
     // (a) The first deploy: nothing to roll back to, healthy, serving Telegram.
-    let args = deploy_args(BIN, "20");
+    let args = site.deploy_args(BIN, "20", "0");
     let out = site.script("deploy.sh", &args).await;
     assert!(out.status.success(), "{}", both(&out));
     let first = site.link("current").expect("current after the first deploy");
@@ -246,7 +249,7 @@ async fn deploy_rolls_back_a_broken_release_and_restore_brings_data_back() {
     std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let broken = broken.to_str().expect("utf-8 path").to_owned();
     let t = Instant::now();
-    let out = site.script("deploy.sh", &deploy_args(&broken, "3")).await;
+    let out = site.script("deploy.sh", &site.deploy_args(&broken, "3", "0")).await;
     eprintln!("broken deploy, rolled back in {:.1?}:\n{}", t.elapsed(), text(&out.stdout));
     let broken_pid: u32 =
         std::fs::read_to_string(&broken_pid).expect("the broken build ran").trim().parse().expect("a pid");
@@ -392,27 +395,9 @@ async fn the_watch_window_rolls_back_a_release_that_starts_failing_and_a_refused
         ("VOX_WATCH_MIN_UPDATES".to_owned(), "3".to_owned()),
     ]);
     let prefix = site.prefix.to_str().expect("utf-8 path").to_owned();
-    let cfg = site.config.to_str().expect("utf-8 path").to_owned();
     let url = site.health_url();
-    let args = |binary: &str, watch: &str| -> Vec<String> {
-        [
-            binary,
-            "--config",
-            &cfg,
-            "--prefix",
-            &prefix,
-            "--health-url",
-            &url,
-            "--timeout",
-            "20",
-            "--watch",
-            watch,
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    };
     // The release serving now: healthy through a short watch.
-    let out = site.script("deploy.sh", &args(BIN, "2")).await;
+    let out = site.script("deploy.sh", &site.deploy_args(BIN, "20", "2")).await;
     assert!(out.status.success(), "{}", both(&out));
     assert!(text(&out.stdout).contains("watch: no trigger fired in 2s"), "{}", both(&out));
     let good = site.link("current").expect("current");
@@ -477,7 +462,7 @@ async fn the_watch_window_rolls_back_a_release_that_starts_failing_and_a_refused
         }
     });
     let t = Instant::now();
-    let out = site.script("deploy.sh", &args(&failing_arg, "60")).await;
+    let out = site.script("deploy.sh", &site.deploy_args(&failing_arg, "20", "60")).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = opener.await;
     eprintln!("failing release rolled back by the watch in {:.1?}:\n{}", t.elapsed(), text(&out.stdout));

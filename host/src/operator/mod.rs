@@ -29,8 +29,7 @@ pub fn refuse(e: &StartError) -> u8 {
 
 /// `check-config`: the plugin table.
 pub fn check_config(settings: &Settings) -> u8 {
-    match crate::registry::load::check(&crate::registry::load::linked(), &settings.plugins, &settings.setup())
-    {
+    match checked(settings) {
         Ok(checked) => {
             print!("{}", crate::operator::check::plugin_table(&checked));
             if settings.token().is_err() {
@@ -39,19 +38,22 @@ pub fn check_config(settings: &Settings) -> u8 {
             println!("config OK");
             0
         }
-        Err(e) => refuse(&e),
+        Err(code) => code,
     }
+}
+
+/// Every linked plugin's section checked against `settings`, or the exit
+/// code of the refusal (its message printed).
+fn checked(settings: &Settings) -> Result<crate::registry::load::Checked, u8> {
+    crate::registry::load::check(&crate::registry::load::linked(), &settings.plugins, &settings.setup())
+        .map_err(|e| refuse(&e))
 }
 
 /// `backup-paths`: what a backup must hold, one `kind<TAB>path` per line.
 pub fn backup_paths(settings: &Settings, config_file: Option<&std::path::Path>) -> u8 {
-    let checked = match crate::registry::load::check(
-        &crate::registry::load::linked(),
-        &settings.plugins,
-        &settings.setup(),
-    ) {
+    let checked = match checked(settings) {
         Ok(checked) => checked,
-        Err(e) => return refuse(&e),
+        Err(code) => return code,
     };
     let overrides = crate::rollout::overrides::path(config_file, &settings.host.data_dir);
     match backup::paths(&checked, &settings.host.data_dir, &overrides) {
@@ -70,26 +72,21 @@ pub fn backup_paths(settings: &Settings, config_file: Option<&std::path::Path>) 
 
 /// `rollout explain <user>`.
 pub fn explain(settings: &Settings, user: i64) -> u8 {
-    match crate::registry::load::check(&crate::registry::load::linked(), &settings.plugins, &settings.setup())
-    {
+    match checked(settings) {
         Ok(checked) => {
             let live = crate::rollout::live::LiveConfig::initial(&checked.plugins);
             print!("{}", crate::operator::explain::explain(&checked.plugins, &live.plugins, user));
             0
         }
-        Err(e) => refuse(&e),
+        Err(code) => code,
     }
 }
 
 /// `rollout status`.
 pub fn status(settings: &Settings) -> u8 {
-    let checked = match crate::registry::load::check(
-        &crate::registry::load::linked(),
-        &settings.plugins,
-        &settings.setup(),
-    ) {
+    let checked = match checked(settings) {
         Ok(checked) => checked,
-        Err(e) => return refuse(&e),
+        Err(code) => return code,
     };
     let live = crate::rollout::live::LiveConfig::initial(&checked.plugins);
     let config: Vec<_> = checked

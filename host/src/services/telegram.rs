@@ -151,7 +151,27 @@ fn api(e: RequestError) -> HostError {
     }
 }
 
-/// Sends a text or a document; returns the new message id.
+/// One upload with a caption and a keyboard: the same for every kind of file,
+/// but teloxide's requests are types of their own, so not one function.
+macro_rules! send_file {
+    ($tg:expr, $chat:expr, $method:literal, $send:ident, $file:expr, $caption:expr, $kb:expr, $max:expr) => {{
+        let (file, caption, markup) = upload($tg, $file, $caption, $kb, $max).await?;
+        $tg.throttle.wait($chat.0).await;
+        with_retry(&$tg.metrics, $method, || {
+            let mut req = $tg.bot.$send($chat, file.clone());
+            if let Some(c) = &caption {
+                req = req.caption(c.clone());
+            }
+            if let Some(m) = &markup {
+                req = req.reply_markup(m.clone());
+            }
+            req
+        })
+        .await
+    }};
+}
+
+/// Sends a text, a document or a photo; returns the new message id.
 pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, HostError> {
     let chat = ChatId(chat);
     let sent = match message {
@@ -169,34 +189,10 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
             .await
         }
         Outgoing::Document { document, caption, keyboard: kb } => {
-            let (file, caption, markup) = upload(tg, document, caption, kb, MAX_UPLOAD_BYTES).await?;
-            tg.throttle.wait(chat.0).await;
-            with_retry(&tg.metrics, "sendDocument", || {
-                let mut req = tg.bot.send_document(chat, file.clone());
-                if let Some(c) = &caption {
-                    req = req.caption(c.clone());
-                }
-                if let Some(m) = &markup {
-                    req = req.reply_markup(m.clone());
-                }
-                req
-            })
-            .await
+            send_file!(tg, chat, "sendDocument", send_document, document, caption, kb, MAX_UPLOAD_BYTES)
         }
         Outgoing::Photo { photo, caption, keyboard: kb } => {
-            let (file, caption, markup) = upload(tg, photo, caption, kb, MAX_PHOTO_BYTES).await?;
-            tg.throttle.wait(chat.0).await;
-            with_retry(&tg.metrics, "sendPhoto", || {
-                let mut req = tg.bot.send_photo(chat, file.clone());
-                if let Some(c) = &caption {
-                    req = req.caption(c.clone());
-                }
-                if let Some(m) = &markup {
-                    req = req.reply_markup(m.clone());
-                }
-                req
-            })
-            .await
+            send_file!(tg, chat, "sendPhoto", send_photo, photo, caption, kb, MAX_PHOTO_BYTES)
         }
     };
     Ok(sent.map_err(api)?.id.0)

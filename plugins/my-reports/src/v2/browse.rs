@@ -61,17 +61,9 @@ pub(super) async fn page(
 pub(super) async fn stats(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerError> {
     let op = Op::start("stats", ctx.user().id);
     ctx.answer(None).await?;
-    let user = ctx.user().id;
-    let reports = match p.storage().off(move |s| s.list_blocking(user)).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "listing reports failed");
-            p.metrics.v2.open_failures.inc();
-            ctx.report_failure("open_storage");
-            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
-            op.finish("storage_error");
-            return Ok(());
-        }
+    let Some(reports) = super::list::user_reports(p, ctx).await? else {
+        op.finish("storage_error");
+        return Ok(());
     };
     if reports.is_empty() {
         ctx.send_text(MessageKind::Menu, texts::NO_REPORTS, Some(reopen_keyboard())).await?;

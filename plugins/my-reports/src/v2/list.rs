@@ -25,17 +25,9 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
         ctx.clear_step().await?;
     }
     ctx.answer(None).await?;
-    let mut reports = match p.storage().off(move |s| s.list_blocking(user)).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "listing reports failed");
-            // Counted against v2 and, when it is a canary's candidate, a rollback trigger.
-            p.metrics.v2.open_failures.inc();
-            ctx.report_failure("open_storage");
-            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
-            op.finish("storage_error");
-            return Ok(());
-        }
+    let Some(mut reports) = user_reports(p, ctx).await? else {
+        op.finish("storage_error");
+        return Ok(());
     };
     if reports.is_empty() {
         let kb = Keyboard::new().row([Button::home("🏠 Главное меню")]);
@@ -105,6 +97,22 @@ pub(super) async fn open(p: &MyReports, ctx: &mut Ctx, filter: Option<Filter>) -
     ctx.send_text(MessageKind::Menu, texts::V2_MENU, Some(menu)).await?;
     op.finish("ok");
     Ok(())
+}
+
+/// The user's reports, or `None` after telling the user the store failed —
+/// counted against v2 and, when it is a canary's candidate, a rollback trigger.
+pub(super) async fn user_reports(p: &MyReports, ctx: &mut Ctx) -> Result<Option<Vec<Report>>, HandlerError> {
+    let user = ctx.user().id;
+    match p.storage().off(move |s| s.list_blocking(user)).await {
+        Ok(r) => Ok(Some(r)),
+        Err(e) => {
+            tracing::error!(error = %e, "listing reports failed");
+            p.metrics.v2.open_failures.inc();
+            ctx.report_failure("open_storage");
+            ctx.send_text(MessageKind::Menu, texts::STORAGE_FAILED, Some(reopen_keyboard())).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// Sends the list `snap` as CSV or JSON, with today's titles.
