@@ -256,7 +256,13 @@ async fn every_metric_the_alert_rules_and_the_dashboard_use_is_on_a_real_scrape(
     alice.send_text("/reports");
     alice.expect_text("Что-то пошло не так").await;
     host.wait_until("the candidate rolled back", |h| h.runtime().rollbacks() == 1).await;
-    let metrics = scrape(&host).await;
+    // The handler's failure is counted once it returned, after the rollback may have happened.
+    let mut metrics = scrape(&host).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !metrics.contains("vox_handler_errors_total{") && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        metrics = scrape(&host).await;
+    }
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut used = std::collections::BTreeSet::new();

@@ -51,7 +51,14 @@ async fn a_canary_shows_v1_and_v2_apart_on_metrics() {
     bob.press("Отчет номер 2");
     bob.expect_document().await;
 
-    let metrics = host.scrape().await;
+    // The handler counts the view after the file went out: wait for it.
+    let mut metrics = host.scrape().await;
+    let served = "my_reports_actions_total{version=\"v1\",action=\"view\",outcome=\"ok\"}";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while vox_testkit::metric(&metrics, served) != Some(1.0) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        metrics = host.scrape().await;
+    }
     let v = |series: &str| {
         vox_testkit::metric(&metrics, series).unwrap_or_else(|| panic!("no `{series}` in\n{metrics}"))
     };
