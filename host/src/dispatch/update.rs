@@ -197,7 +197,11 @@ impl Dispatch {
         input: Input,
         state: Option<DialogueState>,
     ) -> &'static str {
-        let live = self.live.load();
+        // Held across the handler's awaits: `load_full` is one Arc clone. A
+        // `Guard` held that long pins one of its thread's few debt slots, and
+        // with many updates in flight on a thread the rest fall back to a
+        // slower path — the cheap way is only cheap while guards are brief.
+        let live = self.live.load_full();
         let settings = live.plugin(idx);
         let plugin_id = self.plugin(idx).manifest.id;
         let span = tracing::Span::current();
