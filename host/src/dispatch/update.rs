@@ -18,6 +18,7 @@ use crate::dispatch::router::{Pin, Route, route};
 use crate::dispatch::texts;
 use crate::metrics::Failure;
 use crate::registry::PluginIdx;
+use crate::registry::load::LoadedPlugin;
 use crate::rollout::canary::Event;
 use crate::rollout::policy::Reason;
 use crate::services::state::DialogueState;
@@ -375,12 +376,10 @@ impl Dispatch {
     /// Tells the owning plugin its dialogue expired; says so itself if the plugin
     /// fails. Returns whether the plugin answered the update's callback query.
     async fn expire(self: &Arc<Self>, chat: i64, user: &User, input: &Input, expired: DialogueState) -> bool {
-        let Some(step) = self.registry.step(expired.step) else { return false };
-        let loaded = self.plugin(step.plugin);
-        let state = StepState { name: expired.step, version: expired.version, data: expired.data };
-        let mut ctx = self.ctx(loaded.manifest.id, expired.version, chat, user.clone(), input.clone(), None);
+        let Some((loaded, mut ctx, state)) = self.owner_ctx(chat, user, input, expired) else { return false };
+        let step = state.name;
         let notified = guarded(loaded.plugin.on_expired(&mut ctx, state)).await;
-        tracing::info!(plugin = loaded.manifest.id, step = expired.step, "dialogue expired");
+        tracing::info!(plugin = loaded.manifest.id, step, "dialogue expired");
         if let Err(failed) = notified {
             tracing::error!(plugin = loaded.manifest.id, error = %failed, "on_expired failed");
             self.say(chat, texts::STEP_EXPIRED).await;
@@ -402,14 +401,27 @@ impl Dispatch {
 
     /// Tells the dialogue's plugin it was ended by `/cancel`.
     async fn cancelled(self: &Arc<Self>, chat: i64, user: &User, input: &Input, state: DialogueState) {
-        let Some(step) = self.registry.step(state.step) else { return };
-        let loaded = self.plugin(step.plugin);
-        let cancelled = StepState { name: state.step, version: state.version, data: state.data };
-        let mut ctx = self.ctx(loaded.manifest.id, state.version, chat, user.clone(), input.clone(), None);
-        tracing::info!(plugin = loaded.manifest.id, step = state.step, "dialogue cancelled");
+        let Some((loaded, mut ctx, cancelled)) = self.owner_ctx(chat, user, input, state) else { return };
+        tracing::info!(plugin = loaded.manifest.id, step = cancelled.name, "dialogue cancelled");
         if let Err(failed) = guarded(loaded.plugin.on_cancelled(&mut ctx, cancelled)).await {
             tracing::error!(plugin = loaded.manifest.id, error = %failed, "on_cancelled failed");
         }
+    }
+
+    /// The plugin whose step `state` is in, a context for telling it about the
+    /// dialogue's end, and the step as the plugin sees it; `None` when no
+    /// linked plugin declares the step any more.
+    fn owner_ctx(
+        &self,
+        chat: i64,
+        user: &User,
+        input: &Input,
+        state: DialogueState,
+    ) -> Option<(&LoadedPlugin, Ctx, StepState)> {
+        let step = self.registry.step(state.step)?;
+        let loaded = self.plugin(step.plugin);
+        let ctx = self.ctx(loaded.manifest.id, state.version, chat, user.clone(), input.clone(), None);
+        Some((loaded, ctx, StepState { name: state.step, version: state.version, data: state.data }))
     }
 
     /// A handler's context over the host's services.

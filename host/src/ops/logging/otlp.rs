@@ -132,7 +132,6 @@ impl Visit for Collect<'_> {
 /// closed span to the exporter thread.
 pub struct OtlpLayer {
     spans: SyncSender<Finished>,
-    dropped: &'static AtomicU64,
 }
 
 /// Spans dropped because the exporter's queue was full.
@@ -169,7 +168,7 @@ impl OtlpLayer {
     pub fn start(config: OtlpConfig) -> std::io::Result<Self> {
         let (spans, rx) = sync_channel(QUEUE);
         std::thread::Builder::new().name("vox-otlp".into()).spawn(move || export(config, rx))?;
-        Ok(Self { spans, dropped: &DROPPED })
+        Ok(Self { spans })
     }
 }
 
@@ -219,7 +218,7 @@ where
             failed: open.failed,
         };
         if let Err(TrySendError::Full(_)) = self.spans.try_send(done) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            DROPPED.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

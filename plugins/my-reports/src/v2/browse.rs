@@ -79,11 +79,14 @@ pub(super) async fn stats(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerErr
         kind.0 += 1;
         kind.1 += r.size_bytes;
     }
-    let shown: Vec<(&String, &usize)> = months.iter().rev().take(MONTHS).collect();
-    let widest = shown.iter().map(|(_, n)| **n).max().unwrap_or(1).max(1);
+    // The last MONTHS months, oldest first: the table's rows and the chart's bars.
+    let mut shown: Vec<(String, usize)> =
+        months.iter().rev().take(MONTHS).map(|(m, n)| (m.clone(), *n)).collect();
+    shown.reverse();
+    let widest = shown.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
     let mut text = texts::stats_heading(reports.len(), &format::size(total));
     text.push_str("\n\nПо месяцам:");
-    for (month, n) in shown.into_iter().rev() {
+    for (month, n) in &shown {
         let bar = "▇".repeat((n * BAR).div_ceil(widest));
         text.push_str(&format!("\n{month}  {bar} {n}"));
     }
@@ -96,9 +99,7 @@ pub(super) async fn stats(p: &MyReports, ctx: &mut Ctx) -> Result<(), HandlerErr
     }
     // The same months as a chart; the table above already told everything, so a
     // chart Telegram refuses costs the user nothing but the picture.
-    let bars: Vec<(String, usize)> =
-        months.iter().rev().take(MONTHS).rev().map(|(m, n)| (m.clone(), *n)).collect();
-    let png = chart::months(&bars);
+    let png = chart::months(&shown);
     let caption = Some(texts::STATS_CHART.to_owned());
     if let Err(e) =
         ctx.send_photo(MessageKind::Info, Document::bytes("Статистика.png", png), caption, None).await
