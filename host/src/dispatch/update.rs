@@ -56,6 +56,35 @@ impl std::fmt::Display for Failed {
     }
 }
 
+/// Records where the update went on its span in one call: each `Span::record`
+/// is a lookup of the span in the registry and a lock of its extensions.
+/// Absent values stay unrecorded. A disabled span (a log level above `info`) costs nothing.
+fn record_route(
+    span: &tracing::Span,
+    plugin: &'static str,
+    version: Option<&'static str>,
+    reason: Option<&'static str>,
+    step: Option<&'static str>,
+) {
+    use tracing::field::Value;
+    let Some(meta) = span.metadata() else { return };
+    let fields = meta.fields();
+    let (Some(p), Some(v), Some(r), Some(s)) =
+        (fields.field("plugin"), fields.field("version"), fields.field("reason"), fields.field("step"))
+    else {
+        return;
+    };
+    fn value<'a>(x: &'a Option<&'static str>) -> Option<&'a dyn Value> {
+        x.as_ref().map(|x| x as &dyn Value)
+    }
+    span.record_all(&fields.value_set(&[
+        (&p, Some(&plugin as &dyn Value)),
+        (&v, value(&version)),
+        (&r, value(&reason)),
+        (&s, value(&step)),
+    ]));
+}
+
 /// Runs a plugin's future with its panics caught: the one place the host
 /// guards plugin code (handlers and `on_expired` alike).
 async fn guarded(call: impl Future<Output = Result<(), vox_plugin::HandlerError>>) -> Result<(), Failed> {
@@ -104,7 +133,8 @@ impl Dispatch {
             let took = started.elapsed();
             self.metrics().served(outcome, took);
             let elapsed_us = took.as_micros() as u64;
-            tracing::info!(outcome, elapsed_us, "update served");
+            // A `&str` message, not format arguments: no formatting machinery per line.
+            tracing::info!(message = "update served", outcome, elapsed_us);
         }
         .instrument(span)
         .await
@@ -206,11 +236,15 @@ impl Dispatch {
         let settings = live.plugin(idx);
         let plugin_id = self.plugin(idx).manifest.id;
         let span = tracing::Span::current();
-        span.record("plugin", plugin_id);
+        let route =
+            |version: Option<&'static str>, reason: Option<&'static str>, step: Option<&'static str>| {
+                record_route(&span, plugin_id, version, reason, step)
+            };
         let key = StateKey { chat, user: user.id };
         let open = state.as_ref().filter(|s| s.plugin == plugin_id).and_then(|s| s.version);
 
         if !settings.enabled {
+            route(None, None, None);
             // Refused before any version is chosen: not served, not a rollout decision.
             self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
             if !matches!(input, Input::Callback { .. }) {
@@ -229,6 +263,7 @@ impl Dispatch {
                         // A retired version's button the version serving now still understands.
                         (current, "legacy_button")
                     } else {
+                        route(current, Some("button_switched_off"), None);
                         self.metrics().decision(plugin_id, current, "button_switched_off");
                         return self.menu_updated(idx, current, chat, user, &input, open.is_some()).await;
                     }
@@ -239,6 +274,7 @@ impl Dispatch {
             Some(Pin::Dialogue(_)) | None => {
                 let decision = settings.policy.decide(user.id, open);
                 if decision.reason == Reason::AllDisabled {
+                    route(None, Some(decision.reason.as_str()), None);
                     self.metrics().decision(plugin_id, None, decision.reason.as_str());
                     self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
                     self.unavailable(idx, chat, user).await;
@@ -246,22 +282,22 @@ impl Dispatch {
                 }
                 if open.is_some_and(|o| decision.version != Some(o)) {
                     // The dialogue's version was switched off, killed or overruled.
+                    route(decision.version, Some(decision.reason.as_str()), None);
                     self.metrics().decision(plugin_id, decision.version, decision.reason.as_str());
                     return self.menu_updated(idx, decision.version, chat, user, &input, true).await;
                 }
                 (decision.version, decision.reason.as_str())
             }
         };
+        let own_step = state.as_ref().filter(|s| s.plugin == plugin_id).map(|s| s.step);
+        route(version, Some(reason), own_step);
         if let Some(v) = version {
-            span.record("version", v);
             self.served.record(idx, v, user.id);
         }
-        span.record("reason", reason);
         self.metrics().decision(plugin_id, version, reason);
 
         let step = match state {
             Some(s) if s.plugin == plugin_id => {
-                span.record("step", s.step);
                 Some(StepState { name: s.step, version: s.version, data: s.data })
             }
             Some(_) => {

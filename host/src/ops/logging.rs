@@ -7,10 +7,11 @@ mod json;
 pub mod otlp;
 
 use tracing::Subscriber;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry};
 
 pub use background::{Background, LineWriter, LogGuard};
 pub use json::JsonLayer;
@@ -76,7 +77,14 @@ where
     tracing_subscriber::registry().with(filter(level)).with(JsonLayer::new(writer))
 }
 
-/// A bad level string must not keep the host from starting: it falls back to `info`.
-fn filter(level: &str) -> EnvFilter {
-    EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"))
+/// The level filter. A plain level (`info`, `warn`, ...) is a static
+/// `LevelFilter`, decided once per callsite; only per-target directives
+/// (`info,vox_host=debug`) need `EnvFilter`, which also looks up every span
+/// as it is entered, exited and closed. A bad level string must not keep the
+/// host from starting: it falls back to `info`.
+fn filter(level: &str) -> Box<dyn Layer<Registry> + Send + Sync> {
+    if let Ok(plain) = level.trim().parse::<LevelFilter>() {
+        return Box::new(plain);
+    }
+    Box::new(EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info")))
 }

@@ -16,7 +16,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 mod encode;
 
-use encode::{Escaping, push_key, push_str_value, push_timestamp};
+use encode::{Escaping, push_int, push_key, push_str_value, push_timestamp};
 
 /// Writes each event as one flat JSON object on its own line: `timestamp`
 /// (RFC 3339, UTC, microseconds), `level`, `target`, `message`, the event's
@@ -63,7 +63,43 @@ struct Line {
     out: String,
     fields: String,
     target: String,
-    names: Vec<&'static str>,
+    names: Names,
+}
+
+/// The keys a line already has, so each is written once.
+#[derive(Default)]
+struct Names {
+    list: Vec<&'static str>,
+    /// One bit per (length, first, last byte) class: most names are new, and
+    /// a clear bit proves it without comparing strings.
+    seen: u64,
+}
+
+impl Names {
+    fn class(name: &str) -> u64 {
+        let b = name.as_bytes();
+        let (first, last) = (b.first().copied().unwrap_or(0), b.last().copied().unwrap_or(0));
+        1 << ((b.len() as u32 * 7 + u32::from(first) + u32::from(last)) & 63)
+    }
+
+    fn reset(&mut self) {
+        self.list.clear();
+        self.seen = 0;
+        for name in RESERVED {
+            self.insert(name);
+        }
+    }
+
+    /// Adds `name`; false when the line has it already.
+    fn insert(&mut self, name: &'static str) -> bool {
+        let class = Self::class(name);
+        if self.seen & class != 0 && self.list.contains(&name) {
+            return false;
+        }
+        self.seen |= class;
+        self.list.push(name);
+        true
+    }
 }
 
 thread_local! {
@@ -132,8 +168,7 @@ impl Line {
         out.clear();
         fields.clear();
         target.clear();
-        names.clear();
-        names.extend_from_slice(&RESERVED);
+        names.reset();
 
         let meta = event.metadata();
         event.record(&mut Json(EventSink { out: fields, target, names }));
@@ -156,10 +191,9 @@ impl Line {
                 let ext = span.extensions();
                 let Some(span_fields) = ext.get::<SpanFields>() else { continue };
                 for &(name, start, end) in &span_fields.fields {
-                    if names.contains(&name) {
+                    if !names.insert(name) {
                         continue;
                     }
-                    names.push(name);
                     out.push_str(span_fields.text.get(start..end).unwrap_or_default());
                 }
             }
@@ -197,7 +231,7 @@ trait Sink {
 struct EventSink<'a> {
     out: &'a mut String,
     target: &'a mut String,
-    names: &'a mut Vec<&'static str>,
+    names: &'a mut Names,
 }
 
 impl Sink for EventSink<'_> {
@@ -209,10 +243,9 @@ impl Sink for EventSink<'_> {
         }
         // tracing-log's other fields (module path, file, line) are noise in a
         // log line, as in tracing-subscriber's formatters.
-        if name.starts_with("log.") || self.names.contains(&name) {
+        if name.starts_with("log.") || !self.names.insert(name) {
             return None;
         }
-        self.names.push(name);
         push_key(self.out, name);
         Some(self.out)
     }
@@ -269,27 +302,19 @@ impl<S: Sink> Visit for Json<S> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, |out| {
-            let _ = write!(out, "{value}");
-        })
+        self.put(field, |out| push_int(out, value))
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, |out| {
-            let _ = write!(out, "{value}");
-        })
+        self.put(field, |out| push_int(out, value))
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, |out| {
-            let _ = write!(out, "{value}");
-        })
+        self.put(field, |out| push_int(out, value))
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, |out| {
-            let _ = write!(out, "{value}");
-        })
+        self.put(field, |out| push_int(out, value))
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
