@@ -3,6 +3,7 @@
 //! [`Collect`] for what subsystems report at scrape time, and [`render`], the
 //! `/metrics` page. A floor-0 room: it imports no other room of the host.
 
+mod hot;
 pub mod process;
 mod scrape;
 
@@ -13,6 +14,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use hot::{Hot, SameLabels};
 
 pub use process::watch_event_loop;
 pub use scrape::{Collect, Kind, Scraped, render};
@@ -28,9 +31,8 @@ const API_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2
 /// Upper bounds of event-loop lag buckets, seconds.
 const LAG_BUCKETS: [f64; 9] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
-type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
-
-/// Label sets are looked up on every update in a `HashMap` with std's SipHash;
+/// Label sets the hot path finds in a [`Hot`] slot are compared by address;
+/// the others are looked up in the family's `HashMap` with std's SipHash;
 /// feeding it one word made of each label's length and first eight bytes,
 /// instead of every string's bytes, makes the lookup several times cheaper.
 /// Equal label sets hash equal, as `Hash` requires; sets that share lengths
@@ -40,6 +42,11 @@ macro_rules! cheap_hash {
         impl std::hash::Hash for $name {
             fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
                 state.write_u64(label_word(&[$(self.$field),+]));
+            }
+        }
+        impl SameLabels for $name {
+            fn same(&self, other: &Self) -> bool {
+                $(std::ptr::eq(self.$field, other.$field))&&+
             }
         }
     };
@@ -128,14 +135,14 @@ pub enum Failure {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    updates: Family<KindLabel, Counter>,
-    outcomes: Family<OutcomeLabel, Counter>,
+    updates: Hot<KindLabel, Counter>,
+    outcomes: Hot<OutcomeLabel, Counter>,
     update_seconds: Histogram,
-    handler_seconds: HistogramFamily<HandlerLabels>,
+    handler_seconds: Hot<HandlerLabels, Histogram>,
     handler_errors: Family<ErrorLabels, Counter>,
     reported: Family<ReportedLabels, Counter>,
-    decisions: Family<DecisionLabels, Counter>,
-    api_seconds: HistogramFamily<MethodLabel>,
+    decisions: Hot<DecisionLabels, Counter>,
+    api_seconds: Hot<MethodLabel, Histogram>,
     api_errors: Family<MethodErrorLabels, Counter>,
     loop_lag: Histogram,
 }
@@ -146,14 +153,14 @@ impl Default for Metrics {
         let api: fn() -> Histogram = || Histogram::new(API_BUCKETS);
         let m = Self {
             registry: Registry::default(),
-            updates: Family::default(),
-            outcomes: Family::default(),
+            updates: Hot::new(Family::default()),
+            outcomes: Hot::new(Family::default()),
             update_seconds: Histogram::new(LATENCY_BUCKETS),
-            handler_seconds: Family::new_with_constructor(latency),
+            handler_seconds: Hot::new(Family::new_with_constructor(latency)),
             handler_errors: Family::default(),
             reported: Family::default(),
-            decisions: Family::default(),
-            api_seconds: Family::new_with_constructor(api),
+            decisions: Hot::new(Family::default()),
+            api_seconds: Hot::new(Family::new_with_constructor(api)),
             api_errors: Family::default(),
             loop_lag: Histogram::new(LAG_BUCKETS),
         };
@@ -167,12 +174,12 @@ impl Metrics {
         r.register(
             "vox_updates",
             "Updates received from Telegram, by kind (text, command, callback, unsupported, other)",
-            self.updates.clone(),
+            self.updates.family().clone(),
         );
         r.register(
             "vox_update_outcomes",
             "Updates served, by how they ended (handled, handler_error, outdated_button, ...)",
-            self.outcomes.clone(),
+            self.outcomes.family().clone(),
         );
         r.register(
             "vox_update_duration_seconds",
@@ -182,7 +189,7 @@ impl Metrics {
         r.register(
             "vox_handler_duration_seconds",
             "Time in a plugin's handler, by plugin, version and the step the update arrived at",
-            self.handler_seconds.clone(),
+            self.handler_seconds.family().clone(),
         );
         r.register(
             "vox_handler_errors",
@@ -197,12 +204,12 @@ impl Metrics {
         r.register(
             "vox_rollout_decisions",
             "Which version served an update and why (stable, canary, allow, deny, kill, button, ...)",
-            self.decisions.clone(),
+            self.decisions.family().clone(),
         );
         r.register(
             "vox_telegram_request_duration_seconds",
             "Bot API calls the host made, by method (each attempt; getUpdates long polls excluded)",
-            self.api_seconds.clone(),
+            self.api_seconds.family().clone(),
         );
         r.register(
             "vox_telegram_request_errors",
@@ -219,12 +226,16 @@ impl Metrics {
 
     /// An update arrived (`kind`: `text`, `command`, `callback`, `unsupported` or `other`).
     pub fn update(&self, kind: &'static str) {
-        self.updates.get_or_create(&KindLabel { kind }).inc();
+        self.updates.with(KindLabel { kind }, |c| {
+            c.inc();
+        });
     }
 
     /// An update was served.
     pub fn served(&self, outcome: &'static str, took: Duration) {
-        self.outcomes.get_or_create(&OutcomeLabel { outcome }).inc();
+        self.outcomes.with(OutcomeLabel { outcome }, |c| {
+            c.inc();
+        });
         self.update_seconds.observe(took.as_secs_f64());
     }
 
@@ -239,9 +250,7 @@ impl Metrics {
     ) {
         let version = version.unwrap_or(NONE);
         let step = step.unwrap_or(NONE);
-        self.handler_seconds
-            .get_or_create(&HandlerLabels { plugin, version, step })
-            .observe(took.as_secs_f64());
+        self.handler_seconds.with(HandlerLabels { plugin, version, step }, |h| h.observe(took.as_secs_f64()));
         if let Some(f) = failure {
             let kind = match f {
                 Failure::Error => "error",
@@ -259,12 +268,14 @@ impl Metrics {
     /// The rollout picked `version` for an update to `plugin`.
     pub fn decision(&self, plugin: &'static str, version: Option<&'static str>, reason: &'static str) {
         let version = version.unwrap_or(NONE);
-        self.decisions.get_or_create(&DecisionLabels { plugin, version, reason }).inc();
+        self.decisions.with(DecisionLabels { plugin, version, reason }, |c| {
+            c.inc();
+        });
     }
 
     /// One Bot API attempt finished; `error` names its failure, if any.
     pub fn api_call(&self, method: &'static str, took: Duration, error: Option<&'static str>) {
-        self.api_seconds.get_or_create(&MethodLabel { method }).observe(took.as_secs_f64());
+        self.api_seconds.with(MethodLabel { method }, |h| h.observe(took.as_secs_f64()));
         if let Some(error) = error {
             self.api_errors.get_or_create(&MethodErrorLabels { method, error }).inc();
         }

@@ -10,6 +10,7 @@
 //! - [`reach`]: whether Telegram answers (long polls, the `getMe` probe, updates).
 //! - [`state`]: dialogue state behind [`state::StateStore`]; one file per backend.
 
+pub mod ids;
 pub mod locks;
 pub mod reach;
 pub mod state;

@@ -14,13 +14,13 @@
 //! Not teloxide's `Throttle` adaptor: it allows no burst per chat, so the
 //! second message of every reply would wait a second.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::ids::IdMap;
 use crate::metrics::{Collect, Kind, Scraped};
 
 /// One bucket's shape.
@@ -52,7 +52,7 @@ const PRUNE_ABOVE: usize = 8192;
 #[derive(Default)]
 struct Buckets {
     overall: Option<Instant>,
-    chats: HashMap<i64, Instant>,
+    chats: IdMap<i64, Instant>,
 }
 
 /// When a bucket whose theoretical arrival time is `tat` lets a message go,

@@ -2,11 +2,12 @@
 //! bot's menus, prompts, confirmations and statuses per chat, and says which of
 //! them a newly sent message makes stale.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use vox_plugin::MessageKind;
+
+use super::ids::IdMap;
 
 /// Tracked messages per chat beyond which the oldest are forgotten (never deleted).
 const MAX_PER_CHAT: usize = 64;
@@ -23,7 +24,7 @@ struct Chat {
     used: u64,
 }
 
-type Shard = HashMap<i64, Chat>;
+type Shard = IdMap<i64, Chat>;
 
 /// Per-chat record of tracked bot messages, bounded and sharded.
 #[derive(Debug)]
@@ -43,7 +44,7 @@ impl Tracker {
     /// A tracker keeping at most `max_chats_per_shard` chats in each of its shards.
     fn with_capacity(max_chats_per_shard: usize) -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| Mutex::new(IdMap::default())),
             tick: AtomicU64::new(0),
             max_chats_per_shard: max_chats_per_shard.max(8),
         }

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use crate::services::ids::IdMap;
+
 use super::{DialogueState, StateError, StateKey, StateStore, ValueKey};
 use crate::metrics::{Collect, Scraped};
 
@@ -12,7 +14,7 @@ const SHARDS: usize = 16;
 
 #[derive(Debug, Default)]
 struct Shard {
-    dialogues: HashMap<StateKey, DialogueState>,
+    dialogues: IdMap<StateKey, DialogueState>,
     values: HashMap<ValueKey, (String, SystemTime)>,
 }
 
