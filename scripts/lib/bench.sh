@@ -12,7 +12,8 @@
 #                                (release; debug for what `cargo test` built), honours CARGO_TARGET_DIR
 #   start_fake                   a fresh fake: sets fake_pid, fake_url, fake_token, control
 #   start_bot WHICH [VAR=V...]   bare | host | redis | aiogram, extra environment after it;
-#                                prefixed by the array bot_wrap (valgrind, say) when set.
+#                                prefixed by the array bot_wrap (valgrind, say) when set,
+#                                the host given the arguments in the array bot_args.
 #                                Sets bot_pid, returns once the bot polled; its stderr
 #                                goes to $bot_log (/dev/null unless the caller sets it)
 #   push_and_wait N TOTAL        queues N /echo from $users chats, waits for TOTAL sendMessage
@@ -38,7 +39,7 @@ bench_bins() {
   done
 }
 
-fake_pid="" bot_pid="" bot_wrap=() aiogram_python=""
+fake_pid="" bot_pid="" bot_wrap=() bot_args=() aiogram_python=""
 # The bot's stderr (its JSON log at info): a sink, as journald would be, unless the caller keeps it.
 bot_log=/dev/null
 bot_wait_secs=20
@@ -86,7 +87,7 @@ start_bot() {
   local cmd=()
   case $which in
     bare) cmd=("$bare_bin") ;;
-    host | redis) cmd=("$host_bin") ;;
+    host | redis) cmd=("$host_bin" "${bot_args[@]}") ;;
     aiogram) cmd=("$aiogram_python" "$aiogram_bot") ;;
     *) bench_die "unknown bot $which" ;;
   esac

@@ -3,7 +3,8 @@
 //! Served only by [`crate::FakeBotApi::start_with_control`].
 //!
 //! - `POST /_control/push_text?users=50&count=2000&text=/echo` queues `count`
-//!   messages round-robin from `users` private chats (user ids from 1001).
+//!   messages round-robin from `users` private chats (user ids from 1001, or
+//!   from `first_user=N`, so successive pushes can bring new users).
 //! - `GET /_control/count?method=sendMessage` — calls of that method so far.
 //! - `GET /_control/counts` — the same for every method called.
 //! - `GET /_control/wait?method=sendMessage&ok=N&timeout_secs=60` answers once
@@ -46,16 +47,26 @@ struct PushText {
     users: usize,
     count: usize,
     text: String,
+    #[serde(default = "first_user")]
+    first_user: i64,
+}
+
+fn first_user() -> i64 {
+    FIRST_USER
 }
 
 async fn push_text(
     State(shared): State<Arc<Shared>>,
     Query(push): Query<PushText>,
 ) -> Result<Json<Value>, (StatusCode, String)> {
-    if push.users == 0 || push.count > MAX_PUSH {
-        return Err((StatusCode::BAD_REQUEST, format!("need users >= 1 and count <= {MAX_PUSH}")));
+    if push.users == 0 || push.count > MAX_PUSH || push.users > MAX_PUSH || push.first_user < 1 {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("need 1 <= users <= {MAX_PUSH}, count <= {MAX_PUSH}, first_user >= 1"),
+        ));
     }
-    let users: Vec<TgUser> = (FIRST_USER..).take(push.users).map(|id| TgUser::new(id, "Bench")).collect();
+    let users: Vec<TgUser> =
+        (push.first_user..).take(push.users).map(|id| TgUser::new(id, "Bench")).collect();
     let mut queued = 0;
     while queued < push.count {
         let end = (queued + PUSH_CHUNK).min(push.count);
