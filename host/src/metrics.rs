@@ -26,6 +26,10 @@ pub const NONE: &str = "none";
 /// Upper bounds of handler and update latency buckets, seconds.
 const LATENCY_BUCKETS: [f64; 14] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Upper bounds of the buckets of an update's arrival to its first Bot API
+/// call, seconds: fine at the low end, where the host's share is read.
+const FIRST_CALL_BUCKETS: [f64; 14] =
+    [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0, 10.0];
 /// Upper bounds of Bot API call latency buckets, seconds (long polls excluded).
 const API_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 /// Upper bounds of event-loop lag buckets, seconds.
@@ -138,6 +142,7 @@ pub struct Metrics {
     updates: Hot<KindLabel, Counter>,
     outcomes: Hot<OutcomeLabel, Counter>,
     update_seconds: Histogram,
+    first_call_seconds: Histogram,
     handler_seconds: Hot<HandlerLabels, Histogram>,
     handler_errors: Family<ErrorLabels, Counter>,
     reported: Family<ReportedLabels, Counter>,
@@ -156,6 +161,7 @@ impl Default for Metrics {
             updates: Hot::new(Family::default()),
             outcomes: Hot::new(Family::default()),
             update_seconds: Histogram::new(LATENCY_BUCKETS),
+            first_call_seconds: Histogram::new(FIRST_CALL_BUCKETS),
             handler_seconds: Hot::new(Family::new_with_constructor(latency)),
             handler_errors: Family::default(),
             reported: Family::default(),
@@ -185,6 +191,11 @@ impl Metrics {
             "vox_update_duration_seconds",
             "Time to serve one update, routing to the last Bot API call",
             self.update_seconds.clone(),
+        );
+        r.register(
+            "vox_update_first_call_seconds",
+            "Time from an update's arrival to the first Bot API call serving it: the host's share of a reply's latency",
+            self.first_call_seconds.clone(),
         );
         r.register(
             "vox_handler_duration_seconds",
@@ -237,6 +248,11 @@ impl Metrics {
             c.inc();
         });
         self.update_seconds.observe(took.as_secs_f64());
+    }
+
+    /// An update's first Bot API call is being made, `took` after it arrived.
+    pub fn first_call(&self, took: Duration) {
+        self.first_call_seconds.observe(took.as_secs_f64());
     }
 
     /// A handler ran; `failure` says if it failed.

@@ -104,16 +104,22 @@ async fn guarded(call: impl Future<Output = Result<(), vox_plugin::HandlerError>
 impl Dispatch {
     /// Serves one update from Telegram.
     pub async fn handle_update(self: &Arc<Self>, update: Update) {
+        let arrived = Instant::now();
         self.services.reach.update_received();
         let Some(incoming) = Incoming::from_update(update) else {
             self.metrics().update("other");
             return;
         };
-        self.handle(incoming).await;
+        self.handle_arrived(incoming, arrived).await;
     }
 
     /// Serves one extracted update inside its span, logging one line with the outcome.
     pub async fn handle(self: &Arc<Self>, incoming: Incoming) {
+        self.handle_arrived(incoming, Instant::now()).await
+    }
+
+    /// [`Dispatch::handle`] of an update that arrived at `arrived`.
+    async fn handle_arrived(self: &Arc<Self>, incoming: Incoming, arrived: Instant) {
         let kind = kind_of(&incoming.input);
         self.metrics().update(kind);
         let span = tracing::info_span!(
@@ -127,17 +133,15 @@ impl Dispatch {
             step = Empty,
             reason = Empty,
         );
-        let started = Instant::now();
-        async move {
+        let serve = async move {
             let outcome = self.serve(incoming).await;
-            let took = started.elapsed();
+            let took = arrived.elapsed();
             self.metrics().served(outcome, took);
             let elapsed_us = took.as_micros() as u64;
             // A `&str` message, not format arguments: no formatting machinery per line.
             tracing::info!(message = "update served", outcome, elapsed_us);
-        }
-        .instrument(span)
-        .await
+        };
+        crate::services::telegram::serving_update(arrived, serve.instrument(span)).await
     }
 
     async fn serve(self: &Arc<Self>, incoming: Incoming) -> &'static str {

@@ -3,7 +3,9 @@
 //! `/open` also opens a dialogue (a step with a little data, no time-to-live),
 //! so a memory benchmark can hold many of them open.
 
-use vox_plugin::{Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, NoConfig, Plugin, Setup, Step};
+use vox_plugin::{
+    Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, NoConfig, Plugin, Setup, Step,
+};
 
 const ECHO: Manifest = Manifest {
     commands: &[Command::new("echo", "Echo"), Command::new("open", "Open a dialogue")],

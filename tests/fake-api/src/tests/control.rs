@@ -34,7 +34,8 @@ async fn pushed_messages_are_counted_once_answered() {
 async fn a_push_can_start_from_another_user() {
     let api = FakeBotApi::start_with_control(0).await.expect("starts");
     let (status, body) =
-        raw(&api, "POST", "/_control/push_text?users=2&count=2&text=hi&first_user=50000", "text/plain", "").await;
+        raw(&api, "POST", "/_control/push_text?users=2&count=2&text=hi&first_user=50000", "text/plain", "")
+            .await;
     assert_eq!(status, 200, "{body}");
     let updates = bot(&api).get_updates().await.expect("polled");
     let chats: Vec<i64> = updates.iter().filter_map(|u| u.chat()).map(|c| c.id.0).collect();
