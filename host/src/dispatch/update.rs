@@ -22,6 +22,7 @@ use crate::registry::load::LoadedPlugin;
 use crate::rollout::canary::Event;
 use crate::rollout::policy::Reason;
 use crate::services::state::DialogueState;
+use crate::services::update_scope::{self, UpdateScope};
 
 use crate::dispatch::incoming::kind_of;
 
@@ -56,9 +57,9 @@ impl std::fmt::Display for Failed {
     }
 }
 
-/// Records where the update went on its span in one call: each `Span::record`
-/// is a lookup of the span in the registry and a lock of its extensions.
-/// Absent values stay unrecorded. A disabled span (a log level above `info`) costs nothing.
+/// Records where the update went: in its scope, and on its span (if there is
+/// one) in one call — each `Span::record` is a lookup of the span in the
+/// registry and a lock of its extensions. Absent values stay unrecorded.
 fn record_route(
     span: &tracing::Span,
     plugin: &'static str,
@@ -67,6 +68,7 @@ fn record_route(
     step: Option<&'static str>,
 ) {
     use tracing::field::Value;
+    update_scope::set_route(update_scope::Route { plugin: Some(plugin), version, reason, step });
     let Some(meta) = span.metadata() else { return };
     let fields = meta.fields();
     let (Some(p), Some(v), Some(r), Some(s)) =
@@ -118,21 +120,28 @@ impl Dispatch {
         self.handle_arrived(incoming, Instant::now()).await
     }
 
-    /// [`Dispatch::handle`] of an update that arrived at `arrived`.
+    /// [`Dispatch::handle`] of an update that arrived at `arrived`: its fields
+    /// go into its [`update_scope`] (the JSON line reads them there) and, when
+    /// a layer needs one, an `update` span.
     async fn handle_arrived(self: &Arc<Self>, incoming: Incoming, arrived: Instant) {
         let kind = kind_of(&incoming.input);
         self.metrics().update(kind);
-        let span = tracing::info_span!(
-            "update",
-            update_id = incoming.update_id,
-            chat = incoming.chat,
-            user = incoming.user.id,
-            kind,
-            plugin = Empty,
-            version = Empty,
-            step = Empty,
-            reason = Empty,
-        );
+        let scope = UpdateScope::new(arrived, incoming.update_id, incoming.chat, incoming.user.id, kind);
+        let span = if update_scope::update_span_wanted() {
+            tracing::info_span!(
+                "update",
+                update_id = incoming.update_id,
+                chat = incoming.chat,
+                user = incoming.user.id,
+                kind,
+                plugin = Empty,
+                version = Empty,
+                step = Empty,
+                reason = Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
         let serve = async move {
             let outcome = self.serve(incoming).await;
             let took = arrived.elapsed();
@@ -141,7 +150,7 @@ impl Dispatch {
             // A `&str` message, not format arguments: no formatting machinery per line.
             tracing::info!(message = "update served", outcome, elapsed_us);
         };
-        crate::services::telegram::serving_update(arrived, serve.instrument(span)).await
+        update_scope::serving(scope, serve.instrument(span)).await
     }
 
     async fn serve(self: &Arc<Self>, incoming: Incoming) -> &'static str {

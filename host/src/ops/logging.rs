@@ -53,6 +53,9 @@ where
             }
         }
     });
+    // The human format shows the update span's fields; trace export is made of
+    // the span. JSON lines alone read the update's scope and need no span.
+    crate::services::update_scope::want_update_span(format == LogFormat::Human || otlp.is_some());
     match format {
         LogFormat::Human => {
             let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
@@ -70,10 +73,13 @@ where
 
 /// The subscriber of `log.format = "json"`: one flat JSON object per line
 /// (see [`JsonLayer`]). Public so the bench measures exactly what runs.
+///
+/// Like the production set-up, it tells the host no layer needs the `update` span.
 pub fn json_subscriber<W>(level: &str, writer: W) -> impl Subscriber + Send + Sync + 'static
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    crate::services::update_scope::want_update_span(false);
     tracing_subscriber::registry().with(filter(level)).with(JsonLayer::new(writer))
 }
 

@@ -17,6 +17,7 @@ pub mod state;
 pub mod telegram;
 pub mod throttle;
 pub mod tracker;
+pub mod update_scope;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -52,18 +52,6 @@ pub struct Telegram {
     pub throttle: Arc<super::throttle::Throttle>,
 }
 
-tokio::task_local! {
-    /// When the update being served arrived, until its first Bot API call takes it.
-    static ARRIVED: std::cell::Cell<Option<Instant>>;
-}
-
-/// Runs the serving of one update that arrived at `arrived`: its first Bot
-/// API call records how long the host took to get there
-/// (`vox_update_first_call_seconds`, the host's share of the reply's latency).
-pub async fn serving_update<F: std::future::Future>(arrived: Instant, serve: F) -> F::Output {
-    ARRIVED.scope(std::cell::Cell::new(Some(arrived)), serve).await
-}
-
 /// Repeats `call` while Telegram answers 429, waiting as told (bounded); every
 /// attempt's latency and failure is counted under `method`.
 pub async fn with_retry<T, Fut>(
@@ -74,7 +62,8 @@ pub async fn with_retry<T, Fut>(
 where
     Fut: IntoFuture<Output = Result<T, RequestError>>,
 {
-    if let Ok(Some(arrived)) = ARRIVED.try_with(std::cell::Cell::take) {
+    // The first call serving an update times the host's share of its reply's latency.
+    if let Some(arrived) = super::update_scope::take_arrived() {
         metrics.first_call(arrived.elapsed());
     }
     let mut attempt = 0;

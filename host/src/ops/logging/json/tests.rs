@@ -242,3 +242,51 @@ fn timestamp_matches_chrono() {
         assert_eq!(out, expected);
     }
 }
+
+/// Runs `f` as the serving of update 9 (chat 70, user 7, a command routed to echo v2).
+fn in_update_scope(f: impl FnOnce()) {
+    use crate::services::update_scope::{self, Route, UpdateScope};
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    rt.block_on(update_scope::serving(
+        UpdateScope::new(std::time::Instant::now(), 9, 70, 7, "command"),
+        async move {
+            update_scope::set_route(Route {
+                plugin: Some("echo"),
+                version: Some("v2"),
+                reason: Some("canary"),
+                step: None,
+            });
+            f();
+        },
+    ));
+}
+
+#[test]
+fn an_event_while_an_update_is_served_carries_the_updates_fields_without_a_span() {
+    let (line, map) = one_line(|| in_update_scope(|| tracing::info!(outcome = "ok", "update served")));
+    assert_no_duplicate_keys(&line, &map);
+    assert_eq!(
+        without_timestamp(map),
+        json!({
+            "level": "INFO", "target": TARGET, "message": "update served", "outcome": "ok",
+            "update_id": 9, "chat": 70, "user": 7, "kind": "command",
+            "plugin": "echo", "version": "v2", "reason": "canary"
+        })
+    );
+}
+
+#[test]
+fn the_update_scope_and_a_span_with_the_same_names_give_each_key_once() {
+    let (line, map) = one_line(|| {
+        in_update_scope(|| {
+            let span = tracing::info_span!("update", chat = 70_i64, plugin = "echo", step = "asked");
+            let _entered = span.enter();
+            // The event's own field wins, then the scope's, then the span's.
+            tracing::info!(chat = 1_i64, "inner");
+        })
+    });
+    assert_no_duplicate_keys(&line, &map);
+    assert_eq!(map["chat"], 1);
+    assert_eq!(map["plugin"], "echo");
+    assert_eq!(map["step"], "asked", "what only the span has still shows");
+}
