@@ -58,12 +58,10 @@ fn first_user() -> i64 {
 async fn push_text(
     State(shared): State<Arc<Shared>>,
     Query(push): Query<PushText>,
-) -> Result<Json<Value>, (StatusCode, String)> {
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
     if push.users == 0 || push.count > MAX_PUSH || push.users > MAX_PUSH || push.first_user < 1 {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("need 1 <= users <= {MAX_PUSH}, count <= {MAX_PUSH}, first_user >= 1"),
-        ));
+        let error = format!("need 1 <= users <= {MAX_PUSH}, count <= {MAX_PUSH}, first_user >= 1");
+        return Err((StatusCode::BAD_REQUEST, Json(json!({ "error": error }))));
     }
     let users: Vec<TgUser> =
         (push.first_user..).take(push.users).map(|id| TgUser::new(id, "Bench")).collect();

@@ -40,9 +40,10 @@ async fn a_push_can_start_from_another_user() {
     let updates = bot(&api).get_updates().await.expect("polled");
     let chats: Vec<i64> = updates.iter().filter_map(|u| u.chat()).map(|c| c.id.0).collect();
     assert_eq!(chats, [50000, 50001]);
-    let (status, _) =
+    let (status, body) =
         raw(&api, "POST", "/_control/push_text?users=1&count=1&text=hi&first_user=0", "text/plain", "").await;
     assert_eq!(status, 400);
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("first_user")), "{body}");
 }
 
 #[tokio::test]
