@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 prog=bench-instructions.sh
 
-batch=2000 users=1 warmup=300 build=1 max_ratio="" keep="" profile=release
+batch=2000 users=1 warmup=300 build=1 max_ratio="" keep=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -b) batch="$2"; shift 2 ;;
@@ -32,7 +32,6 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0; shift ;;
     --max-ratio) max_ratio="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    --debug) profile=debug build=0; shift ;;
     -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "$prog: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -42,7 +41,7 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null \
 
 source scripts/lib/bench.sh
 [[ $build == 1 ]] && bench_build
-bench_bins "$profile"
+bench_bins
 work="$(mktemp -d)"
 trap 'bench_stop; rm -rf "$work"' EXIT
 # Under valgrind a bot starts and serves some 30-50 times slower.

@@ -42,7 +42,6 @@ if [[ $build == 1 ]]; then
   cargo build --locked --release -p vox-bot --bin vox-host
 fi
 bench_bins
-run_bin="$target_dir/release/vox-host"
 [[ -x $run_bin ]] || bench_die "$run_bin is missing (cargo build --release -p vox-bot)"
 work="$(mktemp -d)"
 trap 'bench_stop; rm -rf "$work"' EXIT
@@ -57,10 +56,7 @@ push_users() { # FIRST COUNT TEXT
 
 echo "== idle: vox-host run"
 start_fake
-echo_bin=$host_bin
-host_bin=$run_bin bot_args=(run)
-start_bot host
-host_bin=$echo_bin bot_args=()
+start_bot run
 sleep "$settle"
 printf 'idle RSS %s MB (peak %s MB), %s threads\n' "$(mb "$(rss_kb "$bot_pid")")" "$(mb "$(hwm_kb "$bot_pid")")" \
   "$(awk '/^Threads:/ { print $2 }' "/proc/$bot_pid/status")"

@@ -41,7 +41,7 @@ const LAG_BUCKETS: [f64; 9] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 /// instead of every string's bytes, makes the lookup several times cheaper.
 /// Equal label sets hash equal, as `Hash` requires; sets that share lengths
 /// and prefixes only cost the map an extra comparison.
-macro_rules! cheap_hash {
+macro_rules! static_labels {
     ($name:ident: $($field:ident),+) => {
         impl std::hash::Hash for $name {
             fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
@@ -72,13 +72,13 @@ fn label_word(parts: &[&str]) -> u64 {
 struct KindLabel {
     kind: &'static str,
 }
-cheap_hash!(KindLabel: kind);
+static_labels!(KindLabel: kind);
 
 #[derive(Clone, Debug, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
 }
-cheap_hash!(OutcomeLabel: outcome);
+static_labels!(OutcomeLabel: outcome);
 
 #[derive(Clone, Debug, PartialEq, Eq, EncodeLabelSet)]
 struct HandlerLabels {
@@ -86,7 +86,7 @@ struct HandlerLabels {
     version: &'static str,
     step: &'static str,
 }
-cheap_hash!(HandlerLabels: plugin, version, step);
+static_labels!(HandlerLabels: plugin, version, step);
 
 #[derive(Clone, Debug, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
@@ -95,7 +95,7 @@ struct ErrorLabels {
     step: &'static str,
     kind: &'static str,
 }
-cheap_hash!(ErrorLabels: plugin, version, step, kind);
+static_labels!(ErrorLabels: plugin, version, step, kind);
 
 #[derive(Clone, Debug, PartialEq, Eq, EncodeLabelSet)]
 struct ReportedLabels {
@@ -103,7 +103,7 @@ struct ReportedLabels {
     version: &'static str,
     what: &'static str,
 }
-cheap_hash!(ReportedLabels: plugin, version, what);
+static_labels!(ReportedLabels: plugin, version, what);
 
 #[derive(Clone, Debug, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
@@ -111,20 +111,20 @@ struct DecisionLabels {
     version: &'static str,
     reason: &'static str,
 }
-cheap_hash!(DecisionLabels: plugin, version, reason);
+static_labels!(DecisionLabels: plugin, version, reason);
 
 #[derive(Clone, Debug, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabel {
     method: &'static str,
 }
-cheap_hash!(MethodLabel: method);
+static_labels!(MethodLabel: method);
 
 #[derive(Clone, Debug, PartialEq, Eq, EncodeLabelSet)]
 struct MethodErrorLabels {
     method: &'static str,
     error: &'static str,
 }
-cheap_hash!(MethodErrorLabels: method, error);
+static_labels!(MethodErrorLabels: method, error);
 
 /// Which way a handler failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

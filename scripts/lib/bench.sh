@@ -8,12 +8,11 @@
 # directory it removes), and calls bench_stop in its EXIT trap.
 #
 #   bench_build                  release build of the fake and both echo bots
-#   bench_bins [PROFILE]         sets fake_bin, bare_bin, host_bin from target/PROFILE
-#                                (release; debug for what `cargo test` built), honours CARGO_TARGET_DIR
+#   bench_bins                   sets fake_bin, bare_bin, host_bin (honours CARGO_TARGET_DIR),
+#                                and run_bin: `vox-host` itself, if built
 #   start_fake                   a fresh fake: sets fake_pid, fake_url, fake_token, control
-#   start_bot WHICH [VAR=V...]   bare | host | redis | aiogram, extra environment after it;
-#                                prefixed by the array bot_wrap (valgrind, say) when set,
-#                                the host given the arguments in the array bot_args.
+#   start_bot WHICH [VAR=V...]   bare | host | redis | aiogram | run (`vox-host run`), extra
+#                                environment after it; prefixed by the array bot_wrap (valgrind, say) when set.
 #                                Sets bot_pid, returns once the bot polled; its stderr
 #                                goes to $bot_log (/dev/null unless the caller sets it)
 #   push_and_wait N TOTAL        queues N /echo from $users chats, waits for TOTAL sendMessage
@@ -27,19 +26,19 @@ bench_build() {
 }
 
 bench_bins() {
-  local profile="${1:-release}"
   target_dir="${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')}"
-  fake_bin="$target_dir/$profile/vox-fake-bot-api"
-  bare_bin="$target_dir/$profile/examples/bare_echo_bot"
-  host_bin="$target_dir/$profile/examples/host_echo_bot"
+  fake_bin="$target_dir/release/vox-fake-bot-api"
+  bare_bin="$target_dir/release/examples/bare_echo_bot"
+  host_bin="$target_dir/release/examples/host_echo_bot"
+  run_bin="$target_dir/release/vox-host"
   local bin
   for bin in "$fake_bin" "$bare_bin" "$host_bin"; do
     [[ -x $bin ]] || bench_die "$bin is missing (build first)"
   done
 }
 
-fake_pid="" bot_pid="" bot_wrap=() bot_args=() aiogram_python=""
+fake_pid="" bot_pid="" bot_wrap=() aiogram_python=""
 # The bot's stderr (its JSON log at info): a sink, as journald would be, unless the caller keeps it.
 bot_log=/dev/null
 bot_wait_secs=20
@@ -87,7 +86,8 @@ start_bot() {
   local cmd=()
   case $which in
     bare) cmd=("$bare_bin") ;;
-    host | redis) cmd=("$host_bin" "${bot_args[@]}") ;;
+    host | redis) cmd=("$host_bin") ;;
+    run) cmd=("$run_bin" run) ;;
     aiogram) cmd=("$aiogram_python" "$aiogram_bot") ;;
     *) bench_die "unknown bot $which" ;;
   esac

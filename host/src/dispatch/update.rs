@@ -248,7 +248,9 @@ impl Dispatch {
         let live = self.live.load_full();
         let settings = live.plugin(idx);
         let plugin_id = self.plugin(idx).manifest.id;
-        let span = tracing::Span::current();
+        // Looking up the current span costs a registry lookup: only when there is one to record on.
+        let span =
+            if update_scope::update_span_wanted() { tracing::Span::current() } else { tracing::Span::none() };
         let route =
             |version: Option<&'static str>, reason: Option<&'static str>, step: Option<&'static str>| {
                 record_route(&span, plugin_id, version, reason, step)

@@ -8,7 +8,7 @@
 //! pushed here, a handled one is forgotten, and [`Chats::replay`] pushes what a
 //! killed process left at the next start.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,7 @@ use teloxide::types::Update;
 use tokio::sync::Notify;
 
 use super::Handle;
+use crate::services::ids::IdMap;
 use crate::services::state::sqlite::Inbox;
 
 /// The queue is at its bound.
@@ -28,7 +29,7 @@ pub struct Full;
 pub struct Chats<H> {
     handler: Arc<H>,
     /// A chat is a key while a task drains it; its queue holds what waits.
-    queues: Mutex<HashMap<i64, VecDeque<Update>>>,
+    queues: Mutex<IdMap<i64, VecDeque<Update>>>,
     /// Accepted and not yet handled (queued or being handled).
     pending: AtomicUsize,
     capacity: usize,
@@ -60,7 +61,7 @@ impl<H: Handle> Chats<H> {
     fn build(handler: Arc<H>, capacity: usize, inbox: Option<Inbox>) -> Arc<Self> {
         Arc::new(Self {
             handler,
-            queues: Mutex::new(HashMap::new()),
+            queues: Mutex::new(IdMap::default()),
             pending: AtomicUsize::new(0),
             capacity,
             idle: Notify::new(),
@@ -203,6 +204,8 @@ impl<H: Handle> Chats<H> {
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use std::collections::HashMap;
 
     use super::*;
 

@@ -20,7 +20,7 @@ mod encode;
 
 use crate::services::update_scope::{self, UpdateScope};
 
-use encode::{Escaping, push_int, push_key, push_str_value, push_timestamp};
+use encode::{Escaping, push_int, push_key, push_plain_key, push_str_value, push_timestamp};
 
 /// Writes each event as one flat JSON object on its own line: `timestamp`
 /// (RFC 3339, UTC, microseconds), `level`, `target`, `message`, the event's
@@ -222,9 +222,7 @@ fn push_update_fields(out: &mut String, names: &mut Names, update: &UpdateScope)
     let ints = [("update_id", i64::from(update.update_id)), ("chat", update.chat), ("user", update.user)];
     for (name, value) in ints {
         if names.insert(name) {
-            out.push_str(",\"");
-            out.push_str(name);
-            out.push_str("\":");
+            push_plain_key(out, name);
             push_int(out, value);
         }
     }
@@ -239,9 +237,7 @@ fn push_update_fields(out: &mut String, names: &mut Names, update: &UpdateScope)
         if let Some(value) = value
             && names.insert(name)
         {
-            out.push_str(",\"");
-            out.push_str(name);
-            out.push_str("\":");
+            push_plain_key(out, name);
             push_str_value(out, value);
         }
     }

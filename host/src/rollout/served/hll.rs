@@ -12,7 +12,8 @@ pub struct Hll {
     registers: Box<[u8; M]>,
     /// Registers still 0, and the sum of 2^-register over all of them in fixed
     /// point (2^64 is 1.0), kept as registers change: the status file and
-    /// /metrics ask for the count often, and a pass over 4,096 registers costs more than a hundred updates.
+    /// /metrics ask for the count often, and a pass over 4,096 registers
+    /// costs more than a hundred updates.
     zeros: u32,
     sum: u128,
 }

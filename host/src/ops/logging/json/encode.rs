@@ -10,6 +10,13 @@ pub(super) fn push_key(out: &mut String, name: &str) {
     out.push_str("\":");
 }
 
+/// [`push_key`] of a name known to need no escape (the host's own literals).
+pub(super) fn push_plain_key(out: &mut String, name: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+}
+
 pub(super) fn push_str_value(out: &mut String, value: &str) {
     out.push('"');
     push_escaped(out, value);
