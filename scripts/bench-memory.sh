@@ -2,7 +2,7 @@
 # Resident memory of the host: idle, as distinct users keep arriving, and with
 # many dialogues open. The host is `vox-host run` as production starts it
 # (idle) and the same host with the bench's echo plugin linked
-# (tests/examples/host_echo_bot.rs) for the two loads, against the fake Bot API
+# (tests/bench-bots/src/bin/host_echo_bot.rs) for the two loads, against the fake Bot API
 # in a process of its own; default state store (SQLite), JSON log at info to
 # /dev/null, ops endpoints on, message tracker on.
 #

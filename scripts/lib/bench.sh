@@ -22,15 +22,15 @@ bench_die() { echo "$prog: $*" >&2; exit 1; }
 
 bench_build() {
   cargo build --locked --release -p vox-fake-bot-api --bin vox-fake-bot-api
-  cargo build --locked --release -p vox-testkit --example bare_echo_bot --example host_echo_bot
+  cargo build --locked --release -p vox-bench-bots --bin bare_echo_bot --bin host_echo_bot
 }
 
 bench_bins() {
   target_dir="${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')}"
   fake_bin="$target_dir/release/vox-fake-bot-api"
-  bare_bin="$target_dir/release/examples/bare_echo_bot"
-  host_bin="$target_dir/release/examples/host_echo_bot"
+  bare_bin="$target_dir/release/bare_echo_bot"
+  host_bin="$target_dir/release/host_echo_bot"
   run_bin="$target_dir/release/vox-host"
   local bin
   for bin in "$fake_bin" "$bare_bin" "$host_bin"; do

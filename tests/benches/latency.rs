@@ -25,8 +25,8 @@ use vox_testkit::{FakeBotApi, TestHost, TgUser};
 use vox_main_menu as _;
 use vox_my_reports as _;
 
-#[path = "common/echo.rs"]
-mod echo;
+// The echo plugin the bench bots serve, so all benches measure the same plugin.
+use vox_bench_bots as _;
 
 /// Private chats the updates come from, round-robin (each chat has one
 /// update in flight at a time: 100 ms apart at this rate).

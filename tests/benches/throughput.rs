@@ -18,9 +18,8 @@ use vox_my_reports as _;
 const BATCH: usize = 2_000;
 const USERS: i64 = 50;
 
-// Shared with the other throughput bench, so both measure the same plugin.
-#[path = "common/echo.rs"]
-mod echo;
+// The echo plugin the bench bots serve, so all benches measure the same plugin.
+use vox_bench_bots as _;
 
 /// Pushes a batch of `/echo` messages and waits until the bot answered each.
 async fn batch(api: &FakeBotApi, users: &[TgUser], mut cursor: usize) -> (Duration, usize) {

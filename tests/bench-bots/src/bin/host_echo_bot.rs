@@ -14,11 +14,10 @@ use vox_host::Settings;
 use vox_main_menu as _;
 use vox_my_reports as _;
 
-// Shared with the other throughput bench, so both measure the same plugin.
-#[path = "../benches/common/echo.rs"]
-mod echo;
+// The echo plugin, shared with the in-process benches so all measure the same plugin.
+use vox_bench_bots as _;
 
-/// The steps of `serve` in host/src/main.rs, minus the command line.
+/// The steps of `serve` in bot/src/main.rs, minus the command line.
 fn main() -> ExitCode {
     let config = std::env::var_os("VOX_CONFIG").map(PathBuf::from);
     let env: Vec<(String, String)> = std::env::vars().collect();

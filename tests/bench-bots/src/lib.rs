@@ -2,6 +2,9 @@
 //! exactly one `sendMessage`, like the bare teloxide bot it is compared with;
 //! `/open` also opens a dialogue (a step with a little data, no time-to-live),
 //! so a memory benchmark can hold many of them open.
+//!
+//! It registers itself when linked: `use vox_bench_bots as _;` (the host echo
+//! bot in `src/bin/`, the test kit's in-process benches).
 
 use vox_plugin::{
     Command, ConfigError, Ctx, HandlerError, Manifest, MessageKind, NoConfig, Plugin, Setup, Step,
