@@ -7,7 +7,7 @@
 # The caller sets `prog` (its name in messages) and `work` (a scratch
 # directory it removes), and calls bench_stop in its EXIT trap.
 #
-#   bench_build                  release build of the fake and both echo bots
+#   bench_build [CARGO ARGS]     release build of the fake and both echo bots
 #   bench_bins                   sets fake_bin, bare_bin, host_bin (honours CARGO_TARGET_DIR),
 #                                and run_bin: `vox-host` itself, if built
 #   start_fake                   a fresh fake: sets fake_pid, fake_url, fake_token, control
@@ -21,8 +21,8 @@
 bench_die() { echo "$prog: $*" >&2; exit 1; }
 
 bench_build() {
-  cargo build --locked --release -p vox-fake-bot-api --bin vox-fake-bot-api
-  cargo build --locked --release -p vox-bench-bots --bin bare_echo_bot --bin host_echo_bot
+  cargo build --locked --release "$@" -p vox-fake-bot-api --bin vox-fake-bot-api \
+    -p vox-bench-bots --bin bare_echo_bot --bin host_echo_bot
 }
 
 bench_bins() {

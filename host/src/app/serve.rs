@@ -46,7 +46,17 @@ impl Host {
     /// Serves updates — long polling, or the webhook in webhook mode — until
     /// `shutdown` resolves; then takes no new updates and lets the ones in
     /// flight finish.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
+    pub fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = Result<(), RunError>> + Send {
+        // Boxed once, here: the serving code is then not generic, so it is
+        // compiled once in this crate instead of again in every binary and
+        // test that runs a host (the dispatcher's types make it large).
+        self.serve(Box::pin(shutdown))
+    }
+
+    async fn serve(self, shutdown: BoxFuture<'static, ()>) -> Result<(), RunError> {
         let Host { runtime, bot, settings, reloader, intake } = self;
         let dispatch = Arc::clone(&runtime.dispatch);
         register_commands(&bot, &dispatch.registry).await;
@@ -92,7 +102,7 @@ async fn poll(
     runtime: &Arc<Runtime>,
     bot: &Bot,
     settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: BoxFuture<'static, ()>,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<(), RunError> {
     let dispatch = Arc::clone(&runtime.dispatch);
@@ -159,7 +169,7 @@ async fn serve_webhook(
     runtime: &Arc<Runtime>,
     bot: &Bot,
     intake: Intake,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: BoxFuture<'static, ()>,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<(), RunError> {
     let Intake { webhook, queue } = intake;
