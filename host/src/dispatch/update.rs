@@ -143,7 +143,7 @@ impl Dispatch {
             tracing::Span::none()
         };
         let serve = async move {
-            let outcome = self.serve(incoming).await;
+            let outcome = self.serve(incoming, arrived).await;
             let took = arrived.elapsed();
             self.metrics().served(outcome, took);
             let elapsed_us = took.as_micros() as u64;
@@ -153,10 +153,10 @@ impl Dispatch {
         update_scope::serving(scope, serve.instrument(span)).await
     }
 
-    async fn serve(self: &Arc<Self>, incoming: Incoming) -> &'static str {
+    async fn serve(self: &Arc<Self>, incoming: Incoming, arrived: Instant) -> &'static str {
         let Incoming { chat, user, input, .. } = incoming;
         let key = StateKey { chat, user: user.id };
-        let Some(mut state) = self.load_state(key).await else {
+        let Some(mut state) = self.load_state(key, arrived).await else {
             self.answer_unhandled(&input, Some(texts::STATE_UNAVAILABLE_TOAST)).await;
             if !matches!(input, Input::Callback { .. }) {
                 self.say(chat, texts::STATE_UNAVAILABLE).await;
@@ -211,10 +211,12 @@ impl Dispatch {
     }
 
     /// The chat member's dialogue; a store that fails (Redis away) is asked
-    /// again with backoff for up to [`STATE_WAIT`] — serving without the
-    /// dialogue would answer the wrong question. `None`: it stayed away.
-    async fn load_state(&self, key: StateKey) -> Option<Option<DialogueState>> {
-        let started = Instant::now();
+    /// again with backoff for up to [`STATE_WAIT`] from when the update's
+    /// handling began (`started`, microseconds before: no clock reading of its
+    /// own on the normal path) —
+    /// serving without the dialogue would answer the wrong question. `None`:
+    /// it stayed away.
+    async fn load_state(&self, key: StateKey, started: Instant) -> Option<Option<DialogueState>> {
         let mut wait = Duration::from_millis(100);
         loop {
             match self.services.state.get(key).await {
