@@ -211,11 +211,10 @@ impl Dispatch {
     }
 
     /// The chat member's dialogue; a store that fails (Redis away) is asked
-    /// again with backoff for up to [`STATE_WAIT`] from when the update's
-    /// handling began (`started`, microseconds before: no clock reading of its
-    /// own on the normal path) —
-    /// serving without the dialogue would answer the wrong question. `None`:
-    /// it stayed away.
+    /// again with backoff for up to [`STATE_WAIT`] — serving without the
+    /// dialogue would answer the wrong question. `None`: it stayed away. The
+    /// wait counts from `started`, when the update's handling began
+    /// (microseconds before), so the normal path reads no clock here.
     async fn load_state(&self, key: StateKey, started: Instant) -> Option<Option<DialogueState>> {
         let mut wait = Duration::from_millis(100);
         loop {

@@ -62,15 +62,16 @@ pub async fn with_retry<T, Fut>(
 where
     Fut: IntoFuture<Output = Result<T, RequestError>>,
 {
-    let mut started = Instant::now();
-    // The first call serving an update times the host's share of its reply's
-    // latency, from the same clock reading as the call (one fewer per update).
-    if let Some(arrived) = super::update_scope::take_arrived() {
-        metrics.first_call(started.saturating_duration_since(arrived));
-    }
     let mut attempt = 0;
     let mut network_attempt = 0;
     loop {
+        let started = Instant::now();
+        // The first call serving an update times the host's share of its
+        // reply's latency, from the call's own clock reading (taken once: a
+        // retry finds nothing).
+        if let Some(arrived) = super::update_scope::take_arrived() {
+            metrics.first_call(started.saturating_duration_since(arrived));
+        }
         let result = call().into_future().await;
         metrics.api_call(method, started.elapsed(), result.as_ref().err().map(crate::metrics::error_kind));
         match result {
@@ -78,7 +79,6 @@ where
                 tracing::warn!(method, error = %e, attempt = network_attempt, "no answer from telegram; trying again");
                 tokio::time::sleep(NETWORK_BACKOFF * 2u32.pow(network_attempt)).await;
                 network_attempt += 1;
-                started = Instant::now();
             }
             Err(RequestError::RetryAfter(after))
                 if attempt < MAX_RETRIES && after.duration() <= MAX_RETRY_WAIT =>
@@ -91,7 +91,6 @@ where
                 );
                 tokio::time::sleep(after.duration()).await;
                 attempt += 1;
-                started = Instant::now();
             }
             other => return other,
         }
