@@ -25,6 +25,8 @@ fn killed_writers_never_leave_a_store_that_disagrees() {
         assert_eq!(figure(&text, store, "kills "), 80, "{text}");
         assert_eq!(figure(&text, store, "disagreements "), 0, "{text}");
         assert!(figure(&text, store, "inside an operation ") > 40, "most kills land inside a write:\n{text}");
-        assert!(figure(&text, store, "operations completed ") > 80, "the children got work done:\n{text}");
+        // Each kill waits for the child's 1st to 3rd operation to begin, so about
+        // one completed operation per kill is there however slow the disk is.
+        assert!(figure(&text, store, "operations completed ") > 40, "the children got work done:\n{text}");
     }
 }

@@ -1,13 +1,28 @@
-//! Starts this binary as a child, kills it with SIGKILL after a delay, and
-//! returns the lines it wrote (drained as they come, so a full pipe never
-//! holds the child up).
+//! Starts this binary as a child, kills it with SIGKILL a delay after it has
+//! begun a chosen operation, and returns the lines it wrote (drained as they
+//! come, so a full pipe never holds the child up).
+//!
+//! The delay counts from the child's own progress, not from its start: on a
+//! loaded machine (CI builds the benchmarks beside the tests) starting the
+//! process and opening the store can take the whole window, and kills that
+//! land before the first write check nothing.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-/// Runs `args` as a child for `delay`, then SIGKILL; its stdout lines.
-pub fn run(args: &[String], delay: Duration) -> Vec<String> {
+/// How long a child may take to reach the chosen operation before it is
+/// killed anyway (a child that hangs must not hang the campaign).
+const REACH: Duration = Duration::from_secs(30);
+
+/// A kill's timer starts at the child's 1st to `BEGUN`-th operation, so the
+/// kill lands anywhere in its first few operations or after them.
+pub const BEGUN: u64 = 3;
+
+/// Runs `args` as a child until it has begun its `begun`-th operation (a line
+/// starting `B `), then for `delay` more, then SIGKILL; its stdout lines.
+pub fn run(args: &[String], begun: u64, delay: Duration) -> Vec<String> {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => return vec![format!("X cannot find this binary: {e}")],
@@ -16,11 +31,34 @@ pub fn run(args: &[String], delay: Duration) -> Vec<String> {
         Ok(child) => child,
         Err(e) => return vec![format!("X cannot start the child: {e}")],
     };
-    let reader = child.stdout.take().map(|out| {
-        std::thread::spawn(move || BufReader::new(out).lines().map_while(Result::ok).collect::<Vec<_>>())
-    });
+    let (tx, rx) = mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + REACH;
+    let mut begins = 0;
+    while begins < begun {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else { break };
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                begins += u64::from(line.starts_with("B "));
+                lines.push(line);
+            }
+            // The child ended (or wrote nothing in time): kill what is left.
+            Err(_) => break,
+        }
+    }
     std::thread::sleep(delay);
     let _ = child.kill();
     let _ = child.wait();
-    reader.and_then(|r| r.join().ok()).unwrap_or_default()
+    // The pipe closes with the child, and the reader thread with it.
+    lines.extend(rx);
+    lines
 }

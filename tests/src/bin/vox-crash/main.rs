@@ -1,9 +1,9 @@
 //! Crash campaigns: a child process writes — report-store operations on a
 //! real reports directory, or dialogue state into the SQLite state store —
-//! and is killed with SIGKILL after a random delay, again and again; after
-//! every kill the parent opens what the child left and checks it (see
-//! `reports.rs` and `state.rs` for what is checked). Figures:
-//! docs/RELIABILITY.md.
+//! and is killed with SIGKILL a random delay after it began one of its first
+//! few operations (`kill.rs`), again and again; after every kill the parent
+//! opens what the child left and checks it (see `reports.rs` and `state.rs`
+//! for what is checked). Figures: docs/RELIABILITY.md.
 //!
 //! ```text
 //! vox-crash campaign [--store reports|state|both] [--kills N] [--max-delay-ms M] [--seed S]

@@ -108,9 +108,10 @@ pub fn campaign(dir: &Path, kills: u64, max_delay_ms: u64, seed: u64) -> Tally {
     let mut model = Reports::new();
     for kill in 1..=kills {
         let delay = Duration::from_micros(rng.below(max_delay_ms * 1000));
+        let begun = 1 + rng.below(kill::BEGUN);
         let args =
             ["reports-child".to_owned(), dir.display().to_string(), (seed * 1_000_003 + kill).to_string()];
-        let lines = kill::run(&args, delay);
+        let lines = kill::run(&args, begun, delay);
         c.tally.kills += 1;
         let mut expected = model.clone();
         let mut in_flight = None;

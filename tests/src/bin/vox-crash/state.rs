@@ -26,8 +26,9 @@ pub fn campaign(dir: &Path, kills: u64, max_delay_ms: u64, seed: u64) -> Tally {
     };
     for kill in 1..=kills {
         let delay = Duration::from_micros(rng.below(max_delay_ms * 1000));
-        let lines =
-            kill::run(&["state-child".to_owned(), path.display().to_string(), kill.to_string()], delay);
+        let begun = 1 + rng.below(kill::BEGUN);
+        let args = ["state-child".to_owned(), path.display().to_string(), kill.to_string()];
+        let lines = kill::run(&args, begun, delay);
         tally.kills += 1;
         let mut in_flight: Option<(i64, u64)> = None;
         for line in &lines {
