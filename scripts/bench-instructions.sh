@@ -21,14 +21,15 @@
 # CPU less on a fresh build; the counts are the same (an echo reads dialogues
 # from memory, the store's file is written only when a step is set).
 # --build-only: build and stop (CI builds in the background, counts later
-# with --no-build).
+# with --no-build). --callbacks: every second update is a button press
+# (answered, then one sendMessage), as in bench-throughput.sh --callbacks.
 # Environment: VOX_BENCH_LOG_LEVEL (the host's log.level, default info).
 # Needs valgrind (apt-get install valgrind). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prog=bench-instructions.sh
 
-batch=2000 users=1 warmup=300 build=1 max_ratio="" keep="" build_args=() build_only=0
+batch=2000 users=1 warmup=300 build=1 max_ratio="" keep="" build_args=() build_only=0 push_callbacks=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -b) batch="$2"; shift 2 ;;
@@ -38,8 +39,9 @@ while [[ $# -gt 0 ]]; do
     --max-ratio) max_ratio="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
+    --callbacks) push_callbacks=1; shift ;;
     --fast-build) build_args=(--config 'profile.release.package.libsqlite3-sys.opt-level=0'); shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "$prog: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -85,7 +87,7 @@ EOF
 measure() {
   local which=$1 out="$work/$1.callgrind"
   start_fake
-  bot_wrap=(valgrind --tool=callgrind -q --callgrind-out-file="$out")
+  bot_wrap=(valgrind --tool=callgrind -q ${VOX_CALLGRIND_ARGS:-} --callgrind-out-file="$out")
   bot_log="$work/$which.log"
   start_bot "$which"
   push_and_wait "$warmup" "$warmup"

@@ -14,6 +14,10 @@
 #   scripts/bench-throughput.sh --no-build      # reuse the release binaries
 #   scripts/bench-throughput.sh --with-peers    # also the aiogram 3 peer (../shared/peers/aiogram,
 #                                               # installed into target/bench-venv on first use)
+#   scripts/bench-throughput.sh --callbacks -u 1000 --with-peers
+#                                               # the aiogram README's reference shape: half
+#                                               # the updates are button presses (answered,
+#                                               # then one sendMessage), from 1,000 chats
 #   scripts/bench-throughput.sh --redis         # the host on its default state store vs the
 #                                               # same host on Redis (a redis-server it starts)
 #   scripts/bench-throughput.sh --perf DIR      # then one extra batch per bot under
@@ -26,7 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 prog=bench-throughput.sh
 
-runs=5 batch=20000 users=100 warmup=2000 build=1 perf_out="" base=bare cand=host peers=0
+runs=5 batch=20000 users=100 warmup=2000 build=1 perf_out="" base=bare cand=host peers=0 push_callbacks=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -n) runs="$2"; shift 2 ;;
@@ -37,7 +41,8 @@ while [[ $# -gt 0 ]]; do
     --perf) perf_out="$2"; shift 2 ;;
     --redis) base=host cand=redis; shift ;;
     --with-peers) peers=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --callbacks) push_callbacks=1; shift ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "$prog: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,7 +94,12 @@ measure() {
   local sent
   sent=$(sed -n 's/.*"sendMessage":{"calls":\([0-9]*\).*/\1/p' <<<"$counts")
   if [[ $sent != $((warmup + batch)) ]]; then
-    bench_die "$which made $sent sendMessage calls for $((warmup + batch)) messages"
+    bench_die "$which made $sent sendMessage calls for $((warmup + batch)) updates"
+  fi
+  if [[ $push_callbacks == 1 ]]; then
+    local answered presses=$((warmup / 2 + batch / 2))
+    answered=$(sed -n 's/.*"answerCallbackQuery":{"calls":[0-9]*,"ok":\([0-9]*\).*/\1/p' <<<"$counts")
+    [[ $answered == "$presses" ]] || bench_die "$which answered ${answered:-no} callback queries of $presses"
   fi
   awk -v w="$which" -v n="$batch" -v ns=$((t1 - t0)) -v c=$((c1 - c0)) -v f=$((f1 - f0)) \
     -v m=$((m1 - m0)) -v cpus="$(nproc)" -v hz="$hz" -v hwm="$hwm" -v load="$load" -v round="$round" 'BEGIN {
@@ -101,7 +111,9 @@ measure() {
 }
 
 declare -A shown_counts
-echo "batches of $batch /echo from $users users, $warmup warm-up; $runs rounds; $(nproc) CPUs"
+shape="/echo"
+[[ $push_callbacks == 1 ]] && shape="updates (half /echo, half echo:1 button presses)"
+echo "batches of $batch $shape from $users users, $warmup warm-up; $runs rounds; $(nproc) CPUs"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
 echo "bot updates/s bot_cpu_ms_per_1k fake_cpu_ms_per_1k bot_peak_rss_kb others_cpu_% load1 round"
 for round in $(seq "$runs"); do

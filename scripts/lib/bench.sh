@@ -15,7 +15,9 @@
 #                                environment after it; prefixed by the array bot_wrap (valgrind, say) when set.
 #                                Sets bot_pid, returns once the bot polled; its stderr
 #                                goes to $bot_log (/dev/null unless the caller sets it)
-#   push_and_wait N TOTAL        queues N /echo from $users chats, waits for TOTAL sendMessage
+#   push_and_wait N TOTAL        queues N /echo from $users chats, waits for TOTAL sendMessage;
+#                                with push_callbacks=1, every second update is a press of an
+#                                `echo:1` button instead (answered, then one sendMessage)
 #   bench_stop                   stops the bot and the fake this script started
 
 bench_die() { echo "$prog: $*" >&2; exit 1; }
@@ -107,7 +109,9 @@ start_bot() {
 
 # Queues $1 messages and waits until sendMessage has $2 ok answers in all.
 push_and_wait() {
-  api -X POST "$control/push_text?users=$users&count=$1&text=/echo" >/dev/null
+  local extra=""
+  [[ ${push_callbacks:-0} == 1 ]] && extra="&callback_data=echo:1"
+  api -X POST "$control/push_text?users=$users&count=$1&text=/echo$extra" >/dev/null
   api "$control/wait?method=sendMessage&ok=$2&timeout_secs=${wait_secs:-120}" >/dev/null
 }
 

@@ -146,6 +146,15 @@ impl FakeBotApi {
         self.shared.world().calls.clone()
     }
 
+    /// Whether calls are kept in the log [`FakeBotApi::calls`] reads (on by
+    /// default). Off, only the per-method counts are kept: the standalone
+    /// binary turns it off, since the log cannot be read over `/_control/`
+    /// and a benchmark's hundreds of thousands of calls would grow the fake
+    /// (zeroing fresh pages was a sixth of its CPU).
+    pub fn keep_call_log(&self, keep: bool) {
+        self.shared.world().keep_calls = keep;
+    }
+
     /// The calls from `cursor` on, and the cursor after them.
     pub fn calls_since(&self, cursor: usize) -> (Vec<Call>, usize) {
         let world = self.shared.world();

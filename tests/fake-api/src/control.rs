@@ -4,7 +4,10 @@
 //!
 //! - `POST /_control/push_text?users=50&count=2000&text=/echo` queues `count`
 //!   messages round-robin from `users` private chats (user ids from 1001, or
-//!   from `first_user=N`, so successive pushes can bring new users).
+//!   from `first_user=N`, so successive pushes can bring new users). With
+//!   `callback_data=echo:1`, every second update is instead a press of an
+//!   inline button with that data (on the chat's first message), as the aiogram
+//!   peer's reference shape has it: half texts, half callback queries.
 //! - `GET /_control/count?method=sendMessage` — calls of that method so far.
 //! - `GET /_control/counts` — the same for every method called.
 //! - `GET /_control/wait?method=sendMessage&ok=N&timeout_secs=60` answers once
@@ -49,6 +52,8 @@ struct PushText {
     text: String,
     #[serde(default = "first_user")]
     first_user: i64,
+    /// When set, the odd-numbered updates are button presses with this data.
+    callback_data: Option<String>,
 }
 
 fn first_user() -> i64 {
@@ -72,7 +77,14 @@ async fn push_text(
             let mut world = shared.world();
             for i in queued..end {
                 let user = &users[i % users.len()];
-                world.push_text(user.id, user, &push.text);
+                match &push.callback_data {
+                    Some(data) if i % 2 == 1 => {
+                        world.push_callback(user.id, user, 1, data);
+                    }
+                    _ => {
+                        world.push_text(user.id, user, &push.text);
+                    }
+                }
             }
         }
         queued = end;

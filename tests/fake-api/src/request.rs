@@ -1,7 +1,7 @@
 //! Decodes a Bot API request body (JSON, multipart, urlencoded or query string)
 //! into one parameter map, with typed getters that answer bad input with a 400.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::{
     body::Bytes,
@@ -142,28 +142,25 @@ impl Params {
 
     /// What the call log records: the fields, with every uploaded file shown
     /// as its name and size instead of its bytes.
-    pub(crate) fn recorded(&self) -> Value {
-        let mut fields = self.fields.clone();
+    pub(crate) fn into_recorded(self) -> Value {
+        let Self { mut fields, files } = self;
+        if files.is_empty() {
+            return Value::Object(fields);
+        }
+        let shown = |upload: &Upload| serde_json::json!({ "file_name": upload.file_name, "size": upload.bytes.len() });
+        let mut referenced = HashSet::new();
         for (key, value) in &mut fields {
-            let upload = value
-                .as_str()
-                .and_then(|v| v.strip_prefix("attach://"))
-                .and_then(|part| self.files.get(part))
-                .or_else(|| self.files.get(key));
-            if let Some(upload) = upload {
-                *value = serde_json::json!({
-                    "file_name": upload.file_name,
-                    "size": upload.bytes.len(),
-                });
+            let part = value.as_str().and_then(|v| v.strip_prefix("attach://"));
+            if let Some(part) = part {
+                referenced.insert(part.to_owned());
+            }
+            if let Some(upload) = part.and_then(|part| files.get(part)).or_else(|| files.get(key)) {
+                *value = shown(upload);
             }
         }
-        for (part, upload) in &self.files {
-            let referenced = self.fields.values().any(|v| v.as_str() == Some(&format!("attach://{part}")));
-            if !referenced && !fields.contains_key(part) {
-                fields.insert(
-                    part.clone(),
-                    serde_json::json!({ "file_name": upload.file_name, "size": upload.bytes.len() }),
-                );
+        for (part, upload) in &files {
+            if !referenced.contains(part) && !fields.contains_key(part) {
+                fields.insert(part.clone(), shown(upload));
             }
         }
         Value::Object(fields)

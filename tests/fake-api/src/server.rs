@@ -59,11 +59,10 @@ async fn handle(
     let canonical = methods::canonical(&sent_name);
     let method = canonical.map_or_else(|| sent_name.clone(), str::to_owned);
     let decoded = Params::decode(req).await;
-    let params = decoded.as_ref().map_or_else(|_| json!({}), Params::recorded);
 
     let fault = {
         let mut world = shared.world();
-        let chat = params.get("chat_id").and_then(crate::request::as_i64);
+        let chat = decoded.as_ref().ok().and_then(|p| p.raw("chat_id")).and_then(as_i64);
         if world.unreachable {
             Some(Fault::Drop)
         } else if let Some(fault) = world.faults.take(&method) {
@@ -83,7 +82,7 @@ async fn handle(
                 seq: 0,
                 method,
                 token,
-                params,
+                params: recorded(decoded),
                 status: 0,
                 description: Some("connection dropped by a fault".to_owned()),
                 response: None,
@@ -98,13 +97,13 @@ async fn handle(
         Some(Fault::Api { status, description }) => Err(ApiError::new(status, description)),
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            run(&shared, canonical, decoded).await
+            run(&shared, canonical, &decoded).await
         }
         Some(Fault::LoseResponse) => {
             lose_response = true;
-            run(&shared, canonical, decoded).await
+            run(&shared, canonical, &decoded).await
         }
-        None => run(&shared, canonical, decoded).await,
+        None => run(&shared, canonical, &decoded).await,
     };
 
     let (status, body, description) = match outcome {
@@ -112,30 +111,42 @@ async fn handle(
         Err(err) => (err.status, err.to_json(), Some(err.description)),
     };
     tracing::debug!(%method, status, ?description, "fake Bot API call");
+    // Shared by the answer and the log: a getUpdates body holds up to 100
+    // updates, and a deep copy of it per poll was most of the fake's cost.
+    let body = Arc::new(body);
+    let response = json_response(status, &body);
     let call = Call {
         seq: 0,
         method,
         token,
-        params,
+        params: recorded(decoded),
         status: if lose_response { 0 } else { status },
         description: if lose_response { Some("response lost by a fault".to_owned()) } else { description },
-        response: (!lose_response).then(|| body.clone()),
+        response: (!lose_response).then_some(body),
         at,
     };
     record(&shared, call);
     if lose_response {
         conn.kill();
     }
-    json_response(status, &body)
+    response
 }
 
-async fn run(shared: &Shared, canonical: Option<&'static str>, decoded: ApiResult<Params>) -> ApiResult {
+/// The call's parameters as the log keeps them (an undecodable body as `{}`).
+fn recorded(decoded: ApiResult<Params>) -> Value {
+    decoded.map_or_else(|_| json!({}), Params::into_recorded)
+}
+
+async fn run(shared: &Shared, canonical: Option<&'static str>, decoded: &ApiResult<Params>) -> ApiResult {
     // An unknown method is a 404 even with a broken body: a 5xx here would
     // make teloxide sleep 10 s.
     let Some(method) = canonical else {
         return Err(ApiError::new(404, descriptions::METHOD_NOT_FOUND));
     };
-    methods::call(shared, method, &decoded?).await
+    match decoded {
+        Ok(params) => methods::call(shared, method, params).await,
+        Err(e) => Err(e.clone()),
+    }
 }
 
 /// Appends the call to the log, notes refusals in the chat's transcript and
@@ -153,8 +164,10 @@ fn record(shared: &Shared, mut call: Call) {
             }
         }
         world.count_call(&call.method, call.status == 200);
-        call.seq = world.calls.len();
-        world.calls.push(call);
+        if world.keep_calls {
+            call.seq = world.calls.len();
+            world.calls.push(call);
+        }
     }
     shared.call_recorded();
 }

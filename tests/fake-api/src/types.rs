@@ -178,8 +178,9 @@ pub struct Call {
     pub status: u16,
     /// The `description` of an error answer.
     pub description: Option<String>,
-    /// The whole JSON body sent back, `None` when the connection was dropped.
-    pub response: Option<Value>,
+    /// The whole JSON body sent back, `None` when the connection was dropped
+    /// (shared with the answer that was sent, not a copy of it).
+    pub response: Option<std::sync::Arc<Value>>,
     /// When the request arrived (the answer may come later, e.g. long polling).
     pub at: Instant,
 }

@@ -66,6 +66,8 @@ pub(crate) struct World {
     commands: BTreeMap<(String, String), Vec<Command>>,
     blocked: HashSet<i64>,
     pub(crate) calls: Vec<Call>,
+    /// Whether `calls` keeps each call (the counts are kept either way).
+    pub(crate) keep_calls: bool,
     /// Calls per method, so a counter need not scan or clone the call log.
     call_counts: HashMap<String, MethodCount>,
     pub(crate) faults: FaultQueue,
@@ -95,6 +97,7 @@ impl World {
             commands: BTreeMap::new(),
             blocked: HashSet::new(),
             calls: Vec::new(),
+            keep_calls: true,
             call_counts: HashMap::new(),
             faults: FaultQueue::default(),
             unreachable: false,

@@ -1,5 +1,7 @@
 //! The baseline of `scripts/bench-throughput.sh`: a bare teloxide 0.17 bot that
-//! answers every message with one `sendMessage`, run as a process of its own.
+//! answers every message with one `sendMessage`, and every button press with
+//! `answerCallbackQuery` then one `sendMessage` (as the aiogram peer does), run
+//! as a process of its own.
 //!
 //! Reads `VOX__TELEGRAM__TOKEN` and `VOX__TELEGRAM__API_URL`, the same variables
 //! as the host, and long-polls with a 1 s timeout like the host under the bench.
@@ -26,10 +28,16 @@ async fn main() -> ExitCode {
         }
     };
     let bot = Bot::new(token).set_api_url(url);
-    let handler = Update::filter_message().endpoint(|bot: Bot, msg: Message| async move {
-        bot.send_message(msg.chat.id, "echo").await?;
-        Ok::<(), teloxide::RequestError>(())
-    });
+    let handler = dptree::entry()
+        .branch(Update::filter_message().endpoint(|bot: Bot, msg: Message| async move {
+            bot.send_message(msg.chat.id, "echo").await?;
+            Ok::<(), teloxide::RequestError>(())
+        }))
+        .branch(Update::filter_callback_query().endpoint(|bot: Bot, q: CallbackQuery| async move {
+            bot.answer_callback_query(q.id).await?;
+            bot.send_message(q.from.id, "echo").await?;
+            Ok::<(), teloxide::RequestError>(())
+        }));
     // The same listener the host builds: teloxide's default polls for 10 s.
     let listener =
         Polling::builder(bot.clone()).timeout(Duration::from_secs(1)).delete_webhook().await.build();

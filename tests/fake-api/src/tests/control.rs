@@ -31,6 +31,41 @@ async fn pushed_messages_are_counted_once_answered() {
 }
 
 #[tokio::test]
+async fn a_push_with_callback_data_makes_every_second_update_a_press() {
+    let api = FakeBotApi::start_with_control(0).await.expect("starts");
+    let (status, body) = raw(
+        &api,
+        "POST",
+        "/_control/push_text?users=2&count=4&text=/echo&callback_data=echo:1",
+        "text/plain",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let bot = bot(&api);
+    let updates = bot.get_updates().await.expect("polled");
+    let shapes: Vec<(i64, Option<&str>)> = updates
+        .iter()
+        .map(|u| match &u.kind {
+            teloxide::types::UpdateKind::Message(m) => (m.chat.id.0, m.text()),
+            teloxide::types::UpdateKind::CallbackQuery(q) => (q.from.id.0 as i64, q.data.as_deref()),
+            other => panic!("unexpected update {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [(1001, Some("/echo")), (1002, Some("echo:1")), (1001, Some("/echo")), (1002, Some("echo:1"))]
+    );
+    for update in &updates {
+        if let teloxide::types::UpdateKind::CallbackQuery(q) = &update.kind {
+            bot.answer_callback_query(q.id.clone()).await.expect("a pushed press can be answered");
+        }
+    }
+    let (_, count) = raw(&api, "GET", "/_control/count?method=answerCallbackQuery", "text/plain", "").await;
+    assert_eq!(count["ok"].as_u64(), Some(2), "{count}");
+}
+
+#[tokio::test]
 async fn a_push_can_start_from_another_user() {
     let api = FakeBotApi::start_with_control(0).await.expect("starts");
     let (status, body) =
@@ -59,4 +94,19 @@ async fn a_fake_started_for_tests_has_no_control_routes() {
     let api = FakeBotApi::start().await.expect("starts");
     let (status, _) = raw(&api, "GET", "/_control/counts", "text/plain", "").await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn without_the_call_log_the_counts_still_advance() {
+    let api = FakeBotApi::start_with_control(0).await.expect("starts");
+    api.keep_call_log(false);
+    let bot = bot(&api);
+    bot.send_message(ChatId(7), "one").await.expect("sent");
+    bot.send_message(ChatId(7), "two").await.expect("sent");
+    let (_, count) = raw(&api, "GET", "/_control/count?method=sendMessage", "text/plain", "").await;
+    assert_eq!(count["ok"].as_u64(), Some(2), "{count}");
+    assert!(api.calls().iter().all(|c| c.method != "sendMessage"), "no log kept");
+    api.keep_call_log(true);
+    bot.send_message(ChatId(7), "three").await.expect("sent");
+    assert_eq!(api.calls().iter().filter(|c| c.method == "sendMessage").count(), 1);
 }
