@@ -23,7 +23,8 @@
 # --build-only: build and stop (CI builds in the background, counts later
 # with --no-build). --callbacks: every second update is a button press
 # (answered, then one sendMessage), as in bench-throughput.sh --callbacks.
-# Environment: VOX_BENCH_LOG_LEVEL (the host's log.level, default info).
+# Environment: VOX_BENCH_LOG_LEVEL (the host's log.level, default info);
+# VOX_CALLGRIND_ARGS, more callgrind options (--cache-sim=yes counts cache misses).
 # Needs valgrind (apt-get install valgrind). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -42,7 +42,9 @@ fn split_path(path: &str) -> Option<(String, String)> {
 
 fn json_response(status: u16, body: &Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    // `to_vec`, not `to_string`: `Display` writes through a formatter, piece by piece.
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 async fn handle(
@@ -107,7 +109,7 @@ async fn handle(
     };
 
     let (status, body, description) = match outcome {
-        Ok(result) => (200, json!({ "ok": true, "result": result }), None),
+        Ok(result) => (200, crate::wire::object([("ok", true.into()), ("result", result)]), None),
         Err(err) => (err.status, err.to_json(), Some(err.description)),
     };
     tracing::debug!(%method, status, ?description, "fake Bot API call");

@@ -129,7 +129,7 @@ impl World {
         }
         let id = self.next_update_id;
         self.next_update_id += 1;
-        let body = json!({ "update_id": id, kind: body });
+        let body = wire::object([("update_id", id.into()), (kind, body)]);
         self.updates.push_back(QueuedUpdate { id, chat, body, delivering: false });
     }
 
@@ -229,13 +229,13 @@ impl World {
         let message = self.message_json(chat, message_id).unwrap_or_else(
             || json!({ "message_id": message_id, "date": wire::unix_now(), "chat": chat_json }),
         );
-        let body = json!({
-            "id": query,
-            "from": wire::user(from),
-            "message": message,
-            "chat_instance": format!("ci{}", chat.unsigned_abs()),
-            "data": data,
-        });
+        let body = wire::object([
+            ("id", query.clone().into()),
+            ("from", wire::user(from)),
+            ("message", message),
+            ("chat_instance", format!("ci{}", chat.unsigned_abs()).into()),
+            ("data", data.into()),
+        ]);
         self.queue_update(chat, "callback_query", body);
         query
     }
