@@ -31,7 +31,7 @@ pub trait Handle: Send + Sync + 'static {
 
 impl Handle for Dispatch {
     fn handle(self: &Arc<Self>, update: Update) -> impl Future<Output = ()> + Send {
-        self.handle_update(update)
+        Arc::clone(self).handle_update(update)
     }
 }
 
