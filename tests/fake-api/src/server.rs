@@ -114,7 +114,7 @@ async fn handle(
     };
     tracing::debug!(%method, status, ?description, "fake Bot API call");
     // Shared by the answer and the log: a getUpdates body holds up to 100
-    // updates, and a deep copy of it per poll was most of the fake's cost.
+    // updates, too many to copy once more per poll for the log.
     let body = Arc::new(body);
     let response = json_response(status, &body);
     let call = Call {
