@@ -17,6 +17,13 @@ pub enum Route {
         /// The version the input belongs to.
         pinned: Option<Pin>,
     },
+    /// To the host itself.
+    Host(HostRoute),
+}
+
+/// The inputs the host answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostRoute {
     /// `/cancel`: the host ends the dialogue.
     Cancel,
     /// A button no plugin owns (an old message).
@@ -43,19 +50,19 @@ pub fn route(registry: &Registry, input: &Input, state: Option<&DialogueState>) 
     match input {
         Input::Callback { data, .. } => match registry.callback(data) {
             Some(r) => Route::Plugin { plugin: r.plugin, pinned: r.version.map(Pin::Button) },
-            None => Route::Outdated,
+            None => Route::Host(HostRoute::Outdated),
         },
-        Input::Command { name, .. } if name == "cancel" => Route::Cancel,
+        Input::Command { name, .. } if name == "cancel" => Route::Host(HostRoute::Cancel),
         Input::Command { name, .. } => match registry.command(name) {
             Some(plugin) => Route::Plugin { plugin, pinned: None },
-            None => Route::UnknownCommand,
+            None => Route::Host(HostRoute::UnknownCommand),
         },
         Input::Text(_) | Input::Unsupported => {
             match state.and_then(|s| registry.step(s.step).map(|r| (r, s))) {
                 Some((step, s)) => {
                     Route::Plugin { plugin: step.plugin, pinned: s.version.map(Pin::Dialogue) }
                 }
-                None => Route::Unrouted,
+                None => Route::Host(HostRoute::Unrouted),
             }
         }
     }
@@ -99,11 +106,11 @@ mod tests {
             route(&r, &callback("report_view"), None),
             Route::Plugin { plugin: reports, pinned: Some(Pin::Button("v2")) }
         );
-        assert_eq!(route(&r, &callback("gone"), None), Route::Outdated);
+        assert_eq!(route(&r, &callback("gone"), None), Route::Host(HostRoute::Outdated));
         assert_eq!(route(&r, &command("start"), None), Route::Plugin { plugin: menu, pinned: None });
-        assert_eq!(route(&r, &command("cancel"), None), Route::Cancel);
-        assert_eq!(route(&r, &command("nope"), None), Route::UnknownCommand);
-        assert_eq!(route(&r, &Input::Text("3".into()), None), Route::Unrouted);
+        assert_eq!(route(&r, &command("cancel"), None), Route::Host(HostRoute::Cancel));
+        assert_eq!(route(&r, &command("nope"), None), Route::Host(HostRoute::UnknownCommand));
+        assert_eq!(route(&r, &Input::Text("3".into()), None), Route::Host(HostRoute::Unrouted));
         let state = DialogueState {
             plugin: "my_reports",
             version: Some("v2"),

@@ -15,7 +15,7 @@ use vox_plugin::host::CtxParts;
 use vox_plugin::{Ctx, Input, MessageKind, StateKey, StepState, User};
 
 use super::Dispatch;
-use crate::dispatch::router::{Pin, Route, route};
+use crate::dispatch::router::{HostRoute, Pin, Route, route};
 use crate::dispatch::texts;
 use crate::metrics::Failure;
 use crate::registry::PluginIdx;
@@ -174,10 +174,7 @@ impl Dispatch {
         let Incoming { chat, user, input, .. } = incoming;
         let key = StateKey { chat, user: user.id };
         let Some(mut state) = self.load_state(key, arrived).await else {
-            self.answer_unhandled(&input, Some(texts::STATE_UNAVAILABLE_TOAST)).await;
-            if !matches!(input, Input::Callback { .. }) {
-                self.say(chat, texts::STATE_UNAVAILABLE).await;
-            }
+            Box::pin(self.refuse(chat, &input, texts::STATE_UNAVAILABLE_TOAST, texts::STATE_UNAVAILABLE)).await;
             return "state_unavailable";
         };
 
@@ -199,7 +196,23 @@ impl Dispatch {
             Route::Plugin { plugin, pinned } => {
                 self.run_plugin(plugin, pinned, chat, user, input, state).await
             }
-            Route::Cancel => {
+            Route::Host(other) => Box::pin(self.serve_host(other, chat, &user, &input, state)).await,
+        }
+    }
+
+    /// The routes the host answers itself: `/cancel`, an outdated button, an
+    /// unknown command, a text nobody understands.
+    async fn serve_host(
+        self: &Arc<Self>,
+        route: HostRoute,
+        chat: i64,
+        user: &User,
+        input: &Input,
+        state: Option<DialogueState>,
+    ) -> &'static str {
+        let key = StateKey { chat, user: user.id };
+        match route {
+            HostRoute::Cancel => {
                 let Some(state) = state else {
                     self.say(chat, texts::NOTHING_TO_CANCEL).await;
                     return "nothing_to_cancel";
@@ -208,19 +221,19 @@ impl Dispatch {
                     tracing::error!(error = %e, "could not drop state on /cancel");
                 }
                 self.say(chat, texts::CANCELLED).await;
-                Box::pin(self.cancelled(chat, &user, &input, state)).await;
+                self.cancelled(chat, user, input, state).await;
                 "cancelled"
             }
-            Route::Outdated => {
-                tracing::warn!(data = input_data(&input), "button nobody owns (outdated message)");
-                self.answer_unhandled(&input, Some(texts::OUTDATED_BUTTON)).await;
+            HostRoute::Outdated => {
+                tracing::warn!(data = input_data(input), "button nobody owns (outdated message)");
+                self.answer_unhandled(input, Some(texts::OUTDATED_BUTTON)).await;
                 "outdated_button"
             }
-            Route::UnknownCommand => {
+            HostRoute::UnknownCommand => {
                 self.say(chat, texts::UNKNOWN_COMMAND).await;
                 "unknown_command"
             }
-            Route::Unrouted => {
+            HostRoute::Unrouted => {
                 self.say(chat, texts::NOT_UNDERSTOOD).await;
                 "not_understood"
             }
@@ -233,19 +246,32 @@ impl Dispatch {
     /// wait counts from `started`, when the update's handling began
     /// (microseconds before), so the normal path reads no clock here.
     async fn load_state(&self, key: StateKey, started: Instant) -> Option<Option<DialogueState>> {
+        match self.services.state.get(key).await {
+            Ok(s) => Some(s),
+            // Boxed: the waits' timer and logging stay out of every update's future.
+            Err(e) => Box::pin(self.load_state_again(key, started, e)).await,
+        }
+    }
+
+    /// [`Dispatch::load_state`] after the store failed with `error`.
+    async fn load_state_again(
+        &self,
+        key: StateKey,
+        started: Instant,
+        mut error: crate::services::state::StateError,
+    ) -> Option<Option<DialogueState>> {
         let mut wait = Duration::from_millis(100);
         loop {
+            if started.elapsed() + wait > STATE_WAIT {
+                tracing::error!(error = %error, waited_ms = started.elapsed().as_millis() as u64, "state store unavailable; the update is not served");
+                return None;
+            }
+            tracing::warn!(error = %error, retry_in_ms = wait.as_millis() as u64, "state store failed; asking again");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(2));
             match self.services.state.get(key).await {
                 Ok(s) => return Some(s),
-                Err(e) if started.elapsed() + wait > STATE_WAIT => {
-                    tracing::error!(error = %e, waited_ms = started.elapsed().as_millis() as u64, "state store unavailable; the update is not served");
-                    return None;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "state store failed; asking again");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                }
+                Err(e) => error = e,
             }
         }
     }
@@ -279,10 +305,7 @@ impl Dispatch {
         if !settings.enabled {
             route(None, None, None);
             // Refused before any version is chosen: not served, not a rollout decision.
-            self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
-            if !matches!(input, Input::Callback { .. }) {
-                self.say(chat, texts::SECTION_UNAVAILABLE).await;
-            }
+            Box::pin(self.refuse(chat, &input, texts::SECTION_UNAVAILABLE, texts::SECTION_UNAVAILABLE)).await;
             return "plugin_disabled";
         }
 
@@ -310,8 +333,7 @@ impl Dispatch {
                 if decision.reason == Reason::AllDisabled {
                     route(None, Some(decision.reason.as_str()), None);
                     self.metrics().decision(plugin_id, None, decision.reason.as_str());
-                    self.answer_unhandled(&input, Some(texts::SECTION_UNAVAILABLE)).await;
-                    Box::pin(self.unavailable(idx, chat, user)).await;
+                    Box::pin(self.unavailable(idx, chat, user, &input)).await;
                     return "all_versions_disabled";
                 }
                 if open.is_some_and(|o| decision.version != Some(o)) {
@@ -337,9 +359,7 @@ impl Dispatch {
             }
             Some(_) => {
                 // A command or button of another plugin: the user left that dialogue.
-                if let Err(e) = self.services.state.remove(key).await {
-                    tracing::error!(error = %e, "could not drop the abandoned dialogue");
-                }
+                Box::pin(self.drop_abandoned(key)).await;
                 None
             }
             None => None,
@@ -375,25 +395,50 @@ impl Dispatch {
         let started = Instant::now();
         let result = guarded(loaded.plugin.handle(&mut ctx)).await;
         let took = started.elapsed();
-        let outcome = match &result {
-            Ok(()) => "ok",
-            Err(failed) => {
-                tracing::error!(plugin = plugin_id, version, step = step_name, error = %failed, "handler failed");
-                if matches!(failed, Failed::Panic(_)) { "handler_panic" } else { "handler_error" }
-            }
-        };
         self.metrics().handler(plugin_id, version, step_name, took, result.as_ref().err().map(Failed::kind));
-        if outcome != "ok" {
-            // A failed step may be half-done: end the dialogue so the user starts clean.
-            let _ = ctx.clear_step().await;
-            if let Err(e) = ctx.answer(Some(texts::APOLOGY_TOAST)).await {
-                tracing::warn!(error = %e, "could not answer the callback after a failure");
+        match result {
+            Ok(()) => {
+                if let Err(e) = ctx.answer(None).await {
+                    tracing::warn!(error = %e, "could not answer the callback");
+                }
+                "ok"
             }
-            self.say(chat, texts::APOLOGY).await;
-        } else if let Err(e) = ctx.answer(None).await {
-            tracing::warn!(error = %e, "could not answer the callback");
+            Err(failed) => Box::pin(self.failed(plugin_id, chat, ctx, step_name, failed)).await,
         }
-        outcome
+    }
+
+    /// After a handler failed: logs it, ends the dialogue (a failed step may
+    /// be half-done, so the user starts clean), answers and apologizes.
+    async fn failed(
+        &self,
+        plugin: &'static str,
+        chat: i64,
+        mut ctx: Ctx,
+        step: Option<&'static str>,
+        failed: Failed,
+    ) -> &'static str {
+        tracing::error!(plugin, version = ctx.version(), step, error = %failed, "handler failed");
+        let _ = ctx.clear_step().await;
+        if let Err(e) = ctx.answer(Some(texts::APOLOGY_TOAST)).await {
+            tracing::warn!(error = %e, "could not answer the callback after a failure");
+        }
+        self.say(chat, texts::APOLOGY).await;
+        if matches!(failed, Failed::Panic(_)) { "handler_panic" } else { "handler_error" }
+    }
+
+    /// Ends the dialogue of a plugin the user left (a command or button of another).
+    async fn drop_abandoned(&self, key: StateKey) {
+        if let Err(e) = self.services.state.remove(key).await {
+            tracing::error!(error = %e, "could not drop the abandoned dialogue");
+        }
+    }
+
+    /// Answers a callback with `toast`, or says `text` for anything else.
+    async fn refuse(&self, chat: i64, input: &Input, toast: &str, text: &str) {
+        self.answer_unhandled(input, Some(toast)).await;
+        if !matches!(input, Input::Callback { .. }) {
+            self.say(chat, text).await;
+        }
     }
 
     /// The version an input belongs to can no longer serve it: end the dialogue,
@@ -430,8 +475,10 @@ impl Dispatch {
         }
     }
 
-    /// "Section unavailable", then the main menu: whichever other plugin owns `/menu`.
-    async fn unavailable(self: &Arc<Self>, idx: PluginIdx, chat: i64, user: User) {
+    /// "Section unavailable" (as the callback's answer too), then the main
+    /// menu: whichever other plugin owns `/menu`.
+    async fn unavailable(self: &Arc<Self>, idx: PluginIdx, chat: i64, user: User, input: &Input) {
+        self.answer_unhandled(input, Some(texts::SECTION_UNAVAILABLE)).await;
         match self.registry.command("menu").filter(|&m| m != idx) {
             Some(menu) => {
                 // Info, so the menu that follows does not clean the notice away.

@@ -63,16 +63,25 @@ pub struct Services {
     pub epoch: Instant,
 }
 
+impl Services {
+    /// Deletes the tracked messages a new one replaced. The new message is
+    /// out; a failed cleanup only leaves old menus visible.
+    async fn delete_stale(&self, chat: i64, stale: Vec<i32>) {
+        if let Err(e) = telegram::delete(&self.telegram, chat, &stale).await {
+            tracing::warn!(chat, error = %e, "could not delete stale tracked messages");
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl HostApi for Services {
     async fn send(&self, chat: i64, kind: MessageKind, message: Outgoing) -> Result<i32, HostError> {
         let id = telegram::send(&self.telegram, chat, message).await?;
         let stale = self.tracker.sent(chat, id, kind);
         if !stale.is_empty() {
-            // The new message is out; a failed cleanup only leaves old menus visible.
-            if let Err(e) = telegram::delete(&self.telegram, chat, &stale).await {
-                tracing::warn!(chat, error = %e, "could not delete stale tracked messages");
-            }
+            // Boxed: a cleanup is a call of its own, and inline its future
+            // would size (and its code spread) every send's.
+            Box::pin(self.delete_stale(chat, stale)).await;
         }
         Ok(id)
     }

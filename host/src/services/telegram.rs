@@ -74,27 +74,39 @@ where
         }
         let result = call().into_future().await;
         metrics.api_call(method, started.elapsed(), result.as_ref().err().map(crate::metrics::error_kind));
-        match result {
+        let wait = match &result {
             Err(RequestError::Network(e)) if network_attempt < NETWORK_RETRIES => {
-                tracing::warn!(method, error = %e, attempt = network_attempt, "no answer from telegram; trying again");
-                tokio::time::sleep(NETWORK_BACKOFF * 2u32.pow(network_attempt)).await;
                 network_attempt += 1;
+                no_answer(method, e, network_attempt - 1)
             }
             Err(RequestError::RetryAfter(after))
                 if attempt < MAX_RETRIES && after.duration() <= MAX_RETRY_WAIT =>
             {
-                tracing::warn!(
-                    method,
-                    retry_after_s = after.seconds(),
-                    attempt,
-                    "telegram asked to slow down"
-                );
-                tokio::time::sleep(after.duration()).await;
                 attempt += 1;
+                slow_down(method, after.seconds(), attempt - 1);
+                after.duration()
             }
-            other => return other,
-        }
+            _ => return result,
+        };
+        // Boxed, as the logging is out of line: the common way's future and
+        // code stay small.
+        Box::pin(tokio::time::sleep(wait)).await;
     }
+}
+
+/// Logs a call that got no answer; the wait before trying again.
+#[cold]
+#[inline(never)]
+fn no_answer(method: &'static str, error: &reqwest::Error, attempt: u32) -> Duration {
+    tracing::warn!(method, error = %error, attempt, "no answer from telegram; trying again");
+    NETWORK_BACKOFF * 2u32.pow(attempt)
+}
+
+/// Logs a 429 that is waited out.
+#[cold]
+#[inline(never)]
+fn slow_down(method: &'static str, retry_after_s: u32, attempt: u32) {
+    tracing::warn!(method, retry_after_s, attempt, "telegram asked to slow down");
 }
 
 fn keyboard(kb: Keyboard, home: Option<&'static str>) -> Result<InlineKeyboardMarkup, HostError> {
@@ -178,6 +190,10 @@ macro_rules! send_file {
 }
 
 /// Sends a text, a document or a photo; returns the new message id.
+///
+/// Uploads are boxed where they are awaited: inline, their code and state
+/// would sit inside every text's future — more cache lines touched per
+/// update, and a bigger future to move — for the rare upload.
 pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, HostError> {
     let chat = ChatId(chat);
     let sent = match message {
@@ -195,13 +211,38 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
             .await
         }
         Outgoing::Document { document, caption, keyboard: kb } => {
-            send_file!(tg, chat, "sendDocument", send_document, document, caption, kb, MAX_UPLOAD_BYTES)
+            Box::pin(send_document(tg, chat, document, caption, kb)).await?
         }
         Outgoing::Photo { photo, caption, keyboard: kb } => {
-            send_file!(tg, chat, "sendPhoto", send_photo, photo, caption, kb, MAX_PHOTO_BYTES)
+            Box::pin(send_photo(tg, chat, photo, caption, kb)).await?
         }
     };
     Ok(sent.map_err(api)?.id.0)
+}
+
+type Sent = Result<teloxide::types::Message, RequestError>;
+
+/// [`send`] of a document: the upload's result, or the refusal of what
+/// Telegram would refuse.
+async fn send_document(
+    tg: &Telegram,
+    chat: ChatId,
+    document: vox_plugin::Document,
+    caption: Option<String>,
+    kb: Option<Keyboard>,
+) -> Result<Sent, HostError> {
+    Ok(send_file!(tg, chat, "sendDocument", send_document, document, caption, kb, MAX_UPLOAD_BYTES))
+}
+
+/// [`send`] of a photo, as [`send_document`].
+async fn send_photo(
+    tg: &Telegram,
+    chat: ChatId,
+    photo: vox_plugin::Document,
+    caption: Option<String>,
+    kb: Option<Keyboard>,
+) -> Result<Sent, HostError> {
+    Ok(send_file!(tg, chat, "sendPhoto", send_photo, photo, caption, kb, MAX_PHOTO_BYTES))
 }
 
 /// Telegram's limit for a photo upload.
