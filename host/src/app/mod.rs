@@ -203,6 +203,7 @@ impl HostBuilder {
                 metrics: Arc::clone(&metrics),
                 home: registry.home(),
                 throttle: Arc::clone(&throttle),
+                wire: crate::services::telegram::wire::Wire::new(&bot),
             },
             metrics: Arc::clone(&metrics),
             registry: Arc::clone(&registry),

@@ -174,7 +174,8 @@ impl Dispatch {
         let Incoming { chat, user, input, .. } = incoming;
         let key = StateKey { chat, user: user.id };
         let Some(mut state) = self.load_state(key, arrived).await else {
-            Box::pin(self.refuse(chat, &input, texts::STATE_UNAVAILABLE_TOAST, texts::STATE_UNAVAILABLE)).await;
+            Box::pin(self.refuse(chat, &input, texts::STATE_UNAVAILABLE_TOAST, texts::STATE_UNAVAILABLE))
+                .await;
             return "state_unavailable";
         };
 

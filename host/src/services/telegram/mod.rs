@@ -1,21 +1,28 @@
 //! Bot API calls the host makes for plugins: SDK types to teloxide types, a
 //! bounded wait on 429 `retry_after`, and "already deleted" treated as done.
+//! The update path's calls go out through [`wire`]; uploads through teloxide.
+
+pub mod wire;
 
 use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::de::IgnoredAny;
 use teloxide::RequestError;
-use teloxide::payloads::{EditMessageTextSetters, SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
+use teloxide::payloads::{
+    AnswerCallbackQuery, DeleteMessages, EditMessageText, SendDocumentSetters, SendMessage, SendPhotoSetters,
+};
 use teloxide::prelude::Requester;
 use teloxide::types::{
-    CallbackQueryId, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId,
+    CallbackQueryId, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ReplyMarkup,
 };
 use teloxide::{ApiError, Bot};
 use vox_plugin::{ButtonAction, DocumentSource, HostError, Keyboard, Outgoing};
 
 use crate::metrics::Metrics;
 use crate::registry::CALLBACK_DATA_MAX;
+use wire::Method;
 
 /// How many times a call is repeated after a 429.
 const MAX_RETRIES: u32 = 3;
@@ -50,6 +57,8 @@ pub struct Telegram {
     pub home: Option<&'static str>,
     /// Telegram's flood limits, kept on this side.
     pub throttle: Arc<super::throttle::Throttle>,
+    /// The update path's calls, over `bot`'s client.
+    pub wire: wire::Wire,
 }
 
 /// Repeats `call` while Telegram answers 429, waiting as told (bounded); every
@@ -200,15 +209,15 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
         Outgoing::Text { text, keyboard: kb } => {
             check_len("text", &text, MAX_TEXT_CHARS)?;
             let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
+            let mut payload = SendMessage::new(chat, text);
+            payload.reply_markup = markup.map(ReplyMarkup::InlineKeyboard);
+            let body = wire::body(&payload);
             tg.throttle.wait(chat.0).await;
-            with_retry(&tg.metrics, "sendMessage", || {
-                let mut req = tg.bot.send_message(chat, text.clone());
-                if let Some(m) = &markup {
-                    req = req.reply_markup(m.clone());
-                }
-                req
+            let sent = with_retry(&tg.metrics, "sendMessage", || {
+                tg.wire.call::<wire::Sent>(Method::SendMessage, body.clone())
             })
-            .await
+            .await;
+            return Ok(sent.map_err(api)?.message_id);
         }
         Outgoing::Document { document, caption, keyboard: kb } => {
             Box::pin(send_document(tg, chat, document, caption, kb)).await?
@@ -307,14 +316,12 @@ pub async fn edit_text(
     text: String,
     kb: Option<Keyboard>,
 ) -> Result<(), HostError> {
-    let markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
+    let mut payload = EditMessageText::new(ChatId(chat), MessageId(id), text);
+    payload.reply_markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
+    let body = wire::body(&payload);
     tg.throttle.wait(chat).await;
     let res = with_retry(&tg.metrics, "editMessageText", || {
-        let mut req = tg.bot.edit_message_text(ChatId(chat), MessageId(id), text.clone());
-        if let Some(m) = &markup {
-            req = req.reply_markup(m.clone());
-        }
-        req
+        tg.wire.call::<IgnoredAny>(Method::EditMessageText, body.clone())
     })
     .await;
     match res {
@@ -326,8 +333,9 @@ pub async fn edit_text(
 /// Deletes messages in batches of 100; ones already gone are not an error.
 pub async fn delete(tg: &Telegram, chat: i64, ids: &[i32]) -> Result<(), HostError> {
     for batch in ids.chunks(DELETE_BATCH) {
+        let body = wire::body(&DeleteMessages::new(ChatId(chat), batch.iter().map(|&i| MessageId(i))));
         let res = with_retry(&tg.metrics, "deleteMessages", || {
-            tg.bot.delete_messages(ChatId(chat), batch.iter().map(|&i| MessageId(i)))
+            tg.wire.call::<IgnoredAny>(Method::DeleteMessages, body.clone())
         })
         .await;
         match res {
@@ -341,17 +349,12 @@ pub async fn delete(tg: &Telegram, chat: i64, ids: &[i32]) -> Result<(), HostErr
 
 /// Answers a callback query with an optional toast or alert.
 pub async fn answer(tg: &Telegram, query_id: &str, text: Option<&str>, alert: bool) -> Result<(), HostError> {
-    use teloxide::payloads::AnswerCallbackQuerySetters;
-    let id = CallbackQueryId(query_id.to_owned());
+    let mut payload = AnswerCallbackQuery::new(CallbackQueryId(query_id.to_owned()));
+    payload.text = text.map(str::to_owned);
+    payload.show_alert = alert.then_some(true);
+    let body = wire::body(&payload);
     with_retry(&tg.metrics, "answerCallbackQuery", || {
-        let mut req = tg.bot.answer_callback_query(id.clone());
-        if let Some(t) = text {
-            req = req.text(t);
-        }
-        if alert {
-            req = req.show_alert(true);
-        }
-        req
+        tg.wire.call::<IgnoredAny>(Method::AnswerCallbackQuery, body.clone())
     })
     .await
     .map(|_| ())
