@@ -1,20 +1,15 @@
-//! Serving: long polling wired into teloxide's dispatcher, or webhook mode's
+//! Serving: long polling into the per-chat queues, or webhook mode's
 //! listener (a start whose first call fails on the network is retried), every
 //! background task spawned and stopped, and the shutdown that lets in-flight
 //! updates finish.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use teloxide::dispatching::{Dispatcher, UpdateHandler};
-use teloxide::error_handlers::ErrorHandler;
-use teloxide::prelude::{Requester, dptree};
-use teloxide::types::{BotCommand, Update};
-use teloxide::update_listeners::{Polling, UpdateListener};
+use teloxide::prelude::Requester;
+use teloxide::types::BotCommand;
 use teloxide::{Bot, RequestError};
 
 use teloxide::payloads::SetWebhookSetters;
@@ -23,14 +18,14 @@ use tokio::task::JoinHandle;
 
 use super::{Host, Runtime};
 use crate::config::Settings;
-use crate::dispatch::Dispatch;
 use crate::error::RunError;
+use crate::intake::chats::Chats;
+use crate::intake::polling::{self, Poller};
 use crate::intake::webhook::Webhook;
 use crate::intake::{Intake, Queue};
 use crate::ops::Ops;
 use crate::registry::Registry;
 use crate::services::Services;
-use crate::services::telegram::Telegram;
 
 /// How often long-expired dialogues are swept from the store.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -97,8 +92,10 @@ impl Host {
     }
 }
 
-/// Long polling through teloxide's dispatcher (updates of one chat in order,
-/// chats in parallel); the operator's endpoints start once the listener exists.
+/// Long polling (see `intake::polling`): deletes a webhook (Telegram refuses
+/// `getUpdates` while one is set), starts the operator's endpoints, asks
+/// `getMe` (a network failure at start is retried), then polls until shutdown
+/// and lets the queued updates finish.
 async fn poll(
     runtime: &Arc<Runtime>,
     bot: &Bot,
@@ -107,40 +104,49 @@ async fn poll(
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<(), RunError> {
     let dispatch = Arc::clone(&runtime.dispatch);
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler())
-        .dependencies(dptree::deps![Arc::clone(&dispatch)])
-        .build();
-    let poll_timeout = Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs));
-    let mut listener = polling(bot, poll_timeout).await;
-    // After the listener exists: /healthz turns ok at the probe's first answer,
-    // so "ok" never precedes polling.
+    if let Err(e) = bot.delete_webhook().await {
+        tracing::warn!(error = %e, "could not delete the webhook; polling may be refused while it is set");
+    }
+    // After the webhook is gone: /healthz turns ok at the probe's first
+    // answer, so "ok" never precedes polling.
     tasks.extend(crate::ops::start(Arc::clone(&runtime.endpoints), dispatch.services.telegram.clone()));
     super::started::log(runtime, "polling", None);
 
-    // Stop through the listener, not the dispatcher's ShutdownToken: the token
-    // wakes the dispatcher with `Notify::notify_waiters`, which loses a shutdown
-    // that arrives while the dispatcher is busy handing an update to a worker
-    // (seen as a rare hang). The listener's stop flag is sticky; once polling
-    // ends, the dispatcher drains its workers (in-flight updates finish) and returns.
-    // The slot holds the current listener's token (a start that is retried makes a new one).
-    let stop_slot = Arc::new(std::sync::Mutex::new(listener.stop_token()));
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let ops = Arc::clone(&runtime.ops);
-    let slot = Arc::clone(&stop_slot);
     tasks.push(tokio::spawn(async move {
         shutdown.await;
         ops.stopping();
         tracing::info!("shutting down: no new updates; finishing the ones in flight");
-        slot.lock().unwrap_or_else(|p| p.into_inner()).stop();
+        let _ = stop_tx.send(true);
     }));
-    let poll_errors =
-        Arc::new(PollErrors { telegram: dispatch.services.telegram.clone(), ops: Arc::clone(&runtime.ops) });
+    let mut stopped = stop_rx.clone();
+    tokio::select! {
+        me = get_me(bot, &runtime.ops) => me?,
+        _ = stopped.wait_for(|s| *s) => return Ok(()),
+    }
+    let poller = Poller {
+        telegram: dispatch.services.telegram.clone(),
+        ops: Arc::clone(&runtime.ops),
+        chats: Chats::new(Arc::clone(&dispatch), polling::QUEUED_MAX),
+        timeout: Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs)),
+    };
+    poller
+        .run(async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        })
+        .await;
+    Ok(())
+}
+
+/// `getMe`, the first call: a network failure at start is retried instead of
+/// ending the host; another failure (a revoked token) ends it.
+async fn get_me(bot: &Bot, ops: &Ops) -> Result<(), RunError> {
     let mut attempt = 0;
-    let result = loop {
-        // It fails only at its first call (getMe), before taking any update: a
-        // network blip at start is retried instead of ending the host.
-        let result = dispatcher.try_dispatch_with_listener(listener, Arc::clone(&poll_errors)).await;
-        if !transient(&result) || attempt >= START_RETRIES || runtime.ops.is_stopping() {
-            break result;
+    loop {
+        let result = bot.get_me().await;
+        if !transient(&result) || attempt >= START_RETRIES || ops.is_stopping() {
+            return result.map(|_| ()).map_err(|e| RunError::Unreachable(e.to_string()));
         }
         attempt += 1;
         let wait = Duration::from_millis(250 << attempt);
@@ -148,14 +154,7 @@ async fn poll(
             tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "telegram did not answer getMe at start; retrying");
         }
         tokio::time::sleep(wait).await;
-        listener = polling(bot, poll_timeout).await;
-        let mut current = stop_slot.lock().unwrap_or_else(|p| p.into_inner());
-        *current = listener.stop_token();
-        if runtime.ops.is_stopping() {
-            current.stop();
-        }
-    };
-    result.map_err(|e: RequestError| RunError::Unreachable(e.to_string()))
+    }
 }
 
 fn transient<T>(result: &Result<T, RequestError>) -> bool {
@@ -256,42 +255,6 @@ async fn set_webhook(bot: &Bot, webhook: &Webhook, ops: &Ops) -> Result<(), RunE
 /// How often a start whose first call (getMe) fails on the network is retried
 /// (waits of 0.5, 1, 2, 4 and 8 s) before the host gives up.
 const START_RETRIES: u32 = 5;
-
-/// The long-polling listener (deleting a webhook first, as Telegram requires).
-async fn polling(bot: &Bot, timeout: Duration) -> impl UpdateListener<Err = RequestError> + use<> {
-    Polling::builder(bot.clone()).timeout(timeout).delete_webhook().await.build()
-}
-
-/// Long-poll failures: logged, counted, and seen by `/healthz`.
-struct PollErrors {
-    telegram: Telegram,
-    ops: Arc<Ops>,
-}
-
-impl ErrorHandler<RequestError> for PollErrors {
-    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
-        self.telegram.metrics.api_error("getUpdates", crate::metrics::error_kind(&error));
-        if matches!(error, RequestError::Api(teloxide::ApiError::TerminatedByOtherGetUpdates)) {
-            tracing::error!(
-                error = %error,
-                "another process is polling Telegram with this bot token (409 Conflict): the two take each \
-                 other's updates. Run one polling process per token — stop the other one — or run replicas \
-                 in webhook mode"
-            );
-            self.ops.reach.poll_conflict();
-        } else {
-            tracing::error!(error = %error, "polling failed");
-            self.ops.reach.poll_failed();
-        }
-        Box::pin(async {})
-    }
-}
-
-fn handler() -> UpdateHandler<Infallible> {
-    // The future is handle_update's own, not an async block holding the
-    // `Update` (1.9 KB) beside it: dptree boxes what this returns.
-    dptree::endpoint(|update: Update, dispatch: Arc<Dispatch>| dispatch.handle_update(update).map(Ok))
-}
 
 /// Publishes every plugin command (and the host's /cancel) to Telegram's menu.
 async fn register_commands(bot: &Bot, registry: &Registry) {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::OptionFuture;
-use teloxide::types::Update;
 use tracing::{Instrument, field::Empty};
 use vox_plugin::host::CtxParts;
 use vox_plugin::{Ctx, Input, MessageKind, StateKey, StepState, User};
@@ -17,6 +16,7 @@ use vox_plugin::{Ctx, Input, MessageKind, StateKey, StepState, User};
 use super::Dispatch;
 use crate::dispatch::router::{HostRoute, Pin, Route, route};
 use crate::dispatch::texts;
+use crate::intake::received::Received;
 use crate::metrics::Failure;
 use crate::registry::PluginIdx;
 use crate::registry::load::LoadedPlugin;
@@ -110,18 +110,14 @@ impl Dispatch {
     /// This and the next two are plain functions returning the update's
     /// future, not `async fn`s: an `async fn` keeps a future it builds and
     /// then awaits beside the one it awaits (the moved-from value's slot is not
-    /// reused), so each layer doubled the update's future — 5 KB where 2.8 KB
-    /// do (2.5 KB with the rare ways boxed, see `serve`) — and teloxide's layers move it whole when they box it. They own the
-    /// `Arc` and take the update's fields at once, so the caller's future need
-    /// not keep the 1.9 KB `Update` beside it.
-    pub fn handle_update(self: Arc<Self>, update: Update) -> impl Future<Output = ()> + Send + 'static {
+    /// reused), so each layer doubled the update's future.
+    pub fn handle_received(self: Arc<Self>, update: Received) -> impl Future<Output = ()> + Send + 'static {
         let arrived = Instant::now();
         self.services.reach.update_received();
-        let incoming = Incoming::from_update(update);
-        if incoming.is_none() {
+        if update.incoming.is_none() {
             self.metrics().update("other");
         }
-        OptionFuture::from(incoming.map(|incoming| self.handle_arrived(incoming, arrived))).map(drop)
+        OptionFuture::from(update.incoming.map(|incoming| self.handle_arrived(incoming, arrived))).map(drop)
     }
 
     /// Serves one extracted update inside its span, logging one line with the outcome.

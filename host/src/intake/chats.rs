@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
-use teloxide::types::Update;
 use tokio::sync::Notify;
 
 use super::Handle;
+use super::received::Received;
 use crate::services::ids::IdMap;
 use crate::services::state::sqlite::Inbox;
 
@@ -29,22 +29,17 @@ pub struct Full;
 pub struct Chats<H> {
     handler: Arc<H>,
     /// A chat is a key while a task drains it; its queue holds what waits.
-    queues: Mutex<IdMap<i64, VecDeque<Update>>>,
+    queues: Mutex<IdMap<i64, VecDeque<Received>>>,
     /// Accepted and not yet handled (queued or being handled).
     pending: AtomicUsize,
     capacity: usize,
     idle: Notify,
+    /// Signalled when an update finishes with the queues at their bound.
+    room: Notify,
     /// Where accepted updates are kept until handled (SQLite store).
     inbox: Option<Inbox>,
     /// Updates a previous process accepted and did not handle, pushed at start.
     replayed: AtomicUsize,
-}
-
-/// The key updates are ordered by: the chat, else the user (an inline
-/// button's press carries no chat), else none (handled on its own).
-pub(crate) fn chat_key(update: &Update) -> Option<i64> {
-    // Telegram user ids fit in 52 bits; the cast cannot wrap.
-    update.chat().map(|c| c.id.0).or_else(|| update.from().map(|u| u.id.0 as i64))
 }
 
 impl<H: Handle> Chats<H> {
@@ -65,6 +60,7 @@ impl<H: Handle> Chats<H> {
             pending: AtomicUsize::new(0),
             capacity,
             idle: Notify::new(),
+            room: Notify::new(),
             inbox,
             replayed: AtomicUsize::new(0),
         })
@@ -95,7 +91,7 @@ impl<H: Handle> Chats<H> {
         };
         let mut pushed = 0;
         for (id, body) in kept {
-            match serde_json::from_str::<Update>(&body) {
+            match Received::parse(body.as_bytes()) {
                 Ok(update) => {
                     self.pending.fetch_add(1, Ordering::AcqRel);
                     self.enqueue(update);
@@ -121,7 +117,7 @@ impl<H: Handle> Chats<H> {
 
     /// Queues `update` behind its chat's earlier ones (must run on a Tokio
     /// runtime); [`Full`] when the bound is reached.
-    pub fn push(self: &Arc<Self>, update: Update) -> Result<(), Full> {
+    pub fn push(self: &Arc<Self>, update: Received) -> Result<(), Full> {
         if self.pending.fetch_add(1, Ordering::AcqRel) >= self.capacity {
             self.done();
             return Err(Full);
@@ -130,9 +126,25 @@ impl<H: Handle> Chats<H> {
         Ok(())
     }
 
+    /// Queues `update` behind its chat's earlier ones once the queues are
+    /// below their bound (polling: the next batch is asked for only then).
+    pub async fn push_waiting(self: &Arc<Self>, update: Received) {
+        loop {
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if self.pending() < self.capacity {
+                break;
+            }
+            room.await;
+        }
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        self.enqueue(update);
+    }
+
     /// Queues a counted update behind its chat's earlier ones.
-    fn enqueue(self: &Arc<Self>, update: Update) {
-        let Some(key) = chat_key(&update) else {
+    fn enqueue(self: &Arc<Self>, update: Received) {
+        let Some(key) = update.chat_key() else {
             tokio::spawn(Arc::clone(self).drain(None, update));
             return;
         };
@@ -141,7 +153,7 @@ impl<H: Handle> Chats<H> {
             Some(queue) => {
                 // Arrival is almost always in order; a late lower id goes
                 // before the higher ones still waiting.
-                let at = queue.iter().rposition(|u| u.id.0 < update.id.0).map_or(0, |i| i + 1);
+                let at = queue.iter().rposition(|u| u.id < update.id).map_or(0, |i| i + 1);
                 queue.insert(at, update);
             }
             None => {
@@ -153,10 +165,10 @@ impl<H: Handle> Chats<H> {
     }
 
     /// Handles `first`, then whatever its chat queued meanwhile, then ends.
-    async fn drain(self: Arc<Self>, key: Option<i64>, first: Update) {
+    async fn drain(self: Arc<Self>, key: Option<i64>, first: Received) {
         let mut update = first;
         loop {
-            let id = update.id.0;
+            let id = update.id;
             // A panic here would leave the chat's queue without a drainer forever.
             if AssertUnwindSafe(self.handler.handle(update)).catch_unwind().await.is_err() {
                 tracing::error!(
@@ -182,8 +194,12 @@ impl<H: Handle> Chats<H> {
     }
 
     fn done(&self) {
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+        let before = self.pending.fetch_sub(1, Ordering::AcqRel);
+        if before == 1 {
             self.idle.notify_waiters();
+        }
+        if before >= self.capacity {
+            self.room.notify_waiters();
         }
     }
 
@@ -218,26 +234,24 @@ mod tests {
     }
 
     impl Handle for Log {
-        async fn handle(self: &Arc<Self>, update: Update) {
-            let chat = chat_key(&update).unwrap_or(0);
+        async fn handle(self: &Arc<Self>, update: Received) {
+            let chat = update.chat_key().unwrap_or(0);
             if self.running.lock().expect("lock").insert(chat, true) == Some(true) {
                 self.overlaps.fetch_add(1, Ordering::Relaxed);
             }
             if chat == 1 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            if update.id.0 == 666 {
+            if update.id == 666 {
                 self.running.lock().expect("lock").insert(chat, false);
                 panic!("handler bug");
             }
-            self.order.lock().expect("lock").push((chat, update.id.0));
+            self.order.lock().expect("lock").push((chat, update.id));
             self.running.lock().expect("lock").insert(chat, false);
         }
     }
 
-    fn text(id: u32, chat: i64) -> Update {
-        // From text, as the webhook reads it: teloxide's `Update` does not
-        // deserialize from a `serde_json::Value` (its kind comes out `Error`).
+    fn text(id: u32, chat: i64) -> Received {
         let json = serde_json::json!({
             "update_id": id,
             "message": {
@@ -246,7 +260,7 @@ mod tests {
                 "from": {"id": chat, "is_bot": false, "first_name": "A"}
             }
         });
-        serde_json::from_str(&json.to_string()).expect("an update")
+        Received::parse(json.to_string().as_bytes()).expect("an update")
     }
 
     #[tokio::test]
@@ -289,5 +303,22 @@ mod tests {
         chats.push(text(3, 1)).expect("room again");
         chats.idle().await;
         assert_eq!(log.order.lock().expect("lock").len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_push_goes_in_once_an_update_finishes() {
+        let log = Arc::new(Log::default());
+        let chats = Chats::new(Arc::clone(&log), 2);
+        // Chat 1 is slow: both places stay taken for a while.
+        chats.push(text(1, 1)).expect("room");
+        chats.push(text(2, 1)).expect("room");
+        tokio::time::timeout(Duration::from_secs(5), chats.push_waiting(text(3, 2)))
+            .await
+            .expect("room came");
+        assert!(chats.pending() <= 2, "the bound held: {}", chats.pending());
+        chats.idle().await;
+        let order = log.order.lock().expect("lock").clone();
+        assert_eq!(order.len(), 3);
+        assert_eq!(order[0], (1, 1), "the third went in only after the first finished: {order:?}");
     }
 }

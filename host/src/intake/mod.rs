@@ -11,6 +11,8 @@
 //! polled updates (see `app::serve`).
 
 pub mod chats;
+pub mod polling;
+pub mod received;
 pub mod secret;
 pub mod seen;
 pub mod shared;
@@ -19,19 +21,18 @@ pub mod webhook;
 use std::future::Future;
 use std::sync::Arc;
 
-use teloxide::types::Update;
-
 use crate::dispatch::Dispatch;
+use received::Received;
 
 /// What handles one queued update (the host's [`Dispatch`]; tests count).
 pub trait Handle: Send + Sync + 'static {
     /// Handles `update` to the end; must not panic (a panic is caught and logged).
-    fn handle(self: &Arc<Self>, update: Update) -> impl Future<Output = ()> + Send;
+    fn handle(self: &Arc<Self>, update: Received) -> impl Future<Output = ()> + Send;
 }
 
 impl Handle for Dispatch {
-    fn handle(self: &Arc<Self>, update: Update) -> impl Future<Output = ()> + Send {
-        Arc::clone(self).handle_update(update)
+    fn handle(self: &Arc<Self>, update: Received) -> impl Future<Output = ()> + Send {
+        Arc::clone(self).handle_received(update)
     }
 }
 

@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::received::Received;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use teloxide::types::{Update, UpdateKind};
 
 use super::chats::Chats;
 use super::seen::Seen;
@@ -41,7 +41,7 @@ pub enum Outcome {
     Busy,
     /// Shutting down (503: Telegram delivers again, maybe to another replica).
     Stopping,
-    /// Not an update teloxide can read: logged and acknowledged (200), since
+    /// Not an update: logged and acknowledged (200), since
     /// delivering it again would not help.
     Unreadable,
     /// The shared queue (Redis) or the state store's inbox did not take it
@@ -162,18 +162,14 @@ impl Webhook {
         if self.stopping.load(Ordering::Relaxed) {
             return Outcome::Stopping;
         }
-        let mut update: Update = match serde_json::from_slice(body) {
+        let update = match Received::parse(body) {
             Ok(u) => u,
             Err(e) => {
-                tracing::error!(error = %e, bytes = body.len(), "webhook delivery is not an update teloxide can read; acknowledged and dropped");
+                tracing::error!(error = %e, bytes = body.len(), "webhook delivery is not an update; acknowledged and dropped");
                 return Outcome::Unreadable;
             }
         };
-        // teloxide keeps an unknown kind's body only when it has the raw JSON.
-        if let UpdateKind::Error(value) = &mut update.kind {
-            *value = serde_json::from_slice(body).unwrap_or_default();
-        }
-        let id = update.id.0;
+        let id = update.id;
         let chats = match queue {
             Queue::Local(chats) => chats,
             Queue::Shared(shared) => {

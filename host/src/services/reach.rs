@@ -66,7 +66,7 @@ pub struct Reachability {
 
 impl Reachability {
     /// Probe failures more than `probe_every` × 2 + 5 s apart do not form one streak;
-    /// poll failures more than `poll_timeout` + 30 s apart neither (teloxide backs off).
+    /// poll failures more than `poll_timeout` + 30 s apart neither (polling backs off).
     pub fn new(probe_every: Duration, poll_timeout: Duration) -> Self {
         Self {
             origin: Instant::now(),
@@ -109,7 +109,7 @@ impl Reachability {
     }
 
     /// Whether another process polled with this token lately (a 409 within
-    /// the long-poll quiet time: teloxide keeps asking while the other polls).
+    /// the long-poll quiet time: polling keeps asking while the other polls).
     pub fn another_poller(&self) -> bool {
         match self.last_conflict_ms.load(Ordering::Relaxed) {
             0 => false,
@@ -120,6 +120,11 @@ impl Reachability {
     /// 409 Conflicts since start.
     pub fn conflicts(&self) -> u64 {
         self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// A long poll was answered (with updates or none): polling works.
+    pub fn poll_answered(&self) {
+        self.poll.ok();
     }
 
     /// An update arrived: polling works.

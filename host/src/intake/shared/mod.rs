@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Script};
-use teloxide::types::Update;
 use tokio::sync::Semaphore;
 
 mod scripts;
@@ -30,6 +29,7 @@ mod scripts;
 use scripts::{ACCEPT, DONE, RELEASE, SWEEP, TAKE};
 
 use super::Handle;
+use super::received::Received;
 use crate::metrics::{Collect, Kind, Scraped};
 use crate::services::state::redis::RENEW_LEASE;
 use crate::services::state::{RedisStore, fence};
@@ -88,8 +88,8 @@ fn now_ms() -> i64 {
 
 /// The chat key updates are ordered by (see `chats`); updates with neither a
 /// chat nor a user share key 0.
-pub fn chat_key(update: &Update) -> i64 {
-    super::chats::chat_key(update).unwrap_or(0)
+pub fn chat_key(update: &Received) -> i64 {
+    update.chat_key().unwrap_or(0)
 }
 
 impl SharedQueue {
@@ -233,9 +233,9 @@ impl SharedQueue {
     async fn drain<H: Handle>(&self, handler: Arc<H>, chat: i64, token: u64, head: String) {
         let mut body = head;
         loop {
-            match serde_json::from_str::<Update>(&body) {
+            match Received::parse(body.as_bytes()) {
                 Ok(update) => {
-                    let id = update.id.0;
+                    let id = update.id;
                     // The handler is never cut short (a report write may be under
                     // way): when the lease is lost it finishes, its writes fenced.
                     let renewing = async {

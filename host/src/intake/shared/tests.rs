@@ -26,13 +26,13 @@ struct Replica {
 }
 
 impl Handle for Replica {
-    async fn handle(self: &Arc<Self>, update: Update) {
+    async fn handle(self: &Arc<Self>, update: Received) {
         let chat = chat_key(&update);
-        if self.log.running.lock().expect("lock").insert(chat, update.id.0).is_some() {
+        if self.log.running.lock().expect("lock").insert(chat, update.id).is_some() {
             self.log.overlaps.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
-        self.log.handled.lock().expect("lock").push((self.id, chat, update.id.0));
+        self.log.handled.lock().expect("lock").push((self.id, chat, update.id));
         self.log.running.lock().expect("lock").remove(&chat);
     }
 }

@@ -1,6 +1,6 @@
-//! The Bot API calls the update path makes (sendMessage, editMessageText,
-//! deleteMessages, answerCallbackQuery), sent and read by the host itself
-//! over teloxide's own HTTP client.
+//! The Bot API calls the update path makes (getUpdates, sendMessage,
+//! editMessageText, deleteMessages, answerCallbackQuery), sent and read by
+//! the host itself over teloxide's own HTTP client.
 //!
 //! teloxide reads every answer through an untagged envelope — the whole
 //! answer buffered into a tree, then tried as each shape — and into a full
@@ -26,6 +26,8 @@ use teloxide::{ApiError, Bot, RequestError};
 /// The Bot API methods sent this way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `getUpdates`.
+    GetUpdates,
     /// `sendMessage`.
     SendMessage,
     /// `editMessageText`.
@@ -37,12 +39,18 @@ pub enum Method {
 }
 
 impl Method {
-    const ALL: [Method; 4] =
-        [Method::SendMessage, Method::EditMessageText, Method::DeleteMessages, Method::AnswerCallbackQuery];
+    const ALL: [Method; 5] = [
+        Method::GetUpdates,
+        Method::SendMessage,
+        Method::EditMessageText,
+        Method::DeleteMessages,
+        Method::AnswerCallbackQuery,
+    ];
 
     /// The method's name, as Telegram and the metrics spell it.
     pub fn name(self) -> &'static str {
         match self {
+            Method::GetUpdates => "getUpdates",
             Method::SendMessage => "sendMessage",
             Method::EditMessageText => "editMessageText",
             Method::DeleteMessages => "deleteMessages",
@@ -59,7 +67,7 @@ const DELAY_ON_SERVER_ERROR: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Wire {
     client: reqwest::Client,
-    urls: Arc<[reqwest::Url; 4]>,
+    urls: Arc<[reqwest::Url; 5]>,
 }
 
 impl std::fmt::Debug for Wire {
@@ -86,14 +94,27 @@ impl Wire {
     /// Posts `body` (a payload serialized as JSON) to `method` and reads the
     /// answer's result as `T`.
     pub async fn call<T: DeserializeOwned>(&self, method: Method, body: Bytes) -> Result<T, RequestError> {
+        self.call_within(method, body, None).await
+    }
+
+    /// [`Wire::call`] with its own time limit instead of the client's (a long
+    /// poll outlasts the client's 17 s).
+    pub async fn call_within<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        body: Bytes,
+        limit: Option<Duration>,
+    ) -> Result<T, RequestError> {
         let url = self.urls[method as usize].clone();
-        let response = self
+        let mut request = self
             .client
             .post(url)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body)
-            .send()
-            .await?;
+            .body(body);
+        if let Some(limit) = limit {
+            request = request.timeout(limit);
+        }
+        let response = request.send().await?;
         if response.status().is_server_error() {
             // Rare; boxed so the common way's future does not hold a timer.
             Box::pin(tokio::time::sleep(DELAY_ON_SERVER_ERROR)).await;
