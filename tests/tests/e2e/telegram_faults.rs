@@ -63,3 +63,46 @@ async fn getme_failing_at_start_is_retried_and_the_host_serves() {
     alice.expect_text("Главное меню").await;
     host.stop().await.expect("clean stop");
 }
+
+/// A long poll that gets no answer, or a 429, is asked again (after 1 s, or
+/// `retry_after`): the update waiting behind it is served once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_poll_is_asked_again_and_the_update_behind_it_is_served_once() {
+    for fault in [Fault::Drop, Fault::RetryAfter(1)] {
+        let host = TestHost::builder().start().await;
+        host.api().fault(Some("getUpdates"), fault.clone(), 1);
+        let mut alice = host.user(4802, "Алиса");
+        alice.send_text("/start");
+        alice.expect_text("Главное меню").await;
+        let polls: Vec<u16> =
+            host.api().calls().iter().filter(|c| c.method == "getUpdates").map(|c| c.status).collect();
+        assert!(
+            polls.len() >= 2 && polls[0] != 200 && polls[1..].iter().all(|&s| s == 200),
+            "{fault:?}: {polls:?}"
+        );
+        assert_eq!(
+            alice.visible().iter().filter(|m| m.body().contains("Главное меню")).count(),
+            1,
+            "{fault:?}"
+        );
+        host.stop().await.expect("clean stop");
+    }
+}
+
+/// Each poll's offset tells Telegram what the host took (a stop confirms the
+/// last), so a restarted host does not get those updates again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_taken_before_a_restart_are_not_served_again() {
+    let mut host = TestHost::builder().start().await;
+    let mut alice = host.user(4803, "Алиса");
+    for _ in 0..3 {
+        alice.send_text("/start");
+        alice.expect_text("Главное меню").await;
+    }
+    host.restart().await;
+    alice.send_text("/cancel");
+    alice.expect_text("Нечего отменять").await;
+    let menus = host.api().calls().iter().filter(|c| c.method == "sendMessage").count();
+    assert_eq!(menus, 4, "three menus and the /cancel answer, nothing replayed after the restart");
+    host.stop().await.expect("clean stop");
+}
