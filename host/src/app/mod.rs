@@ -2,9 +2,9 @@
 //!
 //! Builds every owner from config — the plugins, the live config's writer, the
 //! services, the per-update [`Dispatch`], the operator's endpoints —, registers
-//! each subsystem's metrics collector, wires the update path into teloxide's
-//! dispatcher (updates of one chat in order, chats in parallel) and spawns every
-//! background task. The only module that knows all the others.
+//! each subsystem's metrics collector, wires the update path into the intake's
+//! per-chat queues (updates of one chat in order, chats in parallel) and spawns
+//! every background task. The only module that knows all the others.
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -48,7 +48,7 @@ impl Host {
     ) -> impl Future<Output = Result<(), RunError>> + Send {
         // Boxed once, here: the serving code is then not generic, so it is
         // compiled once in this crate instead of again in every binary and
-        // test that runs a host (the dispatcher's types make it large).
+        // test that runs a host.
         self.serve(Box::pin(shutdown))
     }
 
@@ -127,7 +127,7 @@ async fn poll(
     }
     let poller = Poller {
         telegram: dispatch.services.telegram.clone(),
-        ops: Arc::clone(&runtime.ops),
+        reach: Arc::clone(&dispatch.services.reach),
         chats: Chats::new(Arc::clone(&dispatch), polling::QUEUED_MAX),
         timeout: Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs)),
     };

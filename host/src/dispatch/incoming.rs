@@ -1,6 +1,6 @@
 //! What the host needs of a Telegram update: the chat, the user, and what they
 //! did (text, a command, a pressed button) — taken apart once, up front (from
-//! the JSON, by `intake::received`).
+//! the JSON, by [`super::received`]).
 
 use vox_plugin::{Input, User};
 

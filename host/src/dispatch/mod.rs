@@ -10,6 +10,7 @@
 //! - [`texts`]: what the host itself says to users.
 
 pub mod incoming;
+pub mod received;
 pub mod router;
 pub mod texts;
 pub mod update;

@@ -14,9 +14,9 @@ use vox_plugin::host::CtxParts;
 use vox_plugin::{Ctx, Input, MessageKind, StateKey, StepState, User};
 
 use super::Dispatch;
+use crate::dispatch::received::Received;
 use crate::dispatch::router::{HostRoute, Pin, Route, route};
 use crate::dispatch::texts;
-use crate::intake::received::Received;
 use crate::metrics::Failure;
 use crate::registry::PluginIdx;
 use crate::registry::load::LoadedPlugin;

@@ -1,9 +1,10 @@
 //! Accepted updates, queued per chat: one chat's updates are handled one at a
-//! time and in `update_id` order, different chats in parallel — what
-//! teloxide's dispatcher does for polled updates. A chat with work has one task
+//! time and in `update_id` order, different chats in parallel, whether they
+//! were polled or delivered to the webhook. A chat with work has one task
 //! draining it; the task ends when the chat's queue is empty, so an idle bot
-//! holds nothing. The total is bounded: a full queue refuses the update and
-//! Telegram delivers it again later. With the SQLite store the queues are
+//! holds nothing. The total is bounded: a full queue refuses a webhook's
+//! update (Telegram delivers it again later) and holds polling back
+//! ([`Chats::push_waiting`]). With the SQLite store the queues are
 //! durable: the webhook keeps each update in the store's inbox before it is
 //! pushed here, a handled one is forgotten, and [`Chats::replay`] pushes what a
 //! killed process left at the next start.
@@ -17,7 +18,7 @@ use futures_util::FutureExt;
 use tokio::sync::Notify;
 
 use super::Handle;
-use super::received::Received;
+use crate::dispatch::received::Received;
 use crate::services::ids::IdMap;
 use crate::services::state::sqlite::Inbox;
 

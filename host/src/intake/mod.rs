@@ -7,12 +7,11 @@
 //! chat's updates one at a time in `update_id` order, chats in parallel.
 //! With the Redis backend the queues live in Redis instead ([`shared`]), so
 //! any replica may take a chat's next update.
-//! Long polling needs none of this: teloxide's dispatcher does the same for
-//! polled updates (see `app::serve`).
+//! Long polling ([`polling`]) feeds the same per-chat queues. Every way in
+//! reads an update with [`crate::dispatch::received`].
 
 pub mod chats;
 pub mod polling;
-pub mod received;
 pub mod secret;
 pub mod seen;
 pub mod shared;
@@ -22,7 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::dispatch::Dispatch;
-use received::Received;
+use crate::dispatch::received::Received;
 
 /// What handles one queued update (the host's [`Dispatch`]; tests count).
 pub trait Handle: Send + Sync + 'static {

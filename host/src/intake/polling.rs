@@ -6,7 +6,7 @@
 //! room. On stop, one last call with the next offset tells Telegram what was
 //! taken, so the next start does not get it again; the queued updates finish.
 //!
-//! [`received`]: super::received
+//! [`received`]: crate::dispatch::received
 //! [`chats`]: super::chats
 
 use std::future::Future;
@@ -20,8 +20,8 @@ use teloxide::types::AllowedUpdate;
 
 use super::Handle;
 use super::chats::Chats;
-use super::received::{IdOnly, Received};
-use crate::ops::Ops;
+use crate::dispatch::received::{IdOnly, Received};
+use crate::services::reach::Reachability;
 use crate::services::telegram::Telegram;
 use crate::services::telegram::wire::{self, Method};
 
@@ -36,8 +36,8 @@ const POLL_GRACE: Duration = Duration::from_secs(10);
 pub struct Poller<H> {
     /// The Bot API client and its metrics.
     pub telegram: Telegram,
-    /// Where reachability and stopping are kept.
-    pub ops: Arc<Ops>,
+    /// Whether Telegram answers (polls report here).
+    pub reach: Arc<Reachability>,
     /// The per-chat queues updates go to.
     pub chats: Arc<Chats<H>>,
     /// How long one poll waits for updates.
@@ -59,7 +59,7 @@ impl<H: Handle> Poller<H> {
             match polled {
                 Ok(batch) => {
                     errors = 0;
-                    self.ops.reach.poll_answered();
+                    self.reach.poll_answered();
                     for raw in batch {
                         let update = read(&raw);
                         let Some(update) = update else { continue };
@@ -118,10 +118,10 @@ impl<H: Handle> Poller<H> {
                  other's updates. Run one polling process per token — stop the other one — or run replicas \
                  in webhook mode"
             );
-            self.ops.reach.poll_conflict();
+            self.reach.poll_conflict();
         } else {
             tracing::error!(error = %error, wait_ms, "polling failed");
-            self.ops.reach.poll_failed();
+            self.reach.poll_failed();
         }
     }
 }

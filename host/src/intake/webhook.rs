@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::received::Received;
+use crate::dispatch::received::Received;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;

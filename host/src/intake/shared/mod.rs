@@ -29,7 +29,7 @@ mod scripts;
 use scripts::{ACCEPT, DONE, RELEASE, SWEEP, TAKE};
 
 use super::Handle;
-use super::received::Received;
+use crate::dispatch::received::Received;
 use crate::metrics::{Collect, Kind, Scraped};
 use crate::services::state::redis::RENEW_LEASE;
 use crate::services::state::{RedisStore, fence};

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use vox_plugin::{Input, User};
 
-use crate::dispatch::incoming::{Incoming, parse_owned_text};
+use super::incoming::{Incoming, parse_owned_text};
 
 /// One update from Telegram.
 #[derive(Debug, Clone, PartialEq, Eq)]
