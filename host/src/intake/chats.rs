@@ -292,12 +292,18 @@ mod tests {
         assert_eq!(log.order.lock().expect("lock").clone(), vec![(1, 10), (1, 11), (1, 12), (1, 13)]);
     }
 
+    /// Queues of 2 over `log`, both places taken by (slow) chat 1.
+    fn both_taken(log: &Arc<Log>) -> Arc<Chats<Log>> {
+        let chats = Chats::new(Arc::clone(log), 2);
+        chats.push(text(1, 1)).expect("room");
+        chats.push(text(2, 1)).expect("room");
+        chats
+    }
+
     #[tokio::test]
     async fn a_full_queue_refuses_and_frees_its_room_as_updates_finish() {
         let log = Arc::new(Log::default());
-        let chats = Chats::new(Arc::clone(&log), 2);
-        chats.push(text(1, 1)).expect("room");
-        chats.push(text(2, 1)).expect("room");
+        let chats = both_taken(&log);
         assert_eq!(chats.push(text(3, 1)), Err(Full));
         assert_eq!(chats.pending(), 2);
         chats.idle().await;
@@ -309,10 +315,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_push_goes_in_once_an_update_finishes() {
         let log = Arc::new(Log::default());
-        let chats = Chats::new(Arc::clone(&log), 2);
-        // Chat 1 is slow: both places stay taken for a while.
-        chats.push(text(1, 1)).expect("room");
-        chats.push(text(2, 1)).expect("room");
+        let chats = both_taken(&log);
         tokio::time::timeout(Duration::from_secs(5), chats.push_waiting(text(3, 2)))
             .await
             .expect("room came");

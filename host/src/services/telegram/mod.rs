@@ -220,38 +220,38 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
             return Ok(sent.map_err(api)?.message_id);
         }
         Outgoing::Document { document, caption, keyboard: kb } => {
-            Box::pin(send_document(tg, chat, document, caption, kb)).await?
+            Box::pin(send_upload(tg, chat, Upload::Document, document, caption, kb)).await?
         }
         Outgoing::Photo { photo, caption, keyboard: kb } => {
-            Box::pin(send_photo(tg, chat, photo, caption, kb)).await?
+            Box::pin(send_upload(tg, chat, Upload::Photo, photo, caption, kb)).await?
         }
     };
     Ok(sent.map_err(api)?.id.0)
 }
 
-type Sent = Result<teloxide::types::Message, RequestError>;
-
-/// [`send`] of a document: the upload's result, or the refusal of what
-/// Telegram would refuse.
-async fn send_document(
-    tg: &Telegram,
-    chat: ChatId,
-    document: vox_plugin::Document,
-    caption: Option<String>,
-    kb: Option<Keyboard>,
-) -> Result<Sent, HostError> {
-    Ok(send_file!(tg, chat, "sendDocument", send_document, document, caption, kb, MAX_UPLOAD_BYTES))
+/// What [`send`] uploads.
+#[derive(Clone, Copy)]
+enum Upload {
+    Document,
+    Photo,
 }
 
-/// [`send`] of a photo, as [`send_document`].
-async fn send_photo(
+/// [`send`] of a file: the upload's result, or the refusal of what Telegram
+/// would refuse.
+async fn send_upload(
     tg: &Telegram,
     chat: ChatId,
-    photo: vox_plugin::Document,
+    kind: Upload,
+    file: vox_plugin::Document,
     caption: Option<String>,
     kb: Option<Keyboard>,
-) -> Result<Sent, HostError> {
-    Ok(send_file!(tg, chat, "sendPhoto", send_photo, photo, caption, kb, MAX_PHOTO_BYTES))
+) -> Result<Result<teloxide::types::Message, RequestError>, HostError> {
+    Ok(match kind {
+        Upload::Document => {
+            send_file!(tg, chat, "sendDocument", send_document, file, caption, kb, MAX_UPLOAD_BYTES)
+        }
+        Upload::Photo => send_file!(tg, chat, "sendPhoto", send_photo, file, caption, kb, MAX_PHOTO_BYTES),
+    })
 }
 
 /// Telegram's limit for a photo upload.
