@@ -268,13 +268,22 @@ impl HostBuilder {
             },
             webhook,
         });
-        if let Some(intake) = &intake {
-            collectors.push(Arc::clone(&intake.webhook) as Arc<dyn Collect>);
-            collectors.push(match &intake.queue {
-                Queue::Local(chats) => Arc::clone(chats) as Arc<dyn Collect>,
-                Queue::Shared(shared) => Arc::clone(shared) as Arc<dyn Collect>,
-            });
-        }
+        let way = match intake {
+            Some(intake) => {
+                collectors.push(Arc::clone(&intake.webhook) as Arc<dyn Collect>);
+                collectors.push(match &intake.queue {
+                    Queue::Local(chats) => Arc::clone(chats) as Arc<dyn Collect>,
+                    Queue::Shared(shared) => Arc::clone(shared) as Arc<dyn Collect>,
+                });
+                Way::Webhook(intake)
+            }
+            None => {
+                // Made here, not when polling starts: /metrics shows their depth.
+                let chats = Chats::new(Arc::clone(&dispatch), crate::intake::polling::QUEUED_MAX);
+                collectors.push(Arc::clone(&chats) as Arc<dyn Collect>);
+                Way::Polling(chats)
+            }
+        };
         let endpoints = Arc::new(Endpoints {
             ops: Arc::clone(&ops),
             metrics,
@@ -309,7 +318,7 @@ impl HostBuilder {
             redis: shared_redis,
             served,
         });
-        Ok(Host { runtime, bot, settings: self.settings, reloader, intake })
+        Ok(Host { runtime, bot, settings: self.settings, reloader, way })
     }
 }
 
@@ -319,8 +328,16 @@ pub struct Host {
     bot: Bot,
     settings: Settings,
     reloader: Option<Arc<Reloader>>,
-    /// Webhook mode's listener and queues; `None` when polling.
-    intake: Option<Intake>,
+    /// How updates come in.
+    way: Way,
+}
+
+/// How updates come in: polled into per-chat queues, or delivered to the webhook.
+enum Way {
+    /// Long polling, into these queues.
+    Polling(Arc<Chats<Dispatch>>),
+    /// Webhook mode's listener and queues.
+    Webhook(Intake),
 }
 
 mod serve;

@@ -16,11 +16,12 @@ use teloxide::payloads::SetWebhookSetters;
 use teloxide::types::AllowedUpdate;
 use tokio::task::JoinHandle;
 
-use super::{Host, Runtime};
+use super::{Host, Runtime, Way};
 use crate::config::Settings;
+use crate::dispatch::Dispatch;
 use crate::error::RunError;
 use crate::intake::chats::Chats;
-use crate::intake::polling::{self, Poller};
+use crate::intake::polling::Poller;
 use crate::intake::webhook::Webhook;
 use crate::intake::{Intake, Queue};
 use crate::ops::Ops;
@@ -53,7 +54,7 @@ impl Host {
     }
 
     async fn serve(self, shutdown: BoxFuture<'static, ()>) -> Result<(), RunError> {
-        let Host { runtime, bot, settings, reloader, intake } = self;
+        let Host { runtime, bot, settings, reloader, way } = self;
         let dispatch = Arc::clone(&runtime.dispatch);
         register_commands(&bot, &dispatch.registry).await;
 
@@ -75,9 +76,9 @@ impl Host {
                 let _ = watching_stopped.await;
             }))
         });
-        let result = match intake {
-            None => poll(&runtime, &bot, &settings, shutdown, &mut tasks).await,
-            Some(intake) => serve_webhook(&runtime, &bot, intake, shutdown, &mut tasks).await,
+        let result = match way {
+            Way::Polling(chats) => poll(&runtime, &bot, &settings, chats, shutdown, &mut tasks).await,
+            Way::Webhook(intake) => serve_webhook(&runtime, &bot, intake, shutdown, &mut tasks).await,
         };
         for task in tasks {
             task.abort();
@@ -100,6 +101,7 @@ async fn poll(
     runtime: &Arc<Runtime>,
     bot: &Bot,
     settings: &Settings,
+    chats: Arc<Chats<Dispatch>>,
     shutdown: BoxFuture<'static, ()>,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<(), RunError> {
@@ -128,7 +130,7 @@ async fn poll(
     let poller = Poller {
         telegram: dispatch.services.telegram.clone(),
         reach: Arc::clone(&dispatch.services.reach),
-        chats: Chats::new(Arc::clone(&dispatch), polling::QUEUED_MAX),
+        chats,
         timeout: Duration::from_secs(u64::from(settings.telegram.poll_timeout_secs)),
     };
     poller

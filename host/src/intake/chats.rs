@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 
 use super::Handle;
 use crate::dispatch::received::Received;
+use crate::metrics::{Collect, Kind, Scraped};
 use crate::services::ids::IdMap;
 use crate::services::state::sqlite::Inbox;
 
@@ -215,6 +216,23 @@ impl<H: Handle> Chats<H> {
             }
             notified.await;
         }
+    }
+}
+
+impl<H: Handle> Collect for Chats<H> {
+    fn collect(&self, out: &mut Scraped) {
+        out.one(
+            "vox_updates_queued",
+            "Updates taken in (polled, or delivered to the webhook) and not handled yet",
+            Kind::Gauge,
+            self.pending() as f64,
+        );
+        out.one(
+            "vox_updates_replayed",
+            "Updates an earlier run accepted and did not handle, handled at this start (SQLite store)",
+            Kind::Counter,
+            self.replayed() as f64,
+        );
     }
 }
 

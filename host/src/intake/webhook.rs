@@ -18,7 +18,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 
-use super::chats::Chats;
 use super::seen::Seen;
 use super::shared::Accepted;
 use super::{Handle, Queue, secret};
@@ -276,22 +275,5 @@ impl Collect for Webhook {
                 self.count(outcome) as f64,
             );
         }
-    }
-}
-
-impl<H: Handle> Collect for Chats<H> {
-    fn collect(&self, out: &mut Scraped) {
-        out.one(
-            "vox_updates_queued",
-            "Updates accepted from the webhook and not handled yet",
-            Kind::Gauge,
-            self.pending() as f64,
-        );
-        out.one(
-            "vox_updates_replayed",
-            "Updates an earlier run accepted and did not handle, handled at this start (SQLite store)",
-            Kind::Counter,
-            self.replayed() as f64,
-        );
     }
 }

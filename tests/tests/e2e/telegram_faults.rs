@@ -65,21 +65,28 @@ async fn getme_failing_at_start_is_retried_and_the_host_serves() {
 }
 
 /// A long poll that gets no answer, or a 429, is asked again (after 1 s, or
-/// `retry_after`): the update waiting behind it is served once.
+/// `retry_after`), and the update sent meanwhile is served once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_poll_is_asked_again_and_the_update_behind_it_is_served_once() {
+async fn a_failed_poll_is_asked_again_and_the_update_sent_meanwhile_is_served_once() {
     for fault in [Fault::Drop, Fault::RetryAfter(1)] {
         let host = TestHost::builder().start().await;
         host.api().fault(Some("getUpdates"), fault.clone(), 1);
+        let polls = || -> Vec<u16> {
+            host.api().calls().iter().filter(|c| c.method == "getUpdates").map(|c| c.status).collect()
+        };
+        // The poll in flight when the fault was set ends normally; the next one fails.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while polls().iter().all(|&s| s == 200) {
+            assert!(tokio::time::Instant::now() < deadline, "{fault:?}: no poll failed: {:?}", polls());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let mut alice = host.user(4802, "Алиса");
         alice.send_text("/start");
         alice.expect_text("Главное меню").await;
-        let polls: Vec<u16> =
-            host.api().calls().iter().filter(|c| c.method == "getUpdates").map(|c| c.status).collect();
-        assert!(
-            polls.len() >= 2 && polls[0] != 200 && polls[1..].iter().all(|&s| s == 200),
-            "{fault:?}: {polls:?}"
-        );
+        let polls = polls();
+        let failed = polls.iter().position(|&s| s != 200).expect("the failed poll");
+        assert!(polls.len() > failed + 1, "{fault:?}: asked again: {polls:?}");
+        assert!(polls[failed + 1..].iter().all(|&s| s == 200), "{fault:?}: {polls:?}");
         assert_eq!(
             alice.visible().iter().filter(|m| m.body().contains("Главное меню")).count(),
             1,
@@ -104,5 +111,29 @@ async fn updates_taken_before_a_restart_are_not_served_again() {
     alice.expect_text("Нечего отменять").await;
     let menus = host.api().calls().iter().filter(|c| c.method == "sendMessage").count();
     assert_eq!(menus, 4, "three menus and the /cancel answer, nothing replayed after the restart");
+    host.stop().await.expect("clean stop");
+}
+
+/// Polled updates wait in the same per-chat queues as the webhook's, and
+/// `/metrics` shows how many: none once every update is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polled_updates_waiting_show_on_metrics() {
+    let host = TestHost::builder().start().await;
+    let mut alice = host.user(4804, "Алиса");
+    alice.send_text("/start");
+    alice.expect_text("Главное меню").await;
+    // The reply may leave before its update is counted as handled.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let metrics = loop {
+        let (_, metrics) =
+            vox_testkit::http_get(&format!("{}/metrics", host.ops_url())).await.expect("GET /metrics");
+        let queued = vox_testkit::metric(&metrics, "vox_updates_queued");
+        if queued == Some(0.0) || tokio::time::Instant::now() > deadline {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(vox_testkit::metric(&metrics, "vox_updates_queued"), Some(0.0), "{metrics}");
+    assert_eq!(vox_testkit::metric(&metrics, "vox_updates_replayed_total"), Some(0.0), "{metrics}");
     host.stop().await.expect("clean stop");
 }
