@@ -12,7 +12,7 @@
 # the system's). Prints per-update figures for both and host/bare.
 #
 #   scripts/bench-instructions.sh                     # 2,000 updates per bot, release build
-#   scripts/bench-instructions.sh -b 500 --max-ratio 1.10 --fast-build   # CI: fail (exit 1) above 1.10
+#   scripts/bench-instructions.sh -b 500 --max-ratio 0.75 --fast-build   # CI: fail (exit 1) above 0.75
 #   scripts/bench-instructions.sh --keep DIR          # keep the callgrind files for callgrind_annotate
 #
 # Options: -b BATCH (2000), -u USERS (1), -w WARMUP (300), --no-build,
