@@ -131,15 +131,7 @@ impl<H: Handle> Chats<H> {
     /// Queues `update` behind its chat's earlier ones once the queues are
     /// below their bound (polling: the next batch is asked for only then).
     pub async fn push_waiting(self: &Arc<Self>, update: Received) {
-        loop {
-            let room = self.room.notified();
-            tokio::pin!(room);
-            room.as_mut().enable();
-            if self.pending() < self.capacity {
-                break;
-            }
-            room.await;
-        }
+        wait_until(&self.room, || self.pending() < self.capacity).await;
         self.pending.fetch_add(1, Ordering::AcqRel);
         self.enqueue(update);
     }
@@ -207,15 +199,22 @@ impl<H: Handle> Chats<H> {
 
     /// Resolves once every accepted update has been handled.
     pub async fn idle(&self) {
-        loop {
-            let notified = self.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.pending() == 0 {
-                return;
-            }
-            notified.await;
+        wait_until(&self.idle, || self.pending() == 0).await;
+    }
+}
+
+/// Resolves once `done` holds, looked at again each time `signal` is notified
+/// (registered before each look, so a notification between the look and the
+/// wait is not lost).
+async fn wait_until(signal: &Notify, done: impl Fn() -> bool) {
+    loop {
+        let notified = signal.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if done() {
+            return;
         }
+        notified.await;
     }
 }
 

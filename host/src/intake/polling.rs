@@ -61,8 +61,7 @@ impl<H: Handle> Poller<H> {
                     errors = 0;
                     self.reach.poll_answered();
                     for raw in batch {
-                        let update = read(&raw);
-                        let Some(update) = update else { continue };
+                        let Some(update) = read(&raw) else { continue };
                         offset = offset.max(update.id as i32 + 1);
                         self.chats.push_waiting(update).await;
                     }

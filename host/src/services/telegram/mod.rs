@@ -2,6 +2,7 @@
 //! bounded wait on 429 `retry_after`, and "already deleted" treated as done.
 //! The update path's calls go out through [`wire`]; uploads through teloxide.
 
+mod keyboard;
 pub mod wire;
 
 use std::future::IntoFuture;
@@ -14,14 +15,12 @@ use teloxide::payloads::{
     AnswerCallbackQuery, DeleteMessages, EditMessageText, SendDocumentSetters, SendMessage, SendPhotoSetters,
 };
 use teloxide::prelude::Requester;
-use teloxide::types::{
-    CallbackQueryId, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ReplyMarkup,
-};
+use teloxide::types::{CallbackQueryId, ChatId, InlineKeyboardMarkup, InputFile, MessageId, ReplyMarkup};
 use teloxide::{ApiError, Bot};
-use vox_plugin::{ButtonAction, DocumentSource, HostError, Keyboard, Outgoing};
+use vox_plugin::{DocumentSource, HostError, Keyboard, Outgoing};
 
 use crate::metrics::Metrics;
-use crate::registry::CALLBACK_DATA_MAX;
+use keyboard::keyboard;
 use wire::Method;
 
 /// How many times a call is repeated after a 429.
@@ -103,6 +102,17 @@ where
     }
 }
 
+/// One of the update path's calls through [`wire`], with [`with_retry`]'s
+/// retries, counted under the method's name; `body` is the serialized
+/// payload, the same for every attempt.
+async fn call<T: serde::de::DeserializeOwned>(
+    tg: &Telegram,
+    method: Method,
+    body: bytes::Bytes,
+) -> Result<T, RequestError> {
+    with_retry(&tg.metrics, method.name(), || tg.wire.call::<T>(method, body.clone())).await
+}
+
 /// Logs a call that got no answer; the wait before trying again.
 #[cold]
 #[inline(never)]
@@ -116,39 +126,6 @@ fn no_answer(method: &'static str, error: &reqwest::Error, attempt: u32) -> Dura
 #[inline(never)]
 fn slow_down(method: &'static str, retry_after_s: u32, attempt: u32) {
     tracing::warn!(method, retry_after_s, attempt, "telegram asked to slow down");
-}
-
-fn keyboard(kb: Keyboard, home: Option<&'static str>) -> Result<InlineKeyboardMarkup, HostError> {
-    let rows = kb
-        .rows
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .map(|b| match b.action {
-                    ButtonAction::Home => match home {
-                        Some(data) => Ok(InlineKeyboardButton::callback(b.text, data)),
-                        None => Err(HostError::Telegram(format!(
-                            "button `{}` opens the main menu, but no linked plugin declares `home`",
-                            b.text
-                        ))),
-                    },
-                    ButtonAction::Callback(data) if data.is_empty() || data.len() > CALLBACK_DATA_MAX => {
-                        Err(HostError::TooLong(format!(
-                            "button `{}`: callback data must be 1-{CALLBACK_DATA_MAX} bytes, `{data}` is {}",
-                            b.text,
-                            data.len()
-                        )))
-                    }
-                    ButtonAction::Callback(data) => Ok(InlineKeyboardButton::callback(b.text, data)),
-                    ButtonAction::Url(url) => url
-                        .parse()
-                        .map(|u| InlineKeyboardButton::url(b.text, u))
-                        .map_err(|e| HostError::Telegram(format!("button url `{url}`: {e}"))),
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(InlineKeyboardMarkup::new(rows))
 }
 
 /// What Telegram said, in the kinds a handler can act on.
@@ -213,11 +190,8 @@ pub async fn send(tg: &Telegram, chat: i64, message: Outgoing) -> Result<i32, Ho
             payload.reply_markup = markup.map(ReplyMarkup::InlineKeyboard);
             let body = wire::body(&payload);
             tg.throttle.wait(chat.0).await;
-            let sent = with_retry(&tg.metrics, "sendMessage", || {
-                tg.wire.call::<wire::Sent>(Method::SendMessage, body.clone())
-            })
-            .await;
-            return Ok(sent.map_err(api)?.message_id);
+            let sent: wire::Sent = call(tg, Method::SendMessage, body).await.map_err(api)?;
+            return Ok(sent.message_id);
         }
         Outgoing::Document { document, caption, keyboard: kb } => {
             Box::pin(send_upload(tg, chat, Upload::Document, document, caption, kb)).await?
@@ -320,10 +294,7 @@ pub async fn edit_text(
     payload.reply_markup = kb.map(|kb| keyboard(kb, tg.home)).transpose()?;
     let body = wire::body(&payload);
     tg.throttle.wait(chat).await;
-    let res = with_retry(&tg.metrics, "editMessageText", || {
-        tg.wire.call::<IgnoredAny>(Method::EditMessageText, body.clone())
-    })
-    .await;
+    let res = call::<IgnoredAny>(tg, Method::EditMessageText, body).await;
     match res {
         Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
         Err(e) => Err(api(e)),
@@ -334,10 +305,7 @@ pub async fn edit_text(
 pub async fn delete(tg: &Telegram, chat: i64, ids: &[i32]) -> Result<(), HostError> {
     for batch in ids.chunks(DELETE_BATCH) {
         let body = wire::body(&DeleteMessages::new(ChatId(chat), batch.iter().map(|&i| MessageId(i))));
-        let res = with_retry(&tg.metrics, "deleteMessages", || {
-            tg.wire.call::<IgnoredAny>(Method::DeleteMessages, body.clone())
-        })
-        .await;
+        let res = call::<IgnoredAny>(tg, Method::DeleteMessages, body).await;
         match res {
             Ok(_)
             | Err(RequestError::Api(ApiError::MessageToDeleteNotFound | ApiError::MessageIdInvalid)) => {}
@@ -353,19 +321,12 @@ pub async fn answer(tg: &Telegram, query_id: &str, text: Option<&str>, alert: bo
     payload.text = text.map(str::to_owned);
     payload.show_alert = alert.then_some(true);
     let body = wire::body(&payload);
-    with_retry(&tg.metrics, "answerCallbackQuery", || {
-        tg.wire.call::<IgnoredAny>(Method::AnswerCallbackQuery, body.clone())
-    })
-    .await
-    .map(|_| ())
-    .map_err(api)
+    call::<IgnoredAny>(tg, Method::AnswerCallbackQuery, body).await.map(|_| ()).map_err(api)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teloxide::types::InlineKeyboardButtonKind;
-    use vox_plugin::Button;
 
     #[test]
     fn telegrams_errors_reach_handlers_as_kinds_they_can_act_on() {
@@ -389,32 +350,6 @@ mod tests {
         ));
         assert!(matches!(kind(RequestError::Api(ApiError::MessageNotModified)), HostError::Telegram(_)));
         assert!(matches!(check_len("text", &"я".repeat(4097), MAX_TEXT_CHARS), Err(HostError::TooLong(_))));
-    }
-
-    #[test]
-    fn a_home_button_sends_the_home_plugins_data_or_is_refused_without_one() {
-        let kb = || Keyboard::new().row([Button::home("« Назад")]);
-        let markup = keyboard(kb(), Some("menu_main")).expect("home linked");
-        let button = &markup.inline_keyboard[0][0];
-        assert_eq!(button.text, "« Назад");
-        assert!(
-            matches!(&button.kind, InlineKeyboardButtonKind::CallbackData(d) if d == "menu_main"),
-            "{button:?}"
-        );
-        assert!(keyboard(kb(), None).expect_err("no home").to_string().contains("declares `home`"));
-    }
-
-    #[test]
-    fn keyboards_convert_and_bad_callback_data_is_refused_before_sending() {
-        let ok =
-            Keyboard::new().row([Button::callback("Да", "yes"), Button::url("Docs", "https://example.org")]);
-        assert_eq!(keyboard(ok, None).expect("valid").inline_keyboard[0].len(), 2);
-        let long = Keyboard::new().row([Button::callback("Длинная", "x".repeat(65))]);
-        assert!(keyboard(long, None).expect_err("65 bytes").to_string().contains("1-64 bytes"));
-        let empty = Keyboard::new().row([Button::callback("Пустая", "")]);
-        assert!(keyboard(empty, None).is_err());
-        let url = Keyboard::new().row([Button::url("Битая", "not a url")]);
-        assert!(keyboard(url, None).is_err());
     }
 
     #[test]
