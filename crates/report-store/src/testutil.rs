@@ -46,11 +46,19 @@ pub(crate) fn legacy_entry(user: i64, number: u32, timestamp: &str, title: &str)
 }
 
 /// Writes `entries` as `index.json` (Python's `indent=2` layout) and creates each entry's file.
+///
+/// Only a `file_path` made of plain names gets a file: an empty, absolute or
+/// `..` path (as property tests generate) stays dangling, so the fixture never
+/// writes outside `dir` nor onto `dir` itself.
 pub(crate) fn write_legacy(dir: &Path, entries: &[Value]) {
     let text = serde_json::to_string_pretty(entries).expect("encode fixture");
     std::fs::write(dir.join("index.json"), text).expect("write index");
     for entry in entries {
-        if let Some(rel) = entry.get("file_path").and_then(Value::as_str) {
+        let plain = |rel: &&str| {
+            let mut parts = Path::new(rel).components().peekable();
+            parts.peek().is_some() && parts.all(|c| matches!(c, std::path::Component::Normal(_)))
+        };
+        if let Some(rel) = entry.get("file_path").and_then(Value::as_str).filter(plain) {
             let path = dir.join(rel);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).expect("create user dir");

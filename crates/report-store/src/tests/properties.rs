@@ -62,17 +62,7 @@ proptest! {
     fn any_entries_open_list_and_survive_a_save(
         odd in prop::collection::vec(prop_oneof![json(), entry_like()], 0..8),
     ) {
-        let tmp = TempDir::new("prop-entries");
-        let mut entries = vec![legacy_entry(1, 1, "2025-01-15T14:30:00", "valid")];
-        entries.extend(odd.iter().cloned());
-        write_legacy(tmp.path(), &entries);
-        let storage = open(tmp.path());
-        let listed = storage.list_blocking(1).expect("lists");
-        prop_assert!(listed.iter().any(|r| r.title == "valid"), "the valid entry is listed");
-        let highest = listed.iter().map(|r| r.number).max().unwrap_or(0);
-        let saved = storage.save_report_blocking(new_report(1, "new", None)).expect("saves");
-        prop_assert!(saved.number > highest);
-        prop_assert_eq!(read_index(tmp.path()).len(), entries.len() + 1, "every entry kept in the file");
+        open_list_and_save_beside(&odd)?;
     }
 
     #[test]
@@ -87,5 +77,33 @@ proptest! {
             }
             Err(e) => prop_assert!(false, "unexpected error {}", e),
         }
+    }
+}
+
+/// The valid entry is listed whatever `odd` holds, the next save goes above
+/// every listed number, and every entry stays in the file.
+fn open_list_and_save_beside(odd: &[Value]) -> Result<(), TestCaseError> {
+    let tmp = TempDir::new("prop-entries");
+    let mut entries = vec![legacy_entry(1, 1, "2025-01-15T14:30:00", "valid")];
+    entries.extend(odd.iter().cloned());
+    write_legacy(tmp.path(), &entries);
+    let storage = open(tmp.path());
+    let listed = storage.list_blocking(1).expect("lists");
+    prop_assert!(listed.iter().any(|r| r.title == "valid"), "the valid entry is listed");
+    let highest = listed.iter().map(|r| r.number).max().unwrap_or(0);
+    let saved = storage.save_report_blocking(new_report(1, "new", None)).expect("saves");
+    prop_assert!(saved.number > highest);
+    prop_assert_eq!(read_index(tmp.path()).len(), entries.len() + 1, "every entry kept in the file");
+    Ok(())
+}
+
+/// Paths the generator once found (an empty `file_path`) and its kin: each
+/// entry stays dangling in the file and the rest of the store works.
+#[test]
+fn entries_with_an_empty_absolute_or_climbing_path_open_list_and_survive_a_save() {
+    for path in ["", "/", "/etc/passwd", "..", "user_1/../../x", "."] {
+        let mut entry = legacy_entry(1, 2, "2025-01-16T10:00:00", "x");
+        entry["file_path"] = Value::from(path);
+        open_list_and_save_beside(&[entry]).unwrap_or_else(|e| panic!("file_path {path:?}: {e}"));
     }
 }
