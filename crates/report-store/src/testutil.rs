@@ -54,11 +54,7 @@ pub(crate) fn write_legacy(dir: &Path, entries: &[Value]) {
     let text = serde_json::to_string_pretty(entries).expect("encode fixture");
     std::fs::write(dir.join("index.json"), text).expect("write index");
     for entry in entries {
-        let plain = |rel: &&str| {
-            let mut parts = Path::new(rel).components().peekable();
-            parts.peek().is_some() && parts.all(|c| matches!(c, std::path::Component::Normal(_)))
-        };
-        if let Some(rel) = entry.get("file_path").and_then(Value::as_str).filter(plain) {
+        if let Some(rel) = entry.get("file_path").and_then(Value::as_str).filter(|rel| plain(rel)) {
             let path = dir.join(rel);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).expect("create user dir");
@@ -66,6 +62,12 @@ pub(crate) fn write_legacy(dir: &Path, entries: &[Value]) {
             std::fs::write(path, b"body").expect("write report");
         }
     }
+}
+
+/// True for a non-empty relative path of plain names (no root, `.` or `..`).
+fn plain(rel: &str) -> bool {
+    let mut parts = Path::new(rel).components().peekable();
+    parts.peek().is_some() && parts.all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Reads `index.json` back as JSON values.
